@@ -1,0 +1,288 @@
+"""The configuration model: every non-secret setting, validated, with unknown keys rejected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.config.types import Cron, Duration, Repo, Snowflake, TimeZone, template_checker
+
+FIRST_PR_PLACEHOLDERS = frozenset({"author", "pr_title", "pr_url", "pr_number", "repo", "merged_by"})
+MILESTONE_PLACEHOLDERS = frozenset({"author", "count", "pr_title", "pr_url", "repo"})
+PROMOTION_PLACEHOLDERS = frozenset({"member", "tier", "next_tier"})
+
+
+class Section(BaseModel):
+    """A configuration table: unknown keys are errors, values are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DiscordChannels(Section):
+    """Where Vestry posts; leave a channel out to turn off what posts there."""
+
+    kudos: Snowflake | None = Field(None, description="Channel for first-PR kudos, milestones, /kudos and promotions.")
+    reviews: Snowflake | None = Field(None, description="Channel for the scheduled review nudges.")
+    digest: Snowflake | None = Field(None, description="Channel for the weekly digest.")
+    maintainers: Snowflake | None = Field(
+        None, description="Channel for maintainer-only posts: promotion approvals, backfill prompts."
+    )
+
+
+class DiscordSettings(Section):
+    """The Discord server Vestry serves."""
+
+    guild_id: Snowflake = Field(description="The id of the Discord server (guild) Vestry serves.")
+    maintainer_role_id: Snowflake | None = Field(
+        None, description="Members with this role count as maintainers (as do members with Manage Server)."
+    )
+    owner_ids: list[Snowflake] = Field(
+        default_factory=list, description="Discord users who may run owner-only commands such as /vestry sync."
+    )
+    members_intent: bool = Field(
+        False,
+        description="Use the privileged members intent so a rejoining member gets roles back at once "
+        "(without it, the hourly reconcile does it).",
+    )
+    channels: DiscordChannels = Field(default_factory=DiscordChannels)  # type: ignore[arg-type]
+
+
+class GitHubSettings(Section):
+    """The repositories Vestry follows and how it reaches GitHub."""
+
+    repositories: list[Repo] = Field(description='Repositories to follow, as "owner/name".', min_length=1)
+    api_url: str = Field(
+        "https://api.github.com", description="GitHub REST API base URL (GitHub Enterprise: .../api/v3)."
+    )
+    oauth_url: str = Field("https://github.com", description="Where the OAuth device-flow endpoints live.")
+    oauth_client_id: str | None = Field(
+        None, description="Client id of a GitHub OAuth App with device flow enabled; turns on /link by device flow."
+    )
+    ignored_accounts: list[str] = Field(
+        default_factory=list, description="GitHub logins never celebrated, promoted or nudged about (bots always are)."
+    )
+    poll: bool = Field(False, description="Poll GitHub on a timer (for installs without a public webhook URL).")
+    poll_interval: Duration = Field(timedelta(minutes=5), description="How often to poll when polling is on.")
+    backfill_on_first_start: bool = Field(
+        False, description="Import each repository's history on the first start instead of asking a maintainer."
+    )
+
+
+class WebhookSettings(Section):
+    """The webhook receiver GitHub delivers to (also serves /healthz and /metrics)."""
+
+    enabled: bool = Field(True, description="Run the webhook receiver.")
+    host: str = Field("0.0.0.0", description="Address the receiver listens on.")  # noqa: S104
+    port: int = Field(8080, ge=0, le=65535, description="Port the receiver listens on (0 picks a free one).")
+    path: str = Field("/github/webhook", pattern=r"^/", description="URL path GitHub posts to.")
+
+
+class DatabaseSettings(Section):
+    """Where Vestry keeps its ledger."""
+
+    path: str = Field("vestry.sqlite3", description="SQLite database file.")
+
+
+class LoggingSettings(Section):
+    """How Vestry logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level (VESTRY_LOG_LEVEL wins)."
+    )
+    format: Literal["text", "json"] = Field("text", description="Readable lines or JSON lines.")
+
+
+class KudosSettings(Section):
+    """Celebrating first merged PRs, milestones and people thanking people."""
+
+    enabled: bool = Field(True, description="Celebrate first merged PRs and milestones.")
+    scope: Literal["project", "repository"] = Field(
+        "project", description='"project": first PR across all repositories; "repository": first PR in each one.'
+    )
+    first_pr_message: Annotated[str, template_checker(FIRST_PR_PLACEHOLDERS)] = Field(
+        "Welcome aboard, {author}! Your first pull request to {repo} was merged. Thank you!",
+        description="Text of the first-PR post; placeholders: {author} {pr_title} {pr_url} {pr_number} {repo} "
+        "{merged_by}.",
+    )
+    milestones: list[Annotated[int, Field(ge=2)]] = Field(
+        default_factory=lambda: [10, 25, 50, 100], description="Merged-PR counts celebrated with a post."
+    )
+    milestone_message: Annotated[str, template_checker(MILESTONE_PLACEHOLDERS)] = Field(
+        "{author} just had their {count}th pull request merged. What a run!",
+        description="Text of a milestone post; placeholders: {author} {count} {pr_title} {pr_url} {repo}.",
+    )
+    other_firsts: bool = Field(
+        True, description="Celebrate a first review, first issue closed and first merge of someone else's PR."
+    )
+    dm_author: bool = Field(False, description="Also thank a linked author by direct message.")
+    burst_size: int = Field(3, ge=2, le=10, description="Kudos due at once beyond this are combined into one post.")
+    peer_daily_limit: int = Field(5, ge=1, le=100, description="How many /kudos one member may give a day.")
+    reason_max_length: int = Field(300, ge=10, le=1000, description="Longest /kudos reason accepted.")
+
+
+class TierCriteria(Section):
+    """What a member must have done to hold a tier; every criterion given must hold."""
+
+    linked: bool = Field(False, description="Has linked a GitHub account.")
+    starred: bool = Field(False, description="Has starred a followed repository.")
+    merged_prs: int | None = Field(None, ge=0, description="At least this many merged pull requests.")
+    reviews: int | None = Field(None, ge=0, description="At least this many reviews given.")
+    merges: int | None = Field(None, ge=0, description="Merged at least this many PRs written by someone else.")
+    issues_closed: int | None = Field(None, ge=0, description="Closed at least this many issues.")
+    kudos: int | None = Field(None, ge=0, description="Received at least this many /kudos.")
+    recognitions: int | None = Field(None, ge=0, description="Received at least this many recognitions.")
+    window: Duration | None = Field(None, description='Count only activity this recent, e.g. "365d".')
+
+
+class Tier(Section):
+    """One rung of the ladder."""
+
+    name: str = Field(min_length=1, max_length=100, description="The tier's name, shown in posts and /rank.")
+    role_id: Snowflake = Field(description="The Discord role that marks the tier.")
+    criteria: TierCriteria = Field(description="What earns the tier.")
+    approval: bool = Field(False, description="A maintainer approves each promotion to this tier.")
+
+
+def _default_tiers() -> list[Tier]:
+    return []
+
+
+class LadderSettings(Section):
+    """Roles that follow contributions."""
+
+    enabled: bool = Field(True, description="Grant ladder roles.")
+    mode: Literal["stack", "replace"] = Field(
+        "stack", description='"stack" keeps lower tiers\' roles; "replace" keeps only the highest.'
+    )
+    demotion: Literal["sticky", "recompute"] = Field(
+        "sticky", description='"sticky" never takes a role back; "recompute" repairs roles to match what is earned.'
+    )
+    announce: bool = Field(True, description="Post promotions in the kudos channel.")
+    dm_member: bool = Field(False, description="Also tell the promoted member by direct message.")
+    promotion_message: Annotated[str, template_checker(PROMOTION_PLACEHOLDERS)] = Field(
+        "{member} is now a {tier}!", description="Text of a promotion post; placeholders: {member} {tier} {next_tier}."
+    )
+    reconcile_every: Duration = Field(
+        timedelta(hours=1), description="How often roles are compared with what is earned."
+    )
+    tiers: list[Tier] = Field(default_factory=_default_tiers, description="The ladder, lowest tier first.")
+
+    @model_validator(mode="after")
+    def _distinct_tiers(self) -> LadderSettings:
+        names = [tier.name for tier in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be distinct")
+        return self
+
+
+class QuietHours(Section):
+    """A daily window in which nothing is posted."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Start, "HH:MM" in the schedule\'s zone.')
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='End, "HH:MM" in the schedule\'s zone.')
+
+
+class ReviewSettings(Section):
+    """Reminding reviewers of pull requests waiting on them."""
+
+    enabled: bool = Field(True, description="Post review nudges.")
+    schedule: Cron = Field("0 9 * * 1-5", description="When nudges are posted (cron, in `timezone`).")
+    timezone: TimeZone = Field("UTC", description="Time zone of the schedule, business days and quiet hours.")
+    threshold: Duration = Field(timedelta(days=2), description="A review request older than this is nudged.")
+    escalate_after: Duration = Field(timedelta(days=7), description="Older than this also mentions maintainers.")
+    business_days: bool = Field(False, description="Count only working days toward the thresholds.")
+    working_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], description="Working days, 1 = Monday."
+    )
+    holidays: list[str] = Field(default_factory=list, description='Dates skipped in business time, "YYYY-MM-DD".')
+    ignore_drafts: bool = Field(True, description="Never nudge about draft PRs.")
+    ignored_labels: list[str] = Field(default_factory=list, description="PRs with any of these labels are skipped.")
+    required_labels: list[str] = Field(default_factory=list, description="If set, only PRs with one of these labels.")
+    title_patterns: list[str] = Field(
+        default_factory=lambda: ["WIP", "[wip]", "do not merge"],
+        description="PRs whose title contains one of these (case-insensitive) are skipped.",
+    )
+    ignored_authors: list[str] = Field(default_factory=list, description="PRs by these GitHub logins are skipped.")
+    approvals_needed: int = Field(2, ge=1, description="PRs with this many approvals are no longer nudged.")
+    max_rows: int = Field(20, ge=1, le=50, description='Rows in one nudge before "and N more".')
+    quiet_hours: QuietHours | None = Field(None, description="A daily window with no posts.")
+    quiet_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default_factory=list, description="Days with no posts, 1 = Monday."
+    )
+    team_roles: dict[str, Snowflake] = Field(
+        default_factory=dict, description="GitHub team slug → Discord role mentioned for team review requests."
+    )
+    grace: Duration = Field(
+        timedelta(hours=6), description="A slot missed while the bot was down runs on start-up if this recent."
+    )
+
+
+class DigestSettings(Section):
+    """The weekly digest."""
+
+    enabled: bool = Field(True, description="Post the digest on schedule.")
+    schedule: Cron = Field("0 16 * * 5", description="When the digest is posted (cron, in `timezone`).")
+    timezone: TimeZone = Field("UTC", description="Time zone of the schedule.")
+    period: Duration = Field(timedelta(days=7), description="Length of the period the digest covers.")
+    sections: list[
+        Literal[
+            "new_contributors",
+            "merges",
+            "reviewers",
+            "issues",
+            "stars",
+            "promotions",
+            "kudos",
+            "health",
+            "good_first_issues",
+        ]
+    ] = Field(
+        default_factory=lambda: [
+            "new_contributors",
+            "merges",
+            "reviewers",
+            "issues",
+            "stars",
+            "promotions",
+            "kudos",
+            "health",
+            "good_first_issues",
+        ],
+        description="Sections shown, in order.",
+    )
+    good_first_issue_labels: list[str] = Field(
+        default_factory=lambda: ["good first issue", "help wanted"],
+        description="Labels of issues offered to newcomers.",
+    )
+    quiet_week: Literal["short", "skip"] = Field(
+        "short", description='A quiet week gets a short post ("short") or none ("skip").'
+    )
+    mention_new_contributors: bool = Field(True, description="Mention linked new contributors.")
+    chart: bool = Field(True, description="Attach a PNG chart of the last 12 periods.")
+    grace: Duration = Field(
+        timedelta(hours=12), description="A run missed while the bot was down runs on start-up if this recent."
+    )
+
+
+class LinkingSettings(Section):
+    """How members link their GitHub account."""
+
+    attempts_per_hour: int = Field(5, ge=1, le=100, description="Link attempts a member may make in an hour.")
+    phrase_ttl: Duration = Field(timedelta(minutes=15), description="How long a proof phrase stays valid.")
+
+
+class Settings(Section):
+    """Everything Vestry reads from its TOML file."""
+
+    discord: DiscordSettings
+    github: GitHubSettings
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
+    linking: LinkingSettings = Field(default_factory=LinkingSettings)  # type: ignore[arg-type]
+    kudos: KudosSettings = Field(default_factory=KudosSettings)  # type: ignore[arg-type]
+    ladder: LadderSettings = Field(default_factory=LadderSettings)  # type: ignore[arg-type]
+    reviews: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
+    digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]

@@ -1,0 +1,105 @@
+"""Small validated value types shared by the configuration models."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_REPO = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+DISCORD_EPOCH_MS = 1420070400000
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``"36h"``, ``"2d"``, ``"90s"``, ``"1w"`` or a number of seconds into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    raise ValueError(f'expected a duration like "90s", "30m", "36h", "2d" or "1w", got {value!r}')
+
+
+def format_duration(value: timedelta) -> str:
+    """Render a timedelta the way the config file writes it."""
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def check_snowflake(value: Any) -> int:
+    """Accept a Discord id (a snowflake, as an integer or a string of digits)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a Discord id (a number like 1094583495310856262), got {value!r}")
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError(f"expected a Discord id (a number like 1094583495310856262), got {value!r}")
+    number = int(text)
+    if not 1 <= number < 2**63 or (number >> 22) + DISCORD_EPOCH_MS > 4102444800000:
+        raise ValueError(f"{value!r} is not a Discord snowflake id")
+    return number
+
+
+def check_repo(value: str) -> str:
+    """Accept a repository written as ``owner/name``."""
+    if not _REPO.match(value):
+        raise ValueError(f'expected a repository as "owner/name", got {value!r}')
+    return value
+
+
+def check_timezone(value: str) -> str:
+    """Accept an IANA time-zone name such as ``Europe/Paris``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone {value!r}; expected an IANA name like "UTC" or "Europe/Paris"') from None
+    return value
+
+
+def check_cron(value: str) -> str:
+    """Accept a five-field cron expression (minute hour day month weekday)."""
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f'invalid cron expression {value!r} ({exc}); expected five fields like "0 9 * * 1-5"'
+        ) from None
+    return value
+
+
+def template_checker(allowed: frozenset[str]) -> AfterValidator:
+    """Build a validator that accepts a message template using only the given named placeholders."""
+
+    def check(value: str) -> str:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+        except ValueError as exc:
+            raise ValueError(
+                f"malformed template ({exc}); write placeholders as {{name}} and braces as {{{{ }}}}"
+            ) from None
+        for field in fields:
+            if field not in allowed:
+                known = ", ".join("{" + name + "}" for name in sorted(allowed))
+                raise ValueError(f"unknown placeholder {{{field}}}; known placeholders: {known}")
+        return value
+
+    return AfterValidator(check)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+Snowflake = Annotated[int, BeforeValidator(check_snowflake)]
+Repo = Annotated[str, AfterValidator(check_repo)]
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
+Cron = Annotated[str, AfterValidator(check_cron)]

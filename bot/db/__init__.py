@@ -1,0 +1,199 @@
+"""The SQLite database: one connection, numbered migrations, serialised write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class MigrationError(Exception):
+    """A migration failed; it was rolled back and start-up must stop."""
+
+    def __init__(self, name: str, cause: Exception) -> None:
+        self.name = name
+        super().__init__(f"migration {name} failed and was rolled back: {cause}")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (missing folder, read-only, full disk); the message says why."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """Return the migrations shipped with Vestry, in order."""
+    folder = resources.files("bot.db") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
+
+
+class Database:
+    """An aiosqlite connection with WAL, foreign keys and one writer at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The open connection."""
+        if self._conn is None:
+            raise RuntimeError("the database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        """Open the file, turning on WAL and foreign keys."""
+        if self.path != ":memory:":
+            folder = Path(self.path).resolve().parent
+            if not folder.is_dir():
+                raise DatabaseError(f"the database folder {folder} does not exist")
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+            await self._conn.execute("PRAGMA synchronous=NORMAL")
+            await self._conn.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open the database {self.path}: {exc}") from None
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def user_version(self) -> int:
+        """Return the schema version recorded in the file."""
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self, migrations: Iterable[Migration] | None = None) -> list[str]:
+        """Apply every migration newer than the file's version, each in its own transaction."""
+        applied = []
+        current = await self.user_version()
+        for migration in bundled_migrations() if migrations is None else migrations:
+            if migration.version <= current:
+                continue
+            async with self._write_lock:
+                try:
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                    for statement in _split_sql(migration.sql):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+                    await self.conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    await self.conn.execute("ROLLBACK")
+                    raise MigrationError(migration.name, exc) from exc
+            log.info("applied migration %s", migration.name)
+            applied.append(migration.name)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run a write transaction; it commits on success and rolls back on any error."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """Run one write statement in its own transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(sql, tuple(params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """Run a query and return its first row."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Run a query and return all rows."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
+        """Run a query and return the first column of its first row."""
+        row = await self.fetchone(sql, params)
+        return default if row is None or row[0] is None else row[0]
+
+    async def backup(self, target: str | Path) -> None:
+        """Copy the database to ``target`` with SQLite's online backup (safe while the bot writes)."""
+        target = Path(target)
+        if target.exists():
+            raise DatabaseError(f"{target} already exists; choose a new file name")
+        destination = await aiosqlite.connect(str(target))
+        try:
+            await self.conn.backup(destination)
+        finally:
+            await destination.close()
+
+    async def size_bytes(self) -> int:
+        """Return the size of the database in bytes."""
+        pages = await self.fetchval("PRAGMA page_count", default=0)
+        size = await self.fetchval("PRAGMA page_size", default=0)
+        return int(pages) * int(size)
+
+    async def get_state(self, key: str) -> str | None:
+        """Read a value from the key-value state table."""
+        value = await self.fetchval("SELECT value FROM state WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    async def set_state(self, key: str, value: str, conn: aiosqlite.Connection | None = None) -> None:
+        """Write a value to the key-value state table (inside ``conn``'s transaction when given)."""
+        sql = "INSERT INTO state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        if conn is not None:
+            await conn.execute(sql, (key, value))
+        else:
+            await self.execute(sql, (key, value))
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (no triggers with inner semicolons in our migrations)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        current.append(line)
+        if sqlite3.complete_statement("\n".join(current)):
+            statements.append("\n".join(current))
+            current = []
+    if current:
+        raise ValueError("migration ends in the middle of a statement")
+    return statements

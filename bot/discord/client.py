@@ -1,0 +1,224 @@
+"""The discord.py bot: loads the cogs, syncs commands when they change, routes buttons, checks its permissions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import pkgutil
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
+from bot.discord.tree import VestryTree, message_for
+from bot.messages import OutMessage
+from bot.outbox import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ComponentHandler = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+class CogLoadError(Exception):
+    """A cog failed to load; start-up stops with its name."""
+
+
+def discover_cogs() -> list[str]:
+    """Find the cog modules: every module in ``cogs`` whose name does not start with ``_``."""
+    import cogs
+
+    return sorted(f"cogs.{info.name}" for info in pkgutil.iter_modules(cogs.__path__) if not info.name.startswith("_"))
+
+
+class VestryBot(commands.Bot):
+    """Vestry's Discord client."""
+
+    def __init__(self, services: Services, *, sync: str = "changed", **options: object) -> None:
+        intents = discord.Intents.default()
+        intents.members = services.settings.discord.members_intent
+        intents.message_content = False
+        intents.presences = False
+        intents.typing = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=VestryTree,
+            help_command=None,
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+            allowed_mentions=allowed_mentions(),
+            **options,  # type: ignore[arg-type]
+        )
+        self.services = services
+        self.sync_mode = sync
+        self.component_handlers: dict[str, ComponentHandler] = {}
+        self.problems: list[str] = []
+        self.ready_event = asyncio.Event()
+
+    @property
+    def guild_object(self) -> discord.Object:
+        """The configured server, as an object usable before the cache fills."""
+        return discord.Object(id=self.services.settings.discord.guild_id)
+
+    async def setup_hook(self) -> None:
+        """Load every cog, then sync commands to the server if they changed."""
+        for name in discover_cogs():
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError as exc:
+                raise CogLoadError(f"cog {name} failed to load: {exc.__cause__ or exc}") from exc
+        self.tree.copy_global_to(guild=self.guild_object)
+        self.tree.clear_commands(guild=None)
+        await self.sync_commands()
+
+    def command_hash(self) -> str:
+        """Hash the command set as it would be sent to Discord."""
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=self.guild_object)]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    async def sync_commands(self, force: bool = False) -> bool:
+        """Sync the server's commands when the set changed since the last sync (or when forced)."""
+        db = self.services.db
+        key = f"commands_hash:{self.guild_object.id}"
+        digest = self.command_hash()
+        if not force and self.sync_mode != "always" and await db.get_state(key) == digest:
+            log.info("commands unchanged; not syncing")
+            return False
+        synced = await self.tree.sync(guild=self.guild_object)
+        await db.set_state(key, digest)
+        log.info("synced %d commands to the server", len(synced))
+        return True
+
+    def add_component_handler(self, prefix: str, handler: ComponentHandler) -> None:
+        """Route button clicks whose custom_id starts with ``prefix:`` to ``handler``."""
+        self.component_handlers[prefix] = handler
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Route component clicks to their cog's handler, with the same error handling as commands."""
+        if interaction.type is not discord.InteractionType.component or not interaction.data:
+            return
+        custom_id = str(interaction.data.get("custom_id", ""))
+        prefix, _, rest = custom_id.partition(":")
+        handler = self.component_handlers.get(prefix)
+        if handler is None:
+            return
+        try:
+            await handler(interaction, rest)
+        except Exception as exc:
+            text, is_bug = message_for(exc)
+            if is_bug:
+                log.exception("button %s failed", custom_id)
+                text = "Something went wrong on our side; the maintainers can find it in the log."
+            tree = self.tree
+            assert isinstance(tree, VestryTree)
+            await tree.send_error(interaction, text)
+
+    async def on_ready(self) -> None:
+        """Check permissions and role hierarchy once the server is known."""
+        self.problems = self.check_permissions()
+        for problem in self.problems:
+            log.warning("setup problem: %s", problem)
+        self.ready_event.set()
+
+    def check_permissions(self) -> list[str]:
+        """List, in plain words, every permission or role-order problem the bot can see."""
+        settings = self.services.settings
+        guild = self.get_guild(settings.discord.guild_id)
+        if guild is None:
+            return [f"the bot is not in the configured server {settings.discord.guild_id}; invite it first"]
+        me = guild.me
+        problems: list[str] = []
+        if me is None:
+            return ["the bot cannot see itself in the server"]
+        for purpose, channel_id in settings.discord.channels.model_dump().items():
+            if channel_id is None:
+                continue
+            channel = guild.get_channel(channel_id)
+            if channel is None:
+                problems.append(f"the {purpose} channel {channel_id} does not exist or is hidden from the bot")
+                continue
+            perms = channel.permissions_for(me)
+            for flag, label in (
+                ("send_messages", "Send Messages"),
+                ("embed_links", "Embed Links"),
+                ("attach_files", "Attach Files"),
+            ):
+                if not getattr(perms, flag):
+                    problems.append(f"missing {label} in #{channel.name} ({purpose} channel)")
+        managed = [tier.role_id for tier in settings.ladder.tiers] if settings.ladder.enabled else []
+        if managed and not me.guild_permissions.manage_roles:
+            problems.append("missing Manage Roles: ladder roles cannot be granted")
+        for role_id in managed:
+            role = guild.get_role(role_id)
+            if role is None:
+                problems.append(f"ladder role {role_id} does not exist in the server")
+            elif role >= me.top_role:
+                problems.append(
+                    f"role @{role.name} is above the bot's own role @{me.top_role.name}: move the "
+                    "bot's role higher in Server Settings → Roles"
+                )
+        return problems
+
+
+class BotSink:
+    """Perform outbox rows through discord.py, sorting failures into transient and permanent."""
+
+    def __init__(self, bot: VestryBot) -> None:
+        self._bot = bot
+
+    async def send_message(self, channel_id: int, message: OutMessage, nonce: str) -> int:
+        """Post a message in a channel."""
+        channel = self._bot.get_partial_messageable(channel_id)
+        sent = await _guard(channel.send(**message_kwargs(message), nonce=nonce))
+        return int(sent.id)
+
+    async def send_dm(self, user_id: int, message: OutMessage, nonce: str) -> int:
+        """Send a direct message."""
+        data = await _guard(self._bot.http.start_private_message(user_id))
+        channel = self._bot.get_partial_messageable(int(data["id"]), type=discord.ChannelType.private)
+        sent = await _guard(channel.send(**message_kwargs(message), nonce=nonce))
+        return int(sent.id)
+
+    async def edit_message(self, channel_id: int, message_id: int, message: OutMessage) -> None:
+        """Edit a message Vestry posted."""
+        partial = self._bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        await _guard(
+            partial.edit(
+                content=message.content or None,
+                embeds=embeds(message.embeds),
+                view=view(message.buttons),
+                allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
+            )
+        )
+
+    async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        """Grant a role."""
+        await _guard(self._bot.http.add_role(guild_id, user_id, role_id, reason=reason or None))
+
+    async def remove_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        """Take a role away."""
+        await _guard(self._bot.http.remove_role(guild_id, user_id, role_id, reason=reason or None))
+
+
+async def _guard(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except discord.RateLimited as exc:
+        raise TransientError(f"rate limited for {exc.retry_after:.1f}s", retry_after=exc.retry_after) from exc
+    except (discord.Forbidden, discord.NotFound) as exc:
+        raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429 or exc.status >= 500:
+            raise TransientError(f"Discord answered {exc.status}") from exc
+        raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
+    except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
+        raise TransientError(f"Discord unreachable: {exc}") from exc

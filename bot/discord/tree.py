@@ -1,0 +1,55 @@
+"""The command tree and its one error handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+
+def message_for(error: BaseException) -> tuple[str, bool]:
+    """Choose what to tell the member; the flag says whether it is a bug to log with an id."""
+    if isinstance(error, UserFacingError):
+        return error.message, False
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You can't use this command here.", False
+    if isinstance(error, app_commands.TransformerError):
+        return f"I couldn't understand the option value {str(error.value)[:100]!r}.", False
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {error.retry_after:.0f} s.", False
+    return "", True
+
+
+class VestryTree(app_commands.CommandTree):
+    """A command tree whose error handler keeps users' mistakes apart from bugs."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Answer with a clear ephemeral message; log bugs with a short id."""
+        original: BaseException = error
+        if isinstance(error, app_commands.CommandInvokeError):
+            original = error.original
+        text, is_bug = message_for(original)
+        if is_bug:
+            error_id = secrets.token_hex(4)
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("error %s in /%s", error_id, command, exc_info=original)
+            text = f"Something went wrong on our side (error id `{error_id}`). The maintainers can find it in the log."
+        await self.send_error(interaction, text)
+
+    async def send_error(self, interaction: discord.Interaction, text: str) -> None:
+        """Show an error message to the member only."""
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+        except discord.HTTPException:
+            log.warning("could not tell the member about an error", exc_info=True)

@@ -1,0 +1,184 @@
+"""Domain events: written with the ledger change that caused them, handed to consumers in order.
+
+A consumer handles each event inside the transaction that advances its cursor, so a decision and the
+outbox rows it writes commit together: a crash before the commit replays the event, after it skips it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.timeutil import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+MERGED = "pr.merged"
+PR_OPENED = "pr.opened"
+PR_CLOSED = "pr.closed"
+REVIEW_REQUESTED = "review.requested"
+REVIEW_REQUEST_REMOVED = "review.request_removed"
+REVIEW_SUBMITTED = "review.submitted"
+READY_FOR_REVIEW = "pr.ready_for_review"
+CONVERTED_TO_DRAFT = "pr.converted_to_draft"
+ISSUE_CLOSED = "issue.closed"
+STARRED = "star.created"
+LINKED = "member.linked"
+UNLINKED = "member.unlinked"
+MEMBER_JOINED = "member.joined"
+KUDOS_GIVEN = "kudos.given"
+RECOGNIZED = "recognition.given"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened, as stored in the event log."""
+
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    historical: bool
+    created_at: datetime
+
+
+async def append_event(
+    conn: aiosqlite.Connection, kind: str, payload: dict[str, Any], *, historical: bool, now: datetime
+) -> None:
+    """Record an event inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO events(kind, payload, historical, created_at) VALUES (?, ?, ?, ?)",
+        (kind, json.dumps(payload, sort_keys=True), int(historical), iso(now)),
+    )
+
+
+class EventConsumer(Protocol):
+    """A service that reacts to events; ``handle`` runs inside the transaction that advances its cursor."""
+
+    name: str
+
+    async def handle(self, conn: aiosqlite.Connection, events: Sequence[Event]) -> None: ...
+
+
+class EventBus:
+    """Feed the event log to each consumer in order, durably, one batch at a time."""
+
+    def __init__(self, db: Database, clock: Clock, batch_size: int = 200) -> None:
+        self._db = db
+        self._clock = clock
+        self._batch = batch_size
+        self._consumers: list[EventConsumer] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.failures = 0
+        self.after_commit: list[Callable[[], None]] = []
+
+    def subscribe(self, consumer: EventConsumer) -> None:
+        """Add a consumer; it starts after the newest event if it has no cursor yet."""
+        self._consumers.append(consumer)
+
+    def notify(self) -> None:
+        """Tell the bus that new events were committed."""
+        self._idle.clear()
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Create cursors for new consumers and start the background loop."""
+        for consumer in self._consumers:
+            await self._db.execute("INSERT OR IGNORE INTO event_cursors(consumer, seq) VALUES (?, 0)", (consumer.name,))
+        self._task = asyncio.create_task(self._run(), name="vestry-events")
+        self.notify()
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def drain(self, timeout: float = 30) -> None:
+        """Process until every consumer has seen every event."""
+        self.notify()
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def pending(self) -> int:
+        """Count events some consumer has not handled yet."""
+        newest = await self._db.fetchval("SELECT MAX(seq) FROM events", default=0)
+        oldest_cursor = await self._db.fetchval("SELECT MIN(seq) FROM event_cursors", default=newest)
+        return max(0, int(newest) - int(oldest_cursor))
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while await self._step():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                log.exception("event processing failed; retrying in 1 s")
+                await asyncio.sleep(1)
+                self._wake.set()
+                continue
+            if not self._wake.is_set():
+                self._idle.set()
+
+    async def _step(self) -> bool:
+        """Give each consumer its next batch; return whether anything was handled."""
+        worked = False
+        for consumer in self._consumers:
+            cursor = await self._db.fetchval(
+                "SELECT seq FROM event_cursors WHERE consumer = ?", (consumer.name,), default=0
+            )
+            rows = await self._db.fetchall(
+                "SELECT seq, kind, payload, historical, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (cursor, self._batch),
+            )
+            if not rows:
+                continue
+            events = [
+                Event(
+                    r["seq"],
+                    r["kind"],
+                    json.loads(r["payload"]),
+                    bool(r["historical"]),
+                    parse_iso(r["created_at"]) or self._clock.now(),
+                )
+                for r in rows
+            ]
+            await self._deliver(consumer, events)
+            for listener in self.after_commit:
+                listener()
+            worked = True
+        return worked
+
+    async def _deliver(self, consumer: EventConsumer, events: list[Event]) -> None:
+        last = events[-1].seq
+        try:
+            async with self._db.transaction() as conn:
+                await consumer.handle(conn, events)
+                await conn.execute("UPDATE event_cursors SET seq = ? WHERE consumer = ?", (last, consumer.name))
+        except Exception:
+            if len(events) > 1:
+                # Find the one event that fails, so the others still get through.
+                for event in events:
+                    await self._deliver(consumer, [event])
+                return
+            self.failures += 1
+            log.exception("consumer %s failed on event %s (%s); skipping it", consumer.name, last, events[0].kind)
+            await self._db.execute("UPDATE event_cursors SET seq = ? WHERE consumer = ?", (last, consumer.name))

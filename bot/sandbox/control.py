@@ -1,0 +1,350 @@
+"""The sandbox's control API (JSON over HTTP), exactly as ``SANDBOX_API.md`` describes it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from bot.sandbox.runner import Sandbox
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    """The caller sent something the route cannot use."""
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _need(body: dict[str, Any], *keys: str) -> list[Any]:
+    missing = [key for key in keys if key not in body]
+    if missing:
+        raise BadRequest(f"missing field(s): {', '.join(missing)}")
+    return [body[key] for key in keys]
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        raise BadRequest(f"not an ISO-8601 time: {value!r}") from None
+
+
+def _deliver(request: web.Request) -> bool:
+    return request.query.get("deliver", "true").lower() not in {"false", "0", "no"}
+
+
+def _repo(request: web.Request) -> str:
+    return f"{request.match_info['owner']}/{request.match_info['repo']}"
+
+
+def _guard(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BadRequest as exc:
+            return _json({"error": str(exc)}, 400)
+        except (KeyError, LookupError) as exc:
+            return _json({"error": f"not found: {exc.args[0] if exc.args else exc}"}, 404)
+        except TimeoutError as exc:
+            return _json({"error": f"timed out: {exc}"}, 504)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+
+    return wrapped
+
+
+def control_app(sandbox: Sandbox) -> web.Application:
+    """Build the control API for a running sandbox."""
+    discord, github = sandbox.discord, sandbox.github
+    routes = web.RouteTableDef()
+
+    @routes.get("/discord/state")
+    async def state(request: web.Request) -> web.Response:
+        return _json(discord.state())
+
+    @routes.post("/discord/members")
+    async def add_member(request: web.Request) -> web.Response:
+        (name,) = _need(await _body(request), "name")
+        return _json({"id": str(await discord.add_member(str(name)))})
+
+    @routes.delete("/discord/members/{member}")
+    async def remove_member(request: web.Request) -> web.Response:
+        await discord.remove_member(request.match_info["member"])
+        return _json({})
+
+    @routes.post("/discord/members/{member}/roles/{role}")
+    async def add_role(request: web.Request) -> web.Response:
+        await discord.add_role(request.match_info["member"], request.match_info["role"])
+        return _json({})
+
+    @routes.delete("/discord/members/{member}/roles/{role}")
+    async def remove_role(request: web.Request) -> web.Response:
+        await discord.remove_role(request.match_info["member"], request.match_info["role"])
+        return _json({})
+
+    @routes.get("/discord/messages")
+    async def messages(request: web.Request) -> web.Response:
+        channel = request.query.get("channel")
+        if not channel:
+            raise BadRequest("give ?channel=<name or id> or ?channel=dm:<member>")
+        return _json(discord.messages(channel))
+
+    @routes.post("/discord/commands")
+    async def command(request: web.Request) -> web.Response:
+        body = await _body(request)
+        member, name = _need(body, "member", "command")
+        options = body.get("options") or {}
+        if not isinstance(options, dict):
+            raise BadRequest("options must be an object")
+        try:
+            result = await discord.invoke_command(member, str(name), options)
+        except LookupError as exc:
+            return _json({"error": f"no such command: {exc}"}, 404)
+        return _json(result)
+
+    @routes.post("/discord/components")
+    async def component(request: web.Request) -> web.Response:
+        member, message, custom_id = _need(await _body(request), "member", "message", "custom_id")
+        return _json(await discord.click_component(member, message, str(custom_id)))
+
+    @routes.post("/discord/faults")
+    async def discord_fault(request: web.Request) -> web.Response:
+        body = await _body(request)
+        method, route, status = _need(body, "method", "route", "status")
+        discord.add_fault(
+            str(method), str(route), int(status), int(body.get("times", 1)), float(body.get("retry_after", 0.5))
+        )
+        return _json({})
+
+    @routes.delete("/discord/faults")
+    async def discord_clear(request: web.Request) -> web.Response:
+        discord.clear_faults()
+        return _json({})
+
+    @routes.post("/discord/disconnect")
+    async def disconnect(request: web.Request) -> web.Response:
+        await discord.disconnect()
+        return _json({})
+
+    @routes.post("/github/users")
+    async def gh_user(request: web.Request) -> web.Response:
+        body = await _body(request)
+        (login,) = _need(body, "login")
+        return _json(await github.create_user(str(login), body.get("type", "User"), deliver=_deliver(request)))
+
+    @routes.post("/github/repos")
+    async def gh_repo(request: web.Request) -> web.Response:
+        (name,) = _need(await _body(request), "full_name")
+        return _json(await github.create_repo(str(name), deliver=_deliver(request)))
+
+    @routes.post("/github/pulls")
+    async def gh_pull(request: web.Request) -> web.Response:
+        body = await _body(request)
+        repo, author, title = _need(body, "repo", "author", "title")
+        return _json(
+            await github.open_pull(
+                repo,
+                author,
+                title,
+                draft=bool(body.get("draft", False)),
+                labels=list(body.get("labels") or []),
+                deliver=_deliver(request),
+            )
+        )
+
+    @routes.post("/github/pulls/{owner}/{repo}/{number}/merge")
+    async def gh_merge(request: web.Request) -> web.Response:
+        body = await _body(request)
+        (by,) = _need(body, "by")
+        return _json(
+            await github.merge_pull(
+                _repo(request),
+                int(request.match_info["number"]),
+                by,
+                merged_at=_when(body.get("merged_at")),
+                deliver=_deliver(request),
+            )
+        )
+
+    def simple(action: str) -> Handler:
+        async def handler(request: web.Request) -> web.Response:
+            method = getattr(github, f"{action}_pull")
+            return _json(await method(_repo(request), int(request.match_info["number"]), deliver=_deliver(request)))
+
+        return handler
+
+    for action in ("close", "ready", "draft"):
+        routes.post(f"/github/pulls/{{owner}}/{{repo}}/{{number}}/{action}")(simple(action))
+
+    @routes.post("/github/pulls/{owner}/{repo}/{number}/review-requests")
+    async def gh_request(request: web.Request) -> web.Response:
+        body = await _body(request)
+        return _json(
+            await github.request_reviews(
+                _repo(request),
+                int(request.match_info["number"]),
+                reviewers=list(body.get("reviewers") or []),
+                teams=list(body.get("teams") or []),
+                deliver=_deliver(request),
+            )
+        )
+
+    @routes.delete("/github/pulls/{owner}/{repo}/{number}/review-requests")
+    async def gh_unrequest(request: web.Request) -> web.Response:
+        body = await _body(request)
+        return _json(
+            await github.remove_review_requests(
+                _repo(request),
+                int(request.match_info["number"]),
+                reviewers=list(body.get("reviewers") or []),
+                teams=list(body.get("teams") or []),
+                deliver=_deliver(request),
+            )
+        )
+
+    @routes.post("/github/pulls/{owner}/{repo}/{number}/reviews")
+    async def gh_review(request: web.Request) -> web.Response:
+        body = await _body(request)
+        by, review_state = _need(body, "by", "state")
+        if str(review_state).upper() not in {"APPROVED", "CHANGES_REQUESTED", "COMMENTED"}:
+            raise BadRequest("state must be APPROVED, CHANGES_REQUESTED or COMMENTED")
+        return _json(
+            await github.submit_review(
+                _repo(request),
+                int(request.match_info["number"]),
+                by,
+                str(review_state).upper(),
+                deliver=_deliver(request),
+            )
+        )
+
+    @routes.post("/github/issues")
+    async def gh_issue(request: web.Request) -> web.Response:
+        body = await _body(request)
+        repo, author, title = _need(body, "repo", "author", "title")
+        return _json(
+            await github.open_issue(
+                repo, author, title, labels=list(body.get("labels") or []), deliver=_deliver(request)
+            )
+        )
+
+    @routes.post("/github/issues/{owner}/{repo}/{number}/close")
+    async def gh_close_issue(request: web.Request) -> web.Response:
+        (by,) = _need(await _body(request), "by")
+        return _json(
+            await github.close_issue(_repo(request), int(request.match_info["number"]), by, deliver=_deliver(request))
+        )
+
+    @routes.post("/github/stars")
+    async def gh_star(request: web.Request) -> web.Response:
+        repo, user = _need(await _body(request), "repo", "user")
+        return _json(await github.star(repo, user, deliver=_deliver(request)))
+
+    @routes.post("/github/history")
+    async def gh_history(request: web.Request) -> web.Response:
+        repo, pulls = _need(await _body(request), "repo", "pulls")
+        if not isinstance(pulls, list):
+            raise BadRequest("pulls must be a list")
+        result = await github.load_history(repo, pulls)
+        return _json({"delivery": None, **(result or {})})
+
+    @routes.post("/github/device/approve")
+    async def gh_device(request: web.Request) -> web.Response:
+        body = await _body(request)
+        (code,) = _need(body, "user_code")
+        if body.get("deny"):
+            return _json(await github.device_deny(code))
+        (login,) = _need(body, "login")
+        return _json(await github.device_approve(code, login))
+
+    @routes.post("/github/gists")
+    async def gh_gist(request: web.Request) -> web.Response:
+        owner, content = _need(await _body(request), "owner", "content")
+        return _json(await github.create_gist(owner, content))
+
+    @routes.post("/github/faults")
+    async def gh_fault(request: web.Request) -> web.Response:
+        body = await _body(request)
+        method, route, status = _need(body, "method", "route", "status")
+        github.add_fault(
+            str(method),
+            str(route),
+            status if status == "secondary-rate-limit" else int(status),
+            int(body.get("times", 1)),
+            float(body.get("retry_after", 1)),
+        )
+        return _json({})
+
+    @routes.delete("/github/faults")
+    async def gh_clear(request: web.Request) -> web.Response:
+        github.clear_faults()
+        return _json({})
+
+    @routes.post("/clock")
+    async def clock(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if "now" in body:
+            when = _when(body["now"])
+            if when is None:
+                raise BadRequest("now must be an ISO-8601 time")
+            sandbox.clock.set(when)
+        elif "advance" in body:
+            sandbox.clock.advance(float(body["advance"]))
+        return _json({"now": sandbox.clock.now().isoformat()})
+
+    @routes.get("/jobs")
+    async def jobs(request: web.Request) -> web.Response:
+        infos = await sandbox.services.jobs.info()
+        return _json([info.__dict__ for info in infos])
+
+    @routes.post("/jobs/{name}/run")
+    async def run_job(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in sandbox.services.jobs.names():
+            return _json({"error": f"no job named {name}", "jobs": sandbox.services.jobs.names()}, 404)
+        ok = await sandbox.services.jobs.run(name)
+        return _json({"name": name, "ok": ok})
+
+    @routes.post("/settle")
+    async def settle(request: web.Request) -> web.Response:
+        remaining = await sandbox.settle()
+        if any(remaining.values()):
+            return _json({"error": "not settled after 30 s", "remaining": remaining}, 504)
+        return _json({"settled": True})
+
+    @routes.get("/requests")
+    async def requests(request: web.Request) -> web.Response:
+        return _json({"github": github.request_counts(), "discord": discord.request_counts()})
+
+    app = web.Application()
+    for route in routes:
+        assert isinstance(route, web.RouteDef)
+        app.router.add_route(route.method, route.path, _guard(route.handler))  # type: ignore[arg-type]
+    return app

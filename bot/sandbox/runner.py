@@ -1,0 +1,185 @@
+"""``vestry sandbox``: both emulators, the real bot and the control API, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import App, RunOptions
+from bot.clock import ManualClock
+from bot.config import ConfigError, Secrets
+from bot.sandbox.config import sandbox_settings
+from bot.sandbox.control import control_app
+from bot.sandbox.discord_emulator import DiscordEmulator
+from bot.sandbox.discord_wire import point_discord_py_at
+from bot.sandbox.github_emulator import GitHubEmulator
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_SECRET = "sandbox-webhook-secret"
+SETTLE_TIMEOUT = 30.0
+
+
+class Sandbox:
+    """Emulated Discord and GitHub, the real bot wired to them, and the control API."""
+
+    def __init__(
+        self,
+        *,
+        config_file: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        poll: bool = False,
+        control_port: int = 0,
+        workdir: str | None = None,
+        github: GitHubEmulator | None = None,
+    ) -> None:
+        self.clock = ManualClock()
+        self.poll = poll
+        self._config_file = config_file
+        self._overrides = overrides or {}
+        self._control_port = control_port
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="vestry-sandbox-")
+            workdir = self._tmp.name
+        self.workdir = Path(workdir)
+        self.discord = DiscordEmulator(clock=self.clock)
+        self._own_github = github is None
+        self.github = github or GitHubEmulator(clock=self.clock)
+        self.app: App | None = None
+        self._runner: web.AppRunner | None = None
+        self.control_url = ""
+        self.ready_info: dict[str, Any] = {}
+
+    async def start(self) -> dict[str, Any]:
+        """Start everything; return the ready line's object."""
+        await self.discord.start()
+        if self._own_github:
+            await self.github.start()
+            await self.github.create_repo("sandbox/project", deliver=False)
+            await self.github.create_user("maintainer", deliver=False)
+        point_discord_py_at(self.discord.api_base, self.discord.gateway_url)
+        settings = sandbox_settings(
+            self.discord,
+            self.github.url,
+            self.workdir / "vestry.sqlite3",
+            poll=self.poll,
+            config_file=self._config_file,
+            overrides=self._overrides,
+        )
+        secrets = Secrets(
+            discord_token=_secret(self.discord.token),
+            github_token=_secret(self.github.token),
+            github_app_id=None,
+            github_app_private_key_file=None,
+            github_webhook_secret=None if self.poll else _secret(WEBHOOK_SECRET),
+        )
+        options = RunOptions(sync="always", guild_ready_timeout=0.1, github_throttle=False, ready_timeout=20)
+        self.app = App(settings, secrets, self.clock, options)
+        await self.app.start()
+        services = self.app.services
+        assert services is not None
+        webhook_url = services.webhooks.url if services.webhooks is not None else None
+        self.github.set_webhook(webhook_url, None if self.poll else WEBHOOK_SECRET)
+        self._runner = web.AppRunner(control_app(self), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self._control_port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.control_url = f"http://127.0.0.1:{port}"
+        self.ready_info = {
+            "control": self.control_url,
+            "discord": self.discord.url,
+            "github": self.github.url,
+            "webhook": webhook_url,
+            "webhook_secret": None if self.poll else WEBHOOK_SECRET,
+        }
+        return self.ready_info
+
+    @property
+    def services(self) -> Any:
+        """The running bot's services."""
+        assert self.app is not None and self.app.services is not None
+        return self.app.services
+
+    async def settle(self, timeout: float = SETTLE_TIMEOUT) -> dict[str, int]:
+        """Wait until every webhook is processed, every event handled and the outbox is empty."""
+        services = self.services
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = await self.backlog()
+            if not any(remaining.values()):
+                await asyncio.sleep(0.05)
+                if not any((await self.backlog()).values()):
+                    return remaining
+            if loop.time() > deadline:
+                return remaining
+            services.bus.notify()
+            if services.dispatcher is not None:
+                services.dispatcher.wake()
+            await asyncio.sleep(0.02)
+
+    async def backlog(self) -> dict[str, int]:
+        """Count what is still in flight."""
+        services = self.services
+        webhooks = services.webhooks.pending() if services.webhooks is not None else 0
+        events = await services.bus.pending()
+        outbox = int(await services.db.fetchval("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", default=0))
+        return {"webhooks": webhooks, "events": events, "outbox": outbox}
+
+    async def stop(self) -> None:
+        """Stop everything, in reverse order."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.app is not None:
+            await self.app.stop()
+        if self._own_github:
+            await self.github.stop()
+        await self.discord.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+def run_sandbox_cli(config: str | None, ready_file: str | None, poll: bool, port: int) -> int:
+    """Run ``vestry sandbox`` until SIGINT or SIGTERM."""
+
+    async def main() -> int:
+        sandbox = Sandbox(config_file=config, poll=poll, control_port=port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            info = await sandbox.start()
+        except ConfigError as exc:
+            print(exc.render(), file=sys.stderr)
+            await sandbox.stop()
+            return 1
+        line = json.dumps(info)
+        if ready_file:
+            Path(ready_file).write_text(line, encoding="utf-8")
+        print(f"sandbox ready {line}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await sandbox.stop()
+        return 0
+
+    return asyncio.run(main())

@@ -1,0 +1,62 @@
+"""Who is who: GitHub accounts, Discord members and the links between them (read side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db import Database
+
+
+@dataclass(frozen=True)
+class Person:
+    """A GitHub account and, when linked, the Discord member behind it."""
+
+    github_id: int
+    login: str
+    is_bot: bool
+    ignored: bool
+    avatar_url: str | None
+    discord_id: int | None
+
+    @property
+    def excluded(self) -> bool:
+        """Bots and ignored accounts are never celebrated, promoted or nudged about."""
+        return self.is_bot or self.ignored
+
+
+async def person(db: Database, guild_id: int, github_id: int) -> Person | None:
+    """Look a GitHub account up, with its linked member."""
+    row = await db.fetchone(
+        "SELECT u.id, u.login, u.is_bot, u.ignored, u.avatar_url, l.discord_id FROM github_users u "
+        "LEFT JOIN links l ON l.github_id = u.id AND l.guild_id = ? WHERE u.id = ?",
+        (guild_id, github_id),
+    )
+    if row is None:
+        return None
+    return Person(
+        row["id"], row["login"], bool(row["is_bot"]), bool(row["ignored"]), row["avatar_url"], row["discord_id"]
+    )
+
+
+async def person_by_login(db: Database, guild_id: int, login: str) -> Person | None:
+    """Look a GitHub account up by login (case-insensitive)."""
+    github_id = await db.fetchval(
+        "SELECT id FROM github_users WHERE login = ? COLLATE NOCASE ORDER BY updated_at DESC LIMIT 1", (login,)
+    )
+    return None if github_id is None else await person(db, guild_id, int(github_id))
+
+
+async def discord_for_github(db: Database, guild_id: int, github_id: int) -> int | None:
+    """Return the member linked to a GitHub account, if any."""
+    value = await db.fetchval(
+        "SELECT discord_id FROM links WHERE guild_id = ? AND github_id = ?", (guild_id, github_id)
+    )
+    return None if value is None else int(value)
+
+
+async def github_for_discord(db: Database, guild_id: int, discord_id: int) -> tuple[int, str] | None:
+    """Return the GitHub id and login linked to a member, if any."""
+    row = await db.fetchone(
+        "SELECT github_id, login FROM links WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id)
+    )
+    return None if row is None else (int(row["github_id"]), str(row["login"]))

@@ -1,0 +1,63 @@
+"""What /vestry status reports: a snapshot of the bot's health, computed without Discord."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot import __version__
+from bot.jobs import JobInfo
+from bot.timeutil import iso
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+
+@dataclass
+class StatusReport:
+    """The facts /vestry status shows."""
+
+    version: str
+    uptime: timedelta
+    database_bytes: int
+    webhook_deliveries_last_hour: int
+    outbox_waiting: int
+    outbox_oldest_seconds: float
+    rate_limit_remaining: int | None
+    github_backoff_until: str | None
+    jobs: list[JobInfo]
+    problems: list[str] = field(default_factory=list)
+
+
+async def collect_status(services: Services, problems: list[str]) -> StatusReport:
+    """Gather the status snapshot."""
+    now = services.clock.now()
+    deliveries = await services.db.fetchval(
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE received_at >= ?", (iso(now - timedelta(hours=1)),), default=0
+    )
+    waiting, oldest = (0, 0.0)
+    if services.dispatcher is not None:
+        waiting, oldest = await services.dispatcher.depth()
+    github = services.github
+    found = list(problems)
+    backoff = getattr(services.poller, "backoff_until", None) if services.poller else None
+    if backoff is not None and backoff > now:
+        found.append(f"GitHub rate limit reached: polling paused until {backoff:%H:%M} UTC")
+    failed = await services.db.fetchall(
+        "SELECT kind, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",
+        (iso(now - timedelta(days=1)),),
+    )
+    found += [f"a {row['kind']} could not be done: {row['last_error']}" for row in failed]
+    return StatusReport(
+        version=__version__,
+        uptime=now - services.started_at,
+        database_bytes=await services.db.size_bytes(),
+        webhook_deliveries_last_hour=int(deliveries),
+        outbox_waiting=waiting,
+        outbox_oldest_seconds=oldest,
+        rate_limit_remaining=getattr(github, "rate_limit_remaining", None) if github else None,
+        github_backoff_until=backoff.isoformat() if backoff is not None and backoff > now else None,
+        jobs=await services.jobs.info(),
+        problems=found,
+    )

@@ -1,0 +1,85 @@
+"""Maintainer commands under /vestry: status and sync (more subcommands join from other features)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.checks import maintainer_only, owner_only
+from bot.discord.render import send_reply
+from bot.messages import Reply
+from bot.services.status import StatusReport, collect_status
+
+if TYPE_CHECKING:
+    from bot.discord.client import VestryBot
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes = seconds // 60
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
+
+
+def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, object]:
+    """Render the status report as an embed."""
+    rate = "unknown" if report.rate_limit_remaining is None else str(report.rate_limit_remaining)
+    lines = [
+        f"**Version** {report.version}",
+        f"**Uptime** {_duration(report.uptime)}",
+        f"**Gateway latency** {'n/a' if latency_ms is None else f'{latency_ms:.0f} ms'}",
+        f"**Database** {report.database_bytes / 1024:.0f} KiB",
+        f"**GitHub rate limit left** {rate}",
+        f"**Webhook deliveries (last hour)** {report.webhook_deliveries_last_hour}",
+        f"**Outbox** {report.outbox_waiting} waiting"
+        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else ""),
+    ]
+    jobs = [
+        f"`{job.name}` last {job.last_finish or 'never'}"
+        + ("" if job.last_ok in (None, True) else f" — failed: {job.last_error}")
+        for job in report.jobs
+    ]
+    fields = [{"name": "Jobs", "value": "\n".join(jobs)[:1024] or "none", "inline": False}]
+    problems = "\n".join(f"⚠️ {problem}" for problem in report.problems) or "No problems found."
+    fields.append({"name": "Problems", "value": problems[:1024], "inline": False})
+    return {
+        "title": "Vestry status",
+        "description": "\n".join(lines),
+        "fields": fields,
+        "color": 0xE67E22 if report.problems else 0x2ECC71,
+    }
+
+
+class Admin(commands.Cog):
+    """Maintainer tools."""
+
+    vestry = app_commands.Group(name="vestry", description="Vestry administration", guild_only=True)
+
+    def __init__(self, bot: VestryBot) -> None:
+        self.bot = bot
+
+    @vestry.command(name="status")
+    @maintainer_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Show the bot's health: uptime, GitHub rate limit, jobs and setup problems."""
+        report = await collect_status(self.bot.services, self.bot.check_permissions())
+        latency = self.bot.latency * 1000 if self.bot.latency == self.bot.latency else None
+        await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
+
+    @vestry.command(name="sync")
+    @owner_only()
+    async def sync(self, interaction: discord.Interaction) -> None:
+        """Sync the slash commands to this server now (bot owner only)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.sync_commands(force=True)
+        await interaction.followup.send("Commands synced.", ephemeral=True)
+
+
+async def setup(bot: VestryBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Admin(bot))
