@@ -125,6 +125,8 @@ def control_app(sandbox: Sandbox) -> web.Application:
             raise BadRequest("options must be an object")
         try:
             result = await discord.invoke_command(member, str(name), options)
+        except KeyError:
+            raise
         except LookupError as exc:
             return _json({"error": f"no such command: {exc}"}, 404)
         return _json(result)

@@ -174,7 +174,9 @@ def run_sandbox_cli(config: str | None, ready_file: str | None, poll: bool, port
             return 1
         line = json.dumps(info)
         if ready_file:
-            Path(ready_file).write_text(line, encoding="utf-8")
+            partial = Path(ready_file).with_name(Path(ready_file).name + ".partial")
+            partial.write_text(line, encoding="utf-8")
+            partial.replace(ready_file)  # readers never see half a file
         print(f"sandbox ready {line}", flush=True)
         try:
             await stop.wait()

@@ -1,0 +1,213 @@
+"""Synced application commands, and turning ``("vestry backfill", {"repo": ...})`` into interaction data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sandbox.discord.payloads import attachment_json, channel_json, member_json, role_json, user_json
+from bot.sandbox.discord.rest import ApiError, form_error
+from bot.sandbox.discord.world import Attachment, World
+
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 9, 10, 11
+_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+@dataclass
+class Resolved:
+    """A command found by its space-separated path."""
+
+    command: dict[str, Any]
+    guild_id: int | None
+    path: list[str]
+    schema: list[dict[str, Any]]
+
+
+class CommandRegistry:
+    """Hold the commands synced globally (key None) and per guild, with stable ids across re-syncs."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.scopes: dict[int | None, list[dict[str, Any]]] = {}
+
+    def sync(self, guild_id: int | None, body: Any) -> list[dict[str, Any]]:
+        """Replace a scope's commands with ``body`` (a bulk overwrite), echoing them with ids."""
+        if not isinstance(body, list):
+            raise ApiError(400, 50109, "The request body contains invalid JSON.")
+        if len(body) > 100:
+            raise form_error("_root", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+        old = {(c["name"], c.get("type", 1)): c for c in self.scopes.get(guild_id, [])}
+        seen: set[tuple[str, int]] = set()
+        result = []
+        for index, item in enumerate(body):
+            key = (str(item.get("name")), int(item.get("type") or 1))
+            _validate_command(index, item)
+            if key in seen:
+                raise form_error(
+                    f"{index}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+                )
+            seen.add(key)
+            previous = old.get(key)
+            command = {k: v for k, v in item.items() if k != "id"}
+            command["type"] = key[1]
+            command.setdefault("description", "")
+            command.setdefault("default_member_permissions", None)
+            command.setdefault("nsfw", False)
+            command["id"] = previous["id"] if previous else str(self.world.ids.next())
+            command["application_id"] = str(self.world.application_id)
+            unchanged = previous and {
+                k: v for k, v in previous.items() if k not in ("id", "version", "guild_id", "application_id")
+            } == {k: v for k, v in command.items() if k not in ("id", "version", "guild_id", "application_id")}
+            command["version"] = previous["version"] if unchanged and previous else str(self.world.ids.next())
+            if guild_id is not None:
+                command["guild_id"] = str(guild_id)
+            result.append(command)
+        self.scopes[guild_id] = result
+        return result
+
+    def get(self, guild_id: int | None) -> list[dict[str, Any]]:
+        """Return a scope's commands."""
+        return self.scopes.get(guild_id, [])
+
+    def find(self, path: str) -> Resolved:
+        """Find ``"group sub"``-style paths in the guild's commands, then the global ones; LookupError if none."""
+        words = path.strip().lstrip("/").split()
+        if not words:
+            raise LookupError("no command given")
+        for guild_id in (self.world.guild_id, None):
+            command = next((c for c in self.get(guild_id) if c["name"] == words[0] and c["type"] == 1), None)
+            if command is None:
+                continue
+            schema = command.get("options") or []
+            for word in words[1:]:
+                nested = next(
+                    (o for o in schema if o.get("name") == word and o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP)),
+                    None,
+                )
+                if nested is None:
+                    raise LookupError(f"/{path} is not a synced command (no subcommand {word!r})")
+                schema = nested.get("options") or []
+            if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in schema):
+                raise LookupError(f"/{path} is a group; name one of its subcommands")
+            return Resolved(command, guild_id, words, schema)
+        raise LookupError(f"/{path} is not a synced command")
+
+
+def _validate_command(index: int, item: dict[str, Any]) -> None:
+    name = str(item.get("name") or "")
+    kind = int(item.get("type") or 1)
+    if kind == 1 and (not _NAME.match(name) or name != name.lower()):
+        raise form_error(f"{index}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    if kind == 1 and not 1 <= len(str(item.get("description") or "")) <= 100:
+        raise form_error(f"{index}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    _validate_options(f"{index}.options", item.get("options") or [])
+
+
+def _validate_options(path: str, options: list[dict[str, Any]]) -> None:
+    if len(options) > 25:
+        raise form_error(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    optional_seen = False
+    for index, option in enumerate(options):
+        name = str(option.get("name") or "")
+        if not _NAME.match(name) or name != name.lower():
+            raise form_error(f"{path}.{index}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+        if option.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP):
+            _validate_options(f"{path}.{index}.options", option.get("options") or [])
+            continue
+        if option.get("required"):
+            if optional_seen:
+                raise form_error(
+                    f"{path}.{index}.required",
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
+        else:
+            optional_seen = True
+
+
+def build_options(
+    world: World, resolved: Resolved, values: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Return the nested ``data.options`` and ``data.resolved`` for the given option values."""
+    leaf: list[dict[str, Any]] = []
+    found: dict[str, dict[str, Any]] = {}
+    by_name = {o["name"]: o for o in resolved.schema}
+    for name in values:
+        if name not in by_name:
+            raise ValueError(f"/{' '.join(resolved.path)} has no option {name!r} (it has {sorted(by_name)})")
+    for option in resolved.schema:
+        name = option["name"]
+        if name not in values or values[name] is None:
+            if option.get("required"):
+                raise ValueError(f"/{' '.join(resolved.path)} needs the option {name!r}")
+            continue
+        kind = option["type"]
+        leaf.append({"name": name, "type": kind, "value": option_value(world, kind, values[name], found)})
+    options = leaf
+    for word, kind in reversed(list(zip(resolved.path[1:], _kinds(resolved), strict=True))):
+        options = [{"name": word, "type": kind, "options": options}]
+    return options, found
+
+
+def _kinds(resolved: Resolved) -> list[int]:
+    kinds = []
+    schema = resolved.command.get("options") or []
+    for word in resolved.path[1:]:
+        nested = next(o for o in schema if o.get("name") == word)
+        kinds.append(nested["type"])
+        schema = nested.get("options") or []
+    return kinds
+
+
+def option_value(world: World, kind: int, value: Any, found: dict[str, dict[str, Any]]) -> Any:
+    if kind == STRING:
+        return str(value)
+    if kind == INTEGER:
+        return int(value)
+    if kind == NUMBER:
+        return float(value)
+    if kind == BOOLEAN:
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    if kind == USER or (kind == MENTIONABLE and _is_member(world, value)):
+        member = world.member(value)
+        key = str(member.user.id)
+        found.setdefault("users", {})[key] = user_json(member.user)
+        found.setdefault("members", {})[key] = member_json(world, member, with_user=False, permissions=True)
+        return key
+    if kind in (ROLE, MENTIONABLE):
+        role = world.role(value)
+        found.setdefault("roles", {})[str(role.id)] = role_json(role)
+        return str(role.id)
+    if kind == CHANNEL:
+        channel = world.channel(value)
+        perms = world.permissions(world.bot_member)
+        found.setdefault("channels", {})[str(channel.id)] = channel_json(world, channel, permissions=perms)
+        return str(channel.id)
+    if kind == ATTACHMENT:
+        return _attachment_value(world, value, found)
+    raise ValueError(f"unsupported option type {kind}")
+
+
+def _is_member(world: World, value: Any) -> bool:
+    try:
+        world.member(value)
+    except KeyError:
+        return False
+    return True
+
+
+def _attachment_value(world: World, value: Any, found: dict[str, dict[str, Any]]) -> str:
+    """Upload ``{"filename", "content" (str or bytes), "content_type"?}`` as an ephemeral attachment."""
+    if not isinstance(value, dict) or "filename" not in value:
+        raise ValueError('an attachment option needs {"filename": ..., "content": ...}')
+    content = value.get("content", b"")
+    data = content.encode() if isinstance(content, str) else bytes(content)
+    attachment = Attachment(
+        world.ids.next(), value["filename"], value.get("content_type", "application/octet-stream"), data, ephemeral=True
+    )
+    world.uploads[attachment.id] = attachment
+    channel_id = next(iter(world.channels))
+    found.setdefault("attachments", {})[str(attachment.id)] = attachment_json(world, channel_id, attachment)
+    return str(attachment.id)

@@ -1,0 +1,268 @@
+"""HTTP plumbing of the GitHub emulator: auth, faults, rate limits, ETags, request counts, pagination."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.sandbox.github.search import SearchError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DOCS = "https://docs.github.com/rest"
+OPEN_ROUTES = {
+    "/login/device/code",
+    "/login/oauth/access_token",
+    "/login/device",
+    "/gist-raw/{owner}/{gist_id}/raw/{filename}",
+    "/gist/{owner}/{gist_id}",
+}
+FREE_ROUTES = {"/rate_limit"}
+PRIMARY_MESSAGE = (
+    "API rate limit exceeded for user ID {user_id}. If you reach out to GitHub Support for help, please include "
+    "the request ID {request_id} and timestamp {stamp}."
+)
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out "
+    "to GitHub Support for help, please include the request ID {request_id}."
+)
+LOGIN = web.RequestKey("login", str)
+LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
+
+
+@dataclass(slots=True)
+class Fault:
+    """The next ``times`` requests matching ``method`` and ``route`` fail with ``status``."""
+
+    method: str
+    route: str
+    status: int | str
+    times: int
+    retry_after: float = 1
+
+
+class Bucket:
+    """A fixed-window rate-limit bucket on wall-clock time (what clients compare X-RateLimit-Reset with)."""
+
+    def __init__(self, limit: int, period: int) -> None:
+        self.limit = limit
+        self.period = period
+        self.used = 0
+        self.window_start = time.time()
+
+    def _refresh(self) -> None:
+        if time.time() >= self.window_start + self.period:
+            self.used = 0
+            self.window_start = time.time()
+
+    @property
+    def remaining(self) -> int:
+        """Return the requests left in this window."""
+        self._refresh()
+        return max(self.limit - self.used, 0)
+
+    @property
+    def reset(self) -> int:
+        """Return when the window resets, in epoch seconds."""
+        self._refresh()
+        return math.ceil(self.window_start + self.period)
+
+    def as_json(self) -> dict[str, int]:
+        """Return the bucket as GET /rate_limit shows it."""
+        return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}
+
+
+class NotFound(Exception):
+    """Answer 404 Not Found."""
+
+
+def template_of(request: web.Request) -> str:
+    """Return the route template a request matched (its path when none matched)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
+
+
+def resource_of(template: str) -> str:
+    """Return the rate-limit resource a route counts against."""
+    if template == "/graphql":
+        return "graphql"
+    return "search" if template.startswith("/search/") else "core"
+
+
+def json_reply(data: Any, status: int = 200, link: str | None = None) -> web.Response:
+    """Return a JSON response (with a ``Link`` header when paginated)."""
+    response = web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
+    response.charset = "utf-8"
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+def error_reply(status: int, message: str, docs: str = DOCS) -> web.Response:
+    """Return a GitHub-style error body."""
+    return json_reply({"message": message, "documentation_url": docs, "status": str(status)}, status=status)
+
+
+def paginate(base: str, request: web.Request, rows: list[Any], cap: int | None = None) -> tuple[list[Any], str | None]:
+    """Return this page of ``rows`` and the ``Link`` header (rooted at ``base``) for per_page/page."""
+    try:
+        per_page = min(max(int(request.query.get("per_page", 30)), 1), 100)
+        page = max(int(request.query.get("page", 1)), 1)
+    except ValueError:
+        per_page, page = 30, 1
+    total = len(rows) if cap is None else min(len(rows), cap)
+    last = max(1, math.ceil(total / per_page))
+    chunk = rows[(page - 1) * per_page : min(page * per_page, total)] if page <= last else []
+    path = request.rel_url.raw_path
+
+    def url(number: int) -> str:
+        query = {**request.query, "page": str(number)}
+        return f"{base}{path}?{urlencode(query)}"
+
+    links = []
+    if page > 1:
+        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+    if page < last:
+        links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+    if page > 1:
+        links.append(f'<{url(1)}>; rel="first"')
+    return chunk, ", ".join(links) or None
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == wanted for tag in header.split(","))
+
+
+class Gate:
+    """The middleware: counts requests, checks tokens, injects faults, enforces rate limits, answers 304s."""
+
+    def __init__(self, tokens: Callable[[str], str | None], user_id: Callable[[str], int]) -> None:
+        self._tokens = tokens
+        self._user_id = user_id
+        self.counts: dict[str, dict[str, int]] = {}
+        self.faults: list[Fault] = []
+        self.buckets = {name: Bucket(limit, period) for name, (limit, period) in LIMITS.items()}
+
+    def _take_fault(self, method: str, template: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method in (method, "*") and fault.route in (template, "*") and fault.times > 0:
+                fault.times -= 1
+                if fault.times == 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    def _rate_headers(self, resource: str) -> dict[str, str]:
+        bucket = self.buckets[resource]
+        return {
+            "X-RateLimit-Limit": str(bucket.limit),
+            "X-RateLimit-Remaining": str(bucket.remaining),
+            "X-RateLimit-Reset": str(bucket.reset),
+            "X-RateLimit-Used": str(bucket.used),
+            "X-RateLimit-Resource": resource,
+        }
+
+    def _login(self, request: web.Request) -> str | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token.strip():
+            return None
+        return self._tokens(token.strip())
+
+    def _fault_reply(self, fault: Fault, login: str | None, request_id: str, resource: str) -> web.Response:
+        bucket = self.buckets[resource]
+        if fault.status == "secondary-rate-limit":
+            response = error_reply(403, SECONDARY_MESSAGE.format(request_id=request_id))
+            response.headers.update(self._rate_headers(resource))
+            response.headers["Retry-After"] = str(math.ceil(fault.retry_after))
+            return response
+        status = int(fault.status)
+        if status in (403, 429):
+            user_id = self._user_id(login) if login else 0
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            message = PRIMARY_MESSAGE.format(user_id=user_id, request_id=request_id, stamp=stamp)
+            response = error_reply(status, message)
+            response.headers.update(self._rate_headers(resource))
+            response.headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Used": str(bucket.limit),
+                    "X-RateLimit-Reset": str(math.ceil(time.time() + fault.retry_after)),
+                }
+            )
+            return response
+        messages = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+        response = error_reply(status, messages.get(status, "Fault injected by the sandbox"))
+        response.headers.update(self._rate_headers(resource))
+        return response
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Wrap every request: the order follows GitHub (auth, faults, limit, handler, ETag)."""
+        template = template_of(request)
+        key = f"{request.method} {template}"
+        counts = self.counts.setdefault(key, {"requests": 0, "not_modified": 0})
+        counts["requests"] += 1
+        resource = resource_of(template)
+        request_id = uuid.uuid4().hex[:16].upper()
+        common = {"X-GitHub-Request-Id": request_id, "Server": "GitHub.com"}
+        is_open = template in OPEN_ROUTES
+        login = None
+        if not is_open:
+            login = self._login(request)
+            if login is None:
+                response = error_reply(401, "Bad credentials")
+                response.headers.update({**common, **self._rate_headers(resource)})
+                return response
+            request[LOGIN] = login
+        fault = self._take_fault(request.method, template)
+        if fault is not None:
+            response = self._fault_reply(fault, login, request_id, resource)
+            response.headers.update(common)
+            return response
+        counted = not is_open and template not in FREE_ROUTES
+        if counted and self.buckets[resource].remaining <= 0:
+            response = self._fault_reply(Fault(request.method, template, 403, 1, 0), login, request_id, resource)
+            response.headers.update({**common, **self._rate_headers(resource)})
+            return response
+        answer = await self._run(request, handler)
+        if request.method == "GET" and answer.status == 200 and isinstance(answer, web.Response):
+            body = answer.body if isinstance(answer.body, bytes) else b""
+            digest = hashlib.sha256(body + answer.headers.get("Link", "").encode()).hexdigest()
+            etag = f'W/"{digest}"'
+            answer.headers["ETag"] = etag
+            if _etag_matches(request.headers.get("If-None-Match"), etag):
+                counts["not_modified"] += 1
+                headers = {**common, **self._rate_headers(resource), "ETag": etag}
+                return web.Response(status=304, headers=headers)
+        if counted:
+            self.buckets[resource].used += 1
+        answer.headers.update(common)
+        if not is_open:
+            answer.headers.update(self._rate_headers(resource))
+            answer.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
+            answer.headers.setdefault("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+        return answer
+
+    @staticmethod
+    async def _run(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (NotFound, KeyError):
+            return error_reply(404, "Not Found")
+        except SearchError as exc:
+            return error_reply(422, f"Validation Failed: {exc}")
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return error_reply(404, "Not Found")
+            return error_reply(exc.status, exc.reason)

@@ -1,0 +1,196 @@
+"""Webhook payloads shaped like GitHub's, and a sender that signs and delivers them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.sandbox.github.render import JSON, Renderer, iso
+from bot.sandbox.github.state import Item, Repo
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "GitHub-Hookshot/vestry-sandbox"
+ZEN = "Design for failure."
+
+
+@dataclass(slots=True)
+class Hook:
+    """One webhook delivery waiting to be sent: event name, payload and the repository it concerns."""
+
+    event: str
+    payload: JSON
+    repo: Repo
+
+
+class Payloads:
+    """Build webhook bodies with the field set of GitHub's real payloads."""
+
+    def __init__(self, render: Renderer) -> None:
+        self.render = render
+
+    def _envelope(self, repo: Repo, sender: str) -> JSON:
+        data: JSON = {"repository": self.render.repo(repo)}
+        if self.render.world.users[repo.owner].type == "Organization":
+            data["organization"] = self.render.org(repo.owner)
+        data["sender"] = self.render.user(sender)
+        return data
+
+    def pull_request(self, action: str, repo: Repo, item: Item, sender: str, **extra: Any) -> Hook:
+        """Return a ``pull_request`` delivery (``requested_reviewer``/``requested_team``/``label`` go in extra)."""
+        payload: JSON = {"action": action, "number": item.number, "pull_request": self.render.pull(repo, item)}
+        payload.update(self._envelope(repo, sender))
+        payload.update(extra)
+        return Hook("pull_request", payload, repo)
+
+    def review_submitted(self, repo: Repo, item: Item, review_index: int) -> Hook:
+        """Return a ``pull_request_review`` ``submitted`` delivery."""
+        review = item.reviews[review_index]
+        payload: JSON = {
+            "action": "submitted",
+            "review": self.render.review(repo, item, review, webhook=True),
+            "pull_request": self.render.pull(repo, item, full=False),
+        }
+        payload.update(self._envelope(repo, review.user))
+        return Hook("pull_request_review", payload, repo)
+
+    def issues(self, action: str, repo: Repo, item: Item, sender: str, **extra: Any) -> Hook:
+        """Return an ``issues`` delivery."""
+        payload: JSON = {"action": action, "issue": self.render.issue(repo, item)}
+        payload.update(self._envelope(repo, sender))
+        payload.update(extra)
+        return Hook("issues", payload, repo)
+
+    def star(self, action: str, repo: Repo, user: str) -> Hook:
+        """Return a ``star`` delivery; ``starred_at`` is null when the star is removed."""
+        payload: JSON = {"action": action, "starred_at": iso(repo.stars.get(user)) if action == "created" else None}
+        payload.update(self._envelope(repo, user))
+        return Hook("star", payload, repo)
+
+    def member(self, repo: Repo, login: str, sender: str) -> Hook:
+        """Return a ``member`` ``added`` delivery."""
+        payload: JSON = {
+            "action": "added",
+            "member": self.render.user(login),
+            "changes": {"permission": {"to": "write"}},
+        }
+        payload.update(self._envelope(repo, sender))
+        return Hook("member", payload, repo)
+
+    def ping(self, repo: Repo, url: str | None, secret: str | None) -> Hook:
+        """Return the ``ping`` that GitHub sends when a repository webhook is created."""
+        hook_api = f"{self.render.base}/repos/{repo.full_name}/hooks/{repo.hook_id}"
+        created = iso(repo.created_at)
+        payload: JSON = {
+            "zen": ZEN,
+            "hook_id": repo.hook_id,
+            "hook": {
+                "type": "Repository",
+                "id": repo.hook_id,
+                "name": "web",
+                "active": True,
+                "events": ["*"],
+                "config": {
+                    "content_type": "json",
+                    "url": url,
+                    "insecure_ssl": "0",
+                    **({"secret": "********"} if secret else {}),
+                },
+                "updated_at": created,
+                "created_at": created,
+                "url": hook_api,
+                "test_url": f"{hook_api}/test",
+                "ping_url": f"{hook_api}/pings",
+                "deliveries_url": f"{hook_api}/deliveries",
+                "last_response": {"code": None, "status": "unused", "message": None},
+            },
+        }
+        payload.update(self._envelope(repo, repo.owner))
+        return Hook("ping", payload, repo)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Return the ``X-Hub-Signature-256`` value for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """POST deliveries to one URL, one at a time and in order; failures are recorded, never raised."""
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self.url: str | None = None
+        self.secret: str | None = None
+        self.timeout = timeout
+        self.deliveries: list[dict[str, Any]] = []
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    def configure(self, url: str | None, secret: str | None) -> None:
+        """Send future deliveries to ``url`` signed with ``secret``; ``None`` turns delivery off."""
+        self.url = url
+        self.secret = secret
+
+    @property
+    def active(self) -> bool:
+        """Tell whether deliveries go anywhere."""
+        return self.url is not None
+
+    async def send(self, hooks: list[Hook]) -> list[str]:
+        """Deliver ``hooks`` in order and return their delivery ids (empty when delivery is off)."""
+        url, secret = self.url, self.secret
+        if url is None or not hooks:
+            return []
+        prepared = [(hook, str(uuid.uuid4()), json.dumps(hook.payload).encode()) for hook in hooks]
+        async with self._lock:
+            for hook, delivery, body in prepared:
+                await self._post(url, secret, hook, delivery, body)
+        return [delivery for _, delivery, _ in prepared]
+
+    async def _post(self, url: str, secret: str | None, hook: Hook, delivery: str, body: bytes) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "*/*",
+            "User-Agent": USER_AGENT,
+            "X-GitHub-Event": hook.event,
+            "X-GitHub-Delivery": delivery,
+            "X-GitHub-Hook-ID": str(hook.repo.hook_id),
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "X-GitHub-Hook-Installation-Target-ID": str(hook.repo.id),
+        }
+        if secret is not None:
+            headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+            headers["X-Hub-Signature-256"] = sign(secret, body)
+        record: dict[str, Any] = {
+            "id": delivery,
+            "event": hook.event,
+            "action": hook.payload.get("action"),
+            "repository": hook.repo.full_name,
+            "status": None,
+            "error": None,
+            "payload": hook.payload,
+        }
+        self.deliveries.append(record)
+        try:
+            if self._session is None or self._session.closed:
+                self._session = aiohttp.ClientSession()
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            async with self._session.post(url, data=body, headers=headers, timeout=timeout) as response:
+                await response.read()
+                record["status"] = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("webhook delivery %s (%s) failed: %s", delivery, hook.event, record["error"])
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
