@@ -61,6 +61,7 @@ class RunOptions:
     ready_timeout: float = 60.0
     webhook_host: str | None = None
     webhook_port: int | None = None
+    first_start_prompt: bool = True
 
 
 async def open_database(settings: Settings) -> Database:
@@ -93,6 +94,31 @@ def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Cl
     return services
 
 
+async def first_start_backfill(services: Services, prompt: bool) -> None:
+    """Run the backfill when configured to; otherwise ask the maintainers to run it."""
+    from bot.messages import OutMessage
+    from bot.outbox import enqueue_message
+
+    settings = services.settings
+    if settings.github.backfill_on_first_start:
+        for repo in settings.github.repositories:
+            report = await services.backfill.run(repo)
+            log.info("first-start backfill of %s: %s", repo, report)
+        return
+    channel = settings.discord.channels.maintainers
+    if not prompt or channel is None:
+        log.info("first start: run `vestry backfill` or /vestry backfill so past contributions count")
+        return
+    text = (
+        "Vestry is live. Past contributions are not imported yet: run `/vestry backfill` so ranks and the "
+        "ladder count them. History is never announced as news."
+    )
+    async with services.db.transaction() as conn:
+        await enqueue_message(conn, "backfill-prompt", channel, OutMessage(text), now=services.clock.now())
+    if services.dispatcher is not None:
+        services.dispatcher.wake()
+
+
 class App:
     """One running Vestry: start everything in order, stop it in reverse."""
 
@@ -106,6 +132,8 @@ class App:
         self.services: Services | None = None
         self.bot: Any = None
         self._bot_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self.catch_up_task: asyncio.Task[None] | None = None
         self.db: Database | None = None
 
     async def start(self) -> None:
@@ -124,7 +152,10 @@ class App:
         self.bot = VestryBot(services, sync=self.options.sync, guild_ready_timeout=self.options.guild_ready_timeout)
         services.dispatcher = Dispatcher(self.db, self.clock, BotSink(self.bot))
         services.bus.after_commit.append(services.dispatcher.wake)
+        first_start = await self.db.get_state("go_live") is None
         await services.ledger.go_live()
+        if services.github is not None:
+            await services.github.start()
         if services.webhooks is not None:
             hooks = self.settings.webhooks
             await services.webhooks.start(
@@ -150,14 +181,19 @@ class App:
         await services.bus.start()
         await services.dispatcher.start()
         services.jobs.start()
-        if services.poller is not None:
-            asyncio.create_task(self._catch_up(), name="vestry-catch-up")  # noqa: RUF006
+        self.catch_up_task = asyncio.create_task(self._catch_up(first_start), name="vestry-catch-up")
+        self._background.append(self.catch_up_task)
         log.info("Vestry is ready as %s", self.bot.user)
 
-    async def _catch_up(self) -> None:
-        assert self.services is not None
+    async def _catch_up(self, first_start: bool) -> None:
+        """Recover what GitHub did while the bot was down; on a first start, offer or run the backfill."""
+        services = self.services
+        assert services is not None
         try:
-            await self.services.poller.catch_up()
+            if services.poller is not None:
+                await services.poller.catch_up()
+            if first_start:
+                await first_start_backfill(services, prompt=self.options.first_start_prompt)
         except Exception:
             log.exception("start-up catch-up with GitHub failed; the next poll will try again")
 
@@ -169,6 +205,8 @@ class App:
     async def stop(self) -> None:
         """Stop in reverse order: jobs, gateway, dispatcher, events, webhooks, GitHub worker, database."""
         services = self.services
+        for task in self._background:
+            task.cancel()
         if services is not None:
             services.jobs.shutdown()
         if self.bot is not None and not self.bot.is_closed():
@@ -186,6 +224,6 @@ class App:
             if services.webhooks is not None:
                 await services.webhooks.stop()
             if services.github is not None:
-                services.github.close()
+                await services.github.close()
         if self.db is not None:
             await self.db.close()

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
     demo.add_argument("--keep-running", action="store_true", help="leave the sandbox up afterwards")
 
+    commands_docs = sub.add_parser("commands-docs", help="print the slash-command reference (docs/commands.md)")
+    commands_docs.add_argument("--output", help="write to this file instead of standard output")
+
     docs = sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
     docs.add_argument("--output", help="write to this file instead of standard output")
     return parser
@@ -104,10 +107,19 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_STARTUP
-    if settings.github.oauth_client_id is None and secrets.github_token is None:
+    has_app = bool(secrets.github_app_id and secrets.github_app_private_key_file)
+    if secrets.github_token is None and not has_app:
         print(
-            "GITHUB_TOKEN is not set: create a token at https://github.com/settings/tokens (read access to "
-            "public repositories) and export GITHUB_TOKEN",
+            "GITHUB_TOKEN is not set: create a token at https://github.com/settings/tokens (read access to the "
+            "followed repositories) and export GITHUB_TOKEN, or set GITHUB_APP_ID and "
+            "GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App",
+            file=sys.stderr,
+        )
+        return EXIT_STARTUP
+    if has_app and secrets.github_token is None and not Path(str(secrets.github_app_private_key_file)).is_file():
+        print(
+            f"GITHUB_APP_PRIVATE_KEY_FILE points to {secrets.github_app_private_key_file}, which is not a "
+            "readable file: download the private key from the GitHub App's settings",
             file=sys.stderr,
         )
         return EXIT_STARTUP
@@ -195,6 +207,17 @@ def _config_docs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _commands_docs(args: argparse.Namespace) -> int:
+    from bot.discord.docs import render_commands
+
+    text = asyncio.run(render_commands())
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "check-config": _check_config,
@@ -203,6 +226,7 @@ _COMMANDS = {
     "sandbox": _sandbox,
     "demo": _demo,
     "config-docs": _config_docs,
+    "commands-docs": _commands_docs,
 }
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, DatabaseError
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,16 @@ async def append_event(
     await conn.execute(
         "INSERT INTO events(kind, payload, historical, created_at) VALUES (?, ?, ?, ?)",
         (kind, json.dumps(payload, sort_keys=True), int(historical), iso(now)),
+    )
+
+
+async def append_events(
+    conn: aiosqlite.Connection, events: Sequence[tuple[str, dict[str, Any], bool]], *, now: datetime
+) -> None:
+    """Record ``(kind, payload, historical)`` events, in order, inside the caller's transaction, in one statement."""
+    await conn.executemany(
+        "INSERT INTO events(kind, payload, historical, created_at) VALUES (?, ?, ?, ?)",
+        [(kind, json.dumps(data, sort_keys=True), int(historical), iso(now)) for kind, data, historical in events],
     )
 
 
@@ -173,6 +183,8 @@ class EventBus:
             async with self._db.transaction() as conn:
                 await consumer.handle(conn, events)
                 await conn.execute("UPDATE event_cursors SET seq = ? WHERE consumer = ?", (last, consumer.name))
+        except DatabaseError:
+            raise  # the database cannot write now (full disk, read-only): retry the batch later, never skip it
         except Exception:
             if len(events) > 1:
                 # Find the one event that fails, so the others still get through.

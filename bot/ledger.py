@@ -119,6 +119,20 @@ class ApplyResult:
     kinds: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Batch(ApplyResult):
+    """One ``apply_in`` call: what it changed, and the pull requests and events it writes together at the end.
+
+    Each statement is a trip to the database thread, and under load every trip waits its turn on the event loop
+    while the write lock is held; a batch of webhook deliveries writes its pull requests and events in one
+    statement each (benchmarks/RESULTS.md, ingest).
+    """
+
+    pull_rows: list[tuple[object, ...]] = field(default_factory=list)
+    event_rows: list[tuple[str, dict[str, object], bool]] = field(default_factory=list)
+    pull_states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+
+
 class Ledger:
     """Write GitHub facts and the events they cause, in one transaction."""
 
@@ -145,46 +159,90 @@ class Ledger:
     async def apply(self, facts: Sequence[Fact], source: Source) -> ApplyResult:
         """Record facts; a webhook is news, a backfill is history, a poll is history when older than go-live."""
         go_live = await self.go_live()
-        result = ApplyResult(facts=len(facts))
         async with self._db.transaction() as conn:
-            for fact in facts:
-                await self._apply_one(conn, fact, source, go_live, result)
+            result = await self.apply_in(conn, facts, source, go_live)
+        self.committed(result)
+        return result
+
+    async def apply_in(
+        self, conn: aiosqlite.Connection, facts: Sequence[Fact], source: Source, go_live: datetime
+    ) -> ApplyResult:
+        """Record facts inside the caller's transaction (``go_live`` from :meth:`go_live`); then call ``committed``.
+
+        The webhook receiver uses it to record a batch of deliveries and mark them processed in one commit.
+        """
+        batch = _Batch(facts=len(facts))
+        await self._users(conn, facts)
+        await self._pull_states(conn, facts, batch)
+        for fact in facts:
+            await self._apply_one(conn, fact, source, go_live, batch)
+        if batch.pull_rows:
+            await conn.executemany(_UPSERT_PULL, batch.pull_rows)
+        if batch.event_rows:
+            await ev.append_events(conn, batch.event_rows, now=self._clock.now())
+        return ApplyResult(batch.events, batch.facts, batch.kinds)
+
+    def committed(self, result: ApplyResult) -> None:
+        """Tell the event bus about the events a committed ``apply_in`` wrote."""
         if result.events and self._bus is not None:
             self._bus.notify()
-        return result
 
     def _historical(self, source: Source, when: datetime | None, go_live: datetime) -> bool:
         if source == "backfill":
             return True
         if source == "webhook":
             return False
-        return when is not None and when < go_live
+        # GitHub's times have whole seconds: a fact from go-live's own second is news, not history.
+        return when is not None and when < go_live.replace(microsecond=0)
 
-    async def _user(self, conn: aiosqlite.Connection, actor: Actor | None) -> int | None:
-        if actor is None:
-            return None
-        is_bot = actor.is_bot or actor.login.lower().endswith("[bot]")
-        ignored = actor.login.lower() in self._ignored
-        await conn.execute(
+    async def _users(self, conn: aiosqlite.Connection, facts: Sequence[Fact]) -> None:
+        """Store every account the facts name, in one statement, before the facts that refer to them."""
+        actors = {actor.id: actor for fact in facts for actor in _actors(fact) if actor is not None}
+        if not actors:
+            return
+        now = iso(self._clock.now())
+        rows = []
+        for actor in actors.values():
+            is_bot = actor.is_bot or actor.login.lower().endswith("[bot]")
+            ignored = actor.login.lower() in self._ignored
+            rows.append((actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, now))
+        await conn.executemany(
             "INSERT INTO github_users(id, login, is_bot, ignored, avatar_url, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET login = excluded.login, is_bot = MAX(is_bot, excluded.is_bot), "
             "ignored = excluded.ignored, avatar_url = COALESCE(excluded.avatar_url, avatar_url), "
             "updated_at = excluded.updated_at WHERE login != excluded.login OR ignored != excluded.ignored "
             "OR (excluded.avatar_url IS NOT NULL AND avatar_url IS NOT excluded.avatar_url) "
             "OR is_bot < excluded.is_bot",
-            (actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, iso(self._clock.now())),
+            rows,
         )
-        return actor.id
+
+    @staticmethod
+    async def _pull_states(conn: aiosqlite.Connection, facts: Sequence[Fact], batch: _Batch) -> None:
+        """Read the stored state and draft flag of every pull request the facts concern, one query per repo."""
+        numbers: dict[str, set[int]] = {}
+        for fact in facts:
+            if isinstance(fact, PullFact):
+                numbers.setdefault(fact.repo, set()).add(fact.number)
+        for repo, wanted in numbers.items():
+            ordered = sorted(wanted)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                rows = await conn.execute_fetchall(
+                    "SELECT number, state, draft FROM pull_requests WHERE repo = ? "
+                    f"AND number IN ({','.join('?' * len(chunk))})",
+                    (repo, *chunk),
+                )
+                batch.pull_states.update({(repo, int(row[0])): (str(row[1]), int(row[2])) for row in rows})
 
     async def _event(
-        self, conn: aiosqlite.Connection, result: ApplyResult, kind: str, payload: dict[str, object], historical: bool
+        self, conn: aiosqlite.Connection, result: _Batch, kind: str, payload: dict[str, object], historical: bool
     ) -> None:
-        await ev.append_event(conn, kind, payload, historical=historical, now=self._clock.now())
+        result.event_rows.append((kind, payload, historical))
         result.events += 1
         result.kinds.append(kind)
 
     async def _apply_one(
-        self, conn: aiosqlite.Connection, fact: Fact, source: Source, go_live: datetime, result: ApplyResult
+        self, conn: aiosqlite.Connection, fact: Fact, source: Source, go_live: datetime, result: _Batch
     ) -> None:
         if isinstance(fact, PullFact):
             await self._apply_pull(conn, fact, source, go_live, result)
@@ -198,27 +256,18 @@ class Ledger:
             await self._apply_star(conn, fact, source, go_live, result)
 
     async def _apply_pull(
-        self, conn: aiosqlite.Connection, fact: PullFact, source: Source, go_live: datetime, result: ApplyResult
+        self, conn: aiosqlite.Connection, fact: PullFact, source: Source, go_live: datetime, result: _Batch
     ) -> None:
-        author_id = await self._user(conn, fact.author)
-        merger_id = await self._user(conn, fact.merged_by)
-        cursor = await conn.execute(
-            "SELECT state, draft FROM pull_requests WHERE repo = ? AND number = ?", (fact.repo, fact.number)
-        )
-        before = await cursor.fetchone()
-        old_state = before["state"] if before else None
+        author_id = _id(fact.author)
+        merger_id = _id(fact.merged_by)
+        key = (fact.repo, fact.number)
+        before = result.pull_states.get(key)
+        old_state = before[0] if before else None
         if old_state == "merged" and fact.state != "merged":
             return  # a merge is final; an older snapshot must not undo it
         historical = self._historical(source, fact.merged_at or fact.updated_at or fact.created_at, go_live)
-        await conn.execute(
-            "INSERT INTO pull_requests(repo, number, title, url, author_id, state, draft, labels, created_at, "
-            "updated_at, merged_at, merged_by_id, closed_at, historical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(repo, number) DO UPDATE SET title = excluded.title, url = excluded.url, "
-            "author_id = COALESCE(excluded.author_id, author_id), state = excluded.state, draft = excluded.draft, "
-            "labels = excluded.labels, created_at = COALESCE(created_at, excluded.created_at), "
-            "updated_at = excluded.updated_at, merged_at = COALESCE(merged_at, excluded.merged_at), "
-            "merged_by_id = COALESCE(merged_by_id, excluded.merged_by_id), closed_at = excluded.closed_at, "
-            "historical = CASE WHEN pull_requests.state = 'merged' THEN historical ELSE excluded.historical END",
+        result.pull_states[key] = (fact.state, int(fact.draft))
+        result.pull_rows.append(
             (
                 fact.repo,
                 fact.number,
@@ -234,7 +283,7 @@ class Ledger:
                 merger_id,
                 _t(fact.closed_at),
                 int(historical),
-            ),
+            )
         )
         base = {
             "repo": fact.repo,
@@ -255,18 +304,17 @@ class Ledger:
             await self._event(conn, result, ev.PR_OPENED, base | {"draft": fact.draft}, historical)
         elif fact.state == "closed" and old_state == "open":
             await self._event(conn, result, ev.PR_CLOSED, base, historical)
-        elif before is not None and fact.state == "open" and bool(before["draft"]) != fact.draft:
+        elif before is not None and fact.state == "open" and bool(before[1]) != fact.draft:
             kind = ev.CONVERTED_TO_DRAFT if fact.draft else ev.READY_FOR_REVIEW
             await self._event(conn, result, kind, base, historical)
 
     async def _apply_review(
-        self, conn: aiosqlite.Connection, fact: ReviewFact, source: Source, go_live: datetime, result: ApplyResult
+        self, conn: aiosqlite.Connection, fact: ReviewFact, source: Source, go_live: datetime, result: _Batch
     ) -> None:
-        reviewer_id = await self._user(conn, fact.reviewer)
+        reviewer_id = _id(fact.reviewer)
         historical = self._historical(source, fact.submitted_at, go_live)
         state = fact.state.upper()
-        cursor = await conn.execute("SELECT state FROM reviews WHERE id = ?", (fact.id,))
-        before = await cursor.fetchone()
+        before = await _first(conn, "SELECT state FROM reviews WHERE id = ?", (fact.id,))
         if before is not None and before["state"] == state:
             return
         await conn.execute(
@@ -302,17 +350,16 @@ class Ledger:
         fact: ReviewRequestFact,
         source: Source,
         go_live: datetime,
-        result: ApplyResult,
+        result: _Batch,
     ) -> None:
-        await self._user(conn, fact.actor)
         historical = self._historical(source, fact.at, go_live)
         key = (fact.repo, fact.number, fact.kind, fact.reviewer)
-        cursor = await conn.execute(
+        before = await _first(
+            conn,
             "SELECT requested_at, removed_at FROM review_requests WHERE repo = ? AND number = ? "
             "AND reviewer_kind = ? AND reviewer = ?",
             key,
         )
-        before = await cursor.fetchone()
         payload = {
             "repo": fact.repo,
             "number": fact.number,
@@ -343,12 +390,11 @@ class Ledger:
         await self._event(conn, result, ev.REVIEW_REQUESTED, payload, historical)
 
     async def _apply_issue(
-        self, conn: aiosqlite.Connection, fact: IssueFact, source: Source, go_live: datetime, result: ApplyResult
+        self, conn: aiosqlite.Connection, fact: IssueFact, source: Source, go_live: datetime, result: _Batch
     ) -> None:
-        author_id = await self._user(conn, fact.author)
-        closer_id = await self._user(conn, fact.closed_by)
-        cursor = await conn.execute("SELECT state FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number))
-        before = await cursor.fetchone()
+        author_id = _id(fact.author)
+        closer_id = _id(fact.closed_by)
+        before = await _first(conn, "SELECT state FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number))
         historical = self._historical(source, fact.closed_at or fact.created_at, go_live)
         await conn.execute(
             "INSERT INTO issues(repo, number, title, url, author_id, state, labels, created_at, closed_at, "
@@ -391,9 +437,9 @@ class Ledger:
             )
 
     async def _apply_star(
-        self, conn: aiosqlite.Connection, fact: StarFact, source: Source, go_live: datetime, result: ApplyResult
+        self, conn: aiosqlite.Connection, fact: StarFact, source: Source, go_live: datetime, result: _Batch
     ) -> None:
-        user_id = await self._user(conn, fact.user)
+        user_id = _id(fact.user)
         if fact.removed:
             await conn.execute("DELETE FROM stars WHERE repo = ? AND user_id = ?", (fact.repo, user_id))
             return
@@ -407,6 +453,41 @@ class Ledger:
             await self._event(
                 conn, result, ev.STARRED, {"repo": fact.repo, "user_id": user_id, "starred_at": iso(when)}, historical
             )
+
+
+_UPSERT_PULL = (
+    "INSERT INTO pull_requests(repo, number, title, url, author_id, state, draft, labels, created_at, "
+    "updated_at, merged_at, merged_by_id, closed_at, historical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT(repo, number) DO UPDATE SET title = excluded.title, url = excluded.url, "
+    "author_id = COALESCE(excluded.author_id, author_id), state = excluded.state, draft = excluded.draft, "
+    "labels = excluded.labels, created_at = COALESCE(created_at, excluded.created_at), "
+    "updated_at = excluded.updated_at, merged_at = COALESCE(merged_at, excluded.merged_at), "
+    "merged_by_id = COALESCE(merged_by_id, excluded.merged_by_id), closed_at = excluded.closed_at, "
+    "historical = CASE WHEN pull_requests.state = 'merged' THEN historical ELSE excluded.historical END"
+)
+
+
+def _actors(fact: Fact) -> tuple[Actor | None, ...]:
+    """The accounts a fact names."""
+    if isinstance(fact, PullFact):
+        return (fact.author, fact.merged_by)
+    if isinstance(fact, ReviewFact):
+        return (fact.reviewer,)
+    if isinstance(fact, ReviewRequestFact):
+        return (fact.actor,)
+    if isinstance(fact, IssueFact):
+        return (fact.author, fact.closed_by)
+    return (fact.user,)
+
+
+def _id(actor: Actor | None) -> int | None:
+    return None if actor is None else actor.id
+
+
+async def _first(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> aiosqlite.Row | None:
+    """Read one row in a single trip to the database thread (execute, fetch and close would take three)."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
 
 
 def _t(value: datetime | None) -> str | None:

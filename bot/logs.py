@@ -68,6 +68,11 @@ class JsonFormatter(logging.Formatter):
 _FILTER = RedactingFilter(())
 
 
+def _no_voice_warning(record: logging.LogRecord) -> bool:
+    """Drop discord.py's notice that voice support is missing: Vestry never uses voice."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
 def redactor() -> RedactingFilter:
     """The process's redacting filter, so short-lived secrets can be added to it."""
     return _FILTER
@@ -90,4 +95,5 @@ def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (
     root.addHandler(handler)
     root.setLevel(level if level in {"DEBUG", "INFO", "WARNING", "ERROR"} else "INFO")
     logging.getLogger("discord").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("discord.client").addFilter(_no_voice_warning)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -11,8 +11,9 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
-from bot.messages import Reply
+from bot.messages import Reply, mention
 from bot.services.status import StatusReport, collect_status
+from cogs.linking import answer_deferred, audit_embed
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -78,6 +79,42 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.sync_commands(force=True)
         await interaction.followup.send("Commands synced.", ephemeral=True)
+
+    @vestry.command(name="link")
+    @app_commands.describe(member="The member to link", github="Their GitHub login")
+    @maintainer_only()
+    async def link(self, interaction: discord.Interaction, member: discord.Member, github: str) -> None:
+        """Link a member to a GitHub account on your word (audited; moves it from anyone else)."""
+        linking = self.bot.services.feature("linking")
+        guild_id, actor_id = self.bot.services.settings.discord.guild_id, interaction.user.id
+
+        async def run() -> Reply:
+            result = await linking.admin_link(guild_id, actor_id, member.id, github)
+            text = f"Linked {mention(member.id)} to @{result.link.login}."
+            if result.moved_from is not None:
+                text += f" It was linked to {mention(result.moved_from.discord_id)}, who is now unlinked."
+            if result.replaced is not None:
+                text += f" This replaces their link to @{result.replaced.login}."
+            return Reply(text)
+
+        await answer_deferred(interaction, run)
+
+    @vestry.command(name="unlink")
+    @app_commands.describe(member="The member to unlink")
+    @maintainer_only()
+    async def unlink(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Unlink a member's GitHub account (audited; the roles it earned are removed)."""
+        linking = self.bot.services.feature("linking")
+        guild_id = self.bot.services.settings.discord.guild_id
+        old = await linking.admin_unlink(guild_id, interaction.user.id, member.id)
+        await send_reply(interaction, Reply(f"Unlinked {mention(member.id)} from @{old.login}."))
+
+    @vestry.command(name="audit")
+    @maintainer_only()
+    async def audit(self, interaction: discord.Interaction) -> None:
+        """Show the last 20 links and unlinks made by maintainers."""
+        entries = await self.bot.services.feature("linking").audit(self.bot.services.settings.discord.guild_id, 20)
+        await send_reply(interaction, Reply(embeds=[audit_embed(entries)]))
 
 
 async def setup(bot: VestryBot) -> None:

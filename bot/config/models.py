@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -114,7 +114,9 @@ class KudosSettings(Section):
         description="Text of a milestone post; placeholders: {author} {count} {pr_title} {pr_url} {repo}.",
     )
     other_firsts: bool = Field(
-        True, description="Celebrate a first review, first issue closed and first merge of someone else's PR."
+        True,
+        description="Celebrate a linked member's first review, first issue closed and first merge of someone "
+        "else's PR.",
     )
     dm_author: bool = Field(False, description="Also thank a linked author by direct message.")
     burst_size: int = Field(3, ge=2, le=10, description="Kudos due at once beyond this are combined into one post.")
@@ -202,14 +204,16 @@ class ReviewSettings(Section):
     required_labels: list[str] = Field(default_factory=list, description="If set, only PRs with one of these labels.")
     title_patterns: list[str] = Field(
         default_factory=lambda: ["WIP", "[wip]", "do not merge"],
-        description="PRs whose title contains one of these (case-insensitive) are skipped.",
+        description="PRs whose title contains one of these as a whole word (case-insensitive) are skipped.",
     )
     ignored_authors: list[str] = Field(default_factory=list, description="PRs by these GitHub logins are skipped.")
     approvals_needed: int = Field(2, ge=1, description="PRs with this many approvals are no longer nudged.")
     max_rows: int = Field(20, ge=1, le=50, description='Rows in one nudge before "and N more".')
-    quiet_hours: QuietHours | None = Field(None, description="A daily window with no posts.")
+    quiet_hours: QuietHours | None = Field(
+        None, description="A daily window with no posts; a nudge due inside it is posted when it ends."
+    )
     quiet_days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
-        default_factory=list, description="Days with no posts, 1 = Monday."
+        default_factory=list, description="Days with no posts, 1 = Monday; a nudge due on one waits for the next slot."
     )
     team_roles: dict[str, Snowflake] = Field(
         default_factory=dict, description="GitHub team slug → Discord role mentioned for team review requests."
@@ -217,6 +221,42 @@ class ReviewSettings(Section):
     grace: Duration = Field(
         timedelta(hours=6), description="A slot missed while the bot was down runs on start-up if this recent."
     )
+    working_hours: str | None = Field(
+        None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$",
+        description='With business_days, count only these hours of a working day, "HH:MM-HH:MM" in `timezone` '
+        "(a whole working day still counts as one day).",
+    )
+    repositories: list[Repo] = Field(
+        default_factory=list, description="If set, only PRs in these repositories are nudged about."
+    )
+    on_it_for: Duration = Field(
+        timedelta(days=2), description='How long "On it" keeps a reviewer\'s waiting PRs out of the nudges.'
+    )
+
+    @model_validator(mode="after")
+    def _valid_business_time(self) -> ReviewSettings:
+        from datetime import date
+
+        for day in self.holidays:
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f'holidays: {day!r} is not a date written "YYYY-MM-DD"') from None
+        if self.working_hours is not None:
+            start, end = self.working_hours.split("-")
+            if start >= end:
+                raise ValueError(f"working_hours: {self.working_hours!r} must end after it starts")
+        return self
+
+
+DigestSection = Literal[
+    "new_contributors", "merges", "reviewers", "issues", "stars", "promotions", "kudos", "health", "good_first_issues"
+]
+
+
+def _all_digest_sections() -> list[DigestSection]:
+    return list(get_args(DigestSection))
 
 
 class DigestSettings(Section):
@@ -226,32 +266,7 @@ class DigestSettings(Section):
     schedule: Cron = Field("0 16 * * 5", description="When the digest is posted (cron, in `timezone`).")
     timezone: TimeZone = Field("UTC", description="Time zone of the schedule.")
     period: Duration = Field(timedelta(days=7), description="Length of the period the digest covers.")
-    sections: list[
-        Literal[
-            "new_contributors",
-            "merges",
-            "reviewers",
-            "issues",
-            "stars",
-            "promotions",
-            "kudos",
-            "health",
-            "good_first_issues",
-        ]
-    ] = Field(
-        default_factory=lambda: [
-            "new_contributors",
-            "merges",
-            "reviewers",
-            "issues",
-            "stars",
-            "promotions",
-            "kudos",
-            "health",
-            "good_first_issues",
-        ],
-        description="Sections shown, in order.",
-    )
+    sections: list[DigestSection] = Field(default_factory=_all_digest_sections, description="Sections shown, in order.")
     good_first_issue_labels: list[str] = Field(
         default_factory=lambda: ["good first issue", "help wanted"],
         description="Labels of issues offered to newcomers.",

@@ -8,8 +8,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+from bot.schedule import crontab_trigger
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -71,7 +72,7 @@ def check_timezone(value: str) -> str:
 def check_cron(value: str) -> str:
     """Accept a five-field cron expression (minute hour day month weekday)."""
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        crontab_trigger(value, "UTC")
     except ValueError as exc:
         raise ValueError(
             f'invalid cron expression {value!r} ({exc}); expected five fields like "0 9 * * 1-5"'

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -85,7 +85,8 @@ class Database:
             await self._conn.execute("PRAGMA synchronous=NORMAL")
             await self._conn.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open the database {self.path}: {exc}") from None
+            clear = storage_error(self.path, exc)
+            raise clear or DatabaseError(f"cannot open the database {self.path}: {exc}") from None
 
     async def close(self) -> None:
         """Close the connection."""
@@ -121,31 +122,53 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run a write transaction; it commits on success and rolls back on any error."""
+        """Run a write transaction; it commits on success and rolls back on any error.
+
+        A full disk or a read-only file raises DatabaseError with a clear message; nothing is half-written.
+        """
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            with explained(self.path):
+                await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                with explained(self.path):
+                    yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite may have rolled back already (it does on a full disk)
+                    await self.conn.execute("ROLLBACK")
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                try:
+                    with explained(self.path):
+                        await self.conn.execute("COMMIT")
+                except DatabaseError:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
         """Run one write statement in its own transaction."""
         async with self.transaction() as conn:
             await conn.execute(sql, tuple(params))
 
+    async def execute_returning(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Run one write statement, atomic on its own, and return the rows of its RETURNING clause.
+
+        A single statement needs no BEGIN and COMMIT around it: one trip to the database thread instead of three.
+        """
+        async with self._write_lock:
+            with explained(self.path):
+                return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """Run a query and return its first row."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        """Run a query and return its first row (it reads the whole result: give LIMIT 1 where it could be long)."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a query and return all rows."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the database thread instead of three (execute, fetch, close): each trip costs the event
+        # loop a wake-up, which is most of a small query's price (benchmarks/RESULTS.md, ingest).
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
         """Run a query and return the first column of its first row."""
@@ -181,6 +204,36 @@ class Database:
             await conn.execute(sql, (key, value))
         else:
             await self.execute(sql, (key, value))
+
+
+def storage_error(path: str, exc: sqlite3.Error) -> DatabaseError | None:
+    """Explain a failure of the disk or the file under the database; None when it is something else."""
+    text = str(exc).lower()
+    if "full" in text:
+        return DatabaseError(
+            f"the disk holding the database {path} is full: free some space; nothing was half-written, and "
+            "what could not be saved is retried"
+        )
+    if any(word in text for word in ("readonly", "read-only", "unable to open", "disk i/o")):
+        folder = Path(path).resolve().parent
+        return DatabaseError(
+            f"the database {path} is read-only or cannot be reached ({exc}): Vestry must be able to write the file "
+            f"and its folder {folder} (for the -wal and -shm files)"
+        )
+    return None
+
+
+@contextmanager
+def explained(path: str) -> Iterator[None]:
+    """Turn a full disk or a read-only file into a DatabaseError that says so (and log it once)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        clear = storage_error(path, exc)
+        if clear is None:
+            raise
+        log.error("%s", clear)
+        raise clear from exc
 
 
 def _split_sql(script: str) -> list[str]:

@@ -48,6 +48,15 @@ def member_is_maintainer(member: discord.Member | discord.User, services: Servic
     return role_id is not None and any(role.id == role_id for role in member.roles)
 
 
+def audience(checks: list[Any]) -> str:
+    """Say who may use a command, from the checks attached to it."""
+    for check in checks:
+        found = getattr(check, "vestry_audience", None)
+        if found:
+            return str(found)
+    return "everyone"
+
+
 def in_guild(interaction: discord.Interaction) -> bool:
     """Check that an interaction comes from the configured server."""
     if interaction.guild_id != services_of(interaction).settings.discord.guild_id:
@@ -64,6 +73,7 @@ def maintainer_only() -> Any:
             raise NotMaintainer()
         return True
 
+    predicate.vestry_audience = "maintainers"  # type: ignore[attr-defined]
     return app_commands.check(predicate)
 
 
@@ -77,4 +87,5 @@ def owner_only() -> Any:
             return True
         raise NotOwner()
 
+    predicate.vestry_audience = "bot owner"  # type: ignore[attr-defined]
     return app_commands.check(predicate)

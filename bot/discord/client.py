@@ -166,6 +166,23 @@ class VestryBot(commands.Bot):
                     f"role @{role.name} is above the bot's own role @{me.top_role.name}: move the "
                     "bot's role higher in Server Settings → Roles"
                 )
+        problems += self._mention_problems(guild, me)
+        return problems
+
+    def _mention_problems(self, guild: discord.Guild, me: discord.Member) -> list[str]:
+        """Roles Vestry pings (maintainers on escalation, teams in nudges) must be mentionable by the bot."""
+        settings = self.services.settings
+        pinged = [settings.discord.maintainer_role_id, *settings.reviews.team_roles.values()]
+        if me.guild_permissions.mention_everyone:
+            return []
+        problems = []
+        for role_id in filter(None, pinged):
+            role = guild.get_role(role_id)
+            if role is not None and not role.mentionable:
+                problems.append(
+                    f"role @{role.name} is not mentionable, so review nudges name it without pinging: "
+                    "allow anyone to @mention it, or give the bot Mention All Roles"
+                )
         return problems
 
 

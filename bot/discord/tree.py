@@ -12,6 +12,8 @@ from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
+MAX_MESSAGE = 2000
+
 
 def message_for(error: BaseException) -> tuple[str, bool]:
     """Choose what to tell the member; the flag says whether it is a bug to log with an id."""
@@ -23,6 +25,9 @@ def message_for(error: BaseException) -> tuple[str, bool]:
         return f"I couldn't understand the option value {str(error.value)[:100]!r}.", False
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s.", False
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        # Commands out of step with Discord (just after an update), or used in a server Vestry does not serve.
+        return "That command isn't available here right now; if it should be, a maintainer can run /vestry sync.", False
     return "", True
 
 
@@ -44,6 +49,9 @@ class VestryTree(app_commands.CommandTree):
 
     async def send_error(self, interaction: discord.Interaction, text: str) -> None:
         """Show an error message to the member only."""
+        if len(text) > MAX_MESSAGE:
+            # A message may quote what the member typed (up to 6000 characters): Discord refuses over 2000.
+            text = text[: MAX_MESSAGE - 1] + "…"
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

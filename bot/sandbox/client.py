@@ -67,7 +67,7 @@ class ControlClient:
         """Add a member to the guild; return their id."""
         return str((await self.post("/discord/members", {"name": name}))["id"])
 
-    async def command(self, member: str, command: str, **options: Any) -> dict[str, Any]:
+    async def command(self, member: str, command: str, /, **options: Any) -> dict[str, Any]:
         """Run a slash command as a member and return the bot's responses."""
         return await self.post(
             "/discord/commands",  # type: ignore[no-any-return]

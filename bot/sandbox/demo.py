@@ -41,7 +41,10 @@ class Demo:
         self._names: dict[str, str] = {}
 
     async def run(self) -> None:
-        """Tell the whole story."""
+        """Tell the whole story, starting on a Monday morning so the week fits in one digest."""
+        now = self.sandbox.clock.now()
+        monday = (now + timedelta(days=7 - now.weekday())).replace(hour=10, minute=0, second=0, microsecond=0)
+        await self.client.clock(now=monday.isoformat())
         await self.step("A newcomer joins and links their GitHub account", self.join_and_link)
         await self.step("Their first pull request is merged", self.first_merge)
         await self.step("They merge someone else's pull request", self.merge_for_someone_else)
@@ -68,8 +71,17 @@ class Demo:
         self._names = names
         return names
 
+    def markdown(self, text: str) -> Text:
+        """Render the bits of Discord markdown Vestry uses: bold, links, escapes; mentions become names."""
+        text = re.sub(r"\[([^\]]+)\]\((https?://[^)]+)\)", r"\1 <\2>", self.resolve(text))
+        out = Text()
+        for index, part in enumerate(re.split(r"\*\*", text)):
+            out.append(re.sub(r"\\([\\*_~`|>#\[\]()\-.!])", r"\1", part), style="bold" if index % 2 else "")
+        return out
+
     def resolve(self, text: str) -> str:
         """Show mentions as names, as Discord does."""
+
         def swap(match: re.Match[str]) -> str:
             kind, ident = match.group(1), match.group(2)
             key = {"@": ident, "@!": ident, "@&": f"&{ident}", "#": f"#{ident}"}[kind]
@@ -87,7 +99,7 @@ class Demo:
                 messages = await self.client.messages(channel)
             except Exception:  # a DM channel that does not exist yet
                 continue
-            fresh = messages[self._seen.get(channel, 0):]
+            fresh = messages[self._seen.get(channel, 0) :]
             self._seen[channel] = len(messages)
             for message in fresh:
                 shown.append(self.render(channel, message))
@@ -100,27 +112,31 @@ class Demo:
         parts: list[Any] = []
         content = self.resolve(message.get("content", ""))
         if content:
-            parts.append(Text(content))
+            parts.append(self.markdown(content))
         plain_embeds = []
         for embed in message.get("embeds", []):
             lines = []
             if embed.get("title"):
-                lines.append(Text(self.resolve(embed["title"]), style="bold"))
+                lines.append(Text(self.markdown(embed["title"]).plain, style="bold"))
             if embed.get("description"):
-                lines.append(Text(self.resolve(embed["description"])))
+                lines.append(self.markdown(embed["description"]))
             for item in embed.get("fields", []):
-                lines.append(Text(f"{item['name']}: ", style="bold") + Text(self.resolve(item["value"])))
+                lines.append(Text(f"{item['name']}: ", style="bold") + self.markdown(item["value"]))
             if embed.get("footer", {}).get("text"):
                 lines.append(Text(embed["footer"]["text"], style="dim"))
             parts.append(Panel(Group(*lines), border_style="magenta", expand=False))
-            plain_embeds.append({"title": embed.get("title"), "description": self.resolve(embed.get("description", ""))})
+            plain_embeds.append(
+                {"title": embed.get("title"), "description": self.resolve(embed.get("description", ""))}
+            )
         buttons = [c.get("label", "") for row in message.get("components", []) for c in row.get("components", [])]
         if buttons:
             parts.append(Text("  ".join(f"[ {label} ]" for label in buttons), style="cyan"))
         files = [a["filename"] for a in message.get("attachments", [])]
         if files:
             parts.append(Text("📎 " + ", ".join(files), style="green"))
-        author = message.get("author", {}).get("username", "Vestry")
+        author = message.get("author") or "Vestry"
+        if isinstance(author, dict):
+            author = author.get("username", "Vestry")
         self.console.print(Panel(Group(*parts), title=f"#{channel} · {author}", title_align="left", expand=False))
         return {"channel": channel, "content": content, "embeds": plain_embeds, "buttons": buttons, "files": files}
 
@@ -174,9 +190,9 @@ class Demo:
         friday = (now + timedelta(days=(4 - now.weekday()) % 7)).replace(hour=16, minute=0, second=5)
         if friday <= now:
             friday += timedelta(days=7)
-        await self.client.clock(now=friday.isoformat())
         await self.client.post("/github/stars", {"repo": REPO, "user": "erin"})
-        notes.append(f"the clock moves to Friday {friday:%Y-%m-%d %H:%M} UTC; erin starred the repository")
+        await self.client.clock(now=friday.isoformat())
+        notes.append(f"erin stars the repository; the clock moves to Friday {friday:%Y-%m-%d %H:%M} UTC")
         await self.client.settle()
         await self.client.run_job("digest.weekly")
 

@@ -83,9 +83,13 @@ class Sandbox:
             github_app_private_key_file=None,
             github_webhook_secret=None if self.poll else _secret(WEBHOOK_SECRET),
         )
-        options = RunOptions(sync="always", guild_ready_timeout=0.1, github_throttle=False, ready_timeout=20)
+        options = RunOptions(
+            sync="always", guild_ready_timeout=0.1, github_throttle=False, ready_timeout=20, first_start_prompt=False
+        )
         self.app = App(settings, secrets, self.clock, options)
         await self.app.start()
+        if self.app.catch_up_task is not None:
+            await self.app.catch_up_task  # ready means caught up: later merges are news, never history
         services = self.app.services
         assert services is not None
         webhook_url = services.webhooks.url if services.webhooks is not None else None

@@ -44,6 +44,9 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     backoff = getattr(services.poller, "backoff_until", None) if services.poller else None
     if backoff is not None and backoff > now:
         found.append(f"GitHub rate limit reached: polling paused until {backoff:%H:%M} UTC")
+    last_poll = getattr(services.poller, "last_report", None) if services.poller else None
+    if last_poll is not None and last_poll.errors:
+        found.append(f"the last GitHub poll failed (it is retried on schedule): {last_poll.errors[0][:200]}")
     failed = await services.db.fetchall(
         "SELECT kind, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",
         (iso(now - timedelta(days=1)),),

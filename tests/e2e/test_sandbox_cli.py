@@ -15,8 +15,15 @@ from bot.sandbox.client import ControlClient
 async def test_sandbox_process_prints_ready_serves_the_control_api_and_stops_cleanly(tmp_path: Path) -> None:
     ready_file = tmp_path / "ready.json"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "sandbox", "--ready-file", str(ready_file),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        "--ready-file",
+        str(ready_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         started = time.monotonic()
         assert process.stdout is not None

@@ -32,7 +32,8 @@ async def test_joining_member_shows_up_in_state(sandbox: Any) -> None:
     member_id = await sandbox.add_member("alice")
     state = await sandbox.state()
     assert {"id": member_id, "name": "alice"}.items() <= next(
-        m for m in state["members"] if m["name"] == "alice").items()
+        m for m in state["members"] if m["name"] == "alice"
+    ).items()
     assert {c["name"] for c in state["channels"]} >= {"general", "kudos", "reviews", "digest", "maintainers"}
 
 
@@ -44,8 +45,9 @@ async def test_dropped_gateway_is_resumed_and_commands_still_work(sandbox: Any) 
 
 async def post_through_outbox(sandbox: Any, key: str, text: str) -> None:
     services = sandbox.sandbox.services
-    channel = services.settings.discord.channels.general if hasattr(services.settings.discord.channels,
-                                                                     "general") else None
+    channel = (
+        services.settings.discord.channels.general if hasattr(services.settings.discord.channels, "general") else None
+    )
     channel = channel or sandbox.sandbox.discord.channel_id("general")
     async with services.db.transaction() as conn:
         await enqueue_message(conn, key, channel, OutMessage(text), now=services.clock.now())
@@ -53,8 +55,10 @@ async def post_through_outbox(sandbox: Any, key: str, text: str) -> None:
 
 
 async def test_injected_429_on_posting_is_retried_and_the_message_arrives_once(sandbox: Any) -> None:
-    await sandbox.post("/discord/faults", {"method": "POST", "route": "/channels/{channel_id}/messages",
-                                           "status": 429, "times": 2, "retry_after": 0.2})
+    await sandbox.post(
+        "/discord/faults",
+        {"method": "POST", "route": "/channels/{channel_id}/messages", "status": 429, "times": 2, "retry_after": 0.2},
+    )
     await post_through_outbox(sandbox, "smoke:429", "hello after a rate limit")
     await sandbox.settle()
     texts = [m["content"] for m in await sandbox.messages("general")]

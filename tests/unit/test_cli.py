@@ -14,13 +14,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def vestry(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET"}}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, timeout=60,
-                          env=base | (env or {}), cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=base | (env or {}),
+        cwd=cwd,
+    )
 
 
 def config_file(tmp_path: Path) -> Path:
-    text = (ROOT / "config.example.toml").read_text().replace('path = "vestry.sqlite3"',
-                                                              f'path = "{tmp_path / "v.sqlite3"}"')
+    text = (
+        (ROOT / "config.example.toml")
+        .read_text()
+        .replace('path = "vestry.sqlite3"', f'path = "{tmp_path / "v.sqlite3"}"')
+    )
     path = tmp_path / "config.toml"
     path.write_text(text)
     return path
@@ -63,3 +72,10 @@ def test_db_migrate_and_backup(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["config-docs"], ["--help"]])
 def test_informational_commands_succeed(args: list[str]) -> None:
     assert vestry(*args).returncode == 0
+
+
+def test_run_without_github_token_names_it_and_exits_2(tmp_path: Path) -> None:
+    result = vestry("run", "--config", str(config_file(tmp_path)), env={"DISCORD_TOKEN": "x"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "GITHUB_TOKEN" in lines[0]

@@ -10,8 +10,11 @@ from bot.config import load_secrets, parse_settings
 from bot.db import Database
 from bot.discord.client import VestryBot, discover_cogs
 
-SETTINGS = {"discord": {"guild_id": 1094583495310856262, "channels": {"kudos": 1094583495310856263}},
-            "github": {"repositories": ["acme/widget"]}, "webhooks": {"enabled": False}}
+SETTINGS = {
+    "discord": {"guild_id": 1094583495310856262, "channels": {"kudos": 1094583495310856263}},
+    "github": {"repositories": ["acme/widget"]},
+    "webhooks": {"enabled": False},
+}
 
 
 async def test_every_cog_loads_and_registers_commands(tmp_path: Path, clock: ManualClock) -> None:
@@ -31,3 +34,10 @@ async def test_every_cog_loads_and_registers_commands(tmp_path: Path, clock: Man
         assert command.description and command.description != "…", f"/{command.qualified_name} has no description"
     await bot.close()
     await db.close()
+
+
+async def test_command_reference_is_current() -> None:
+    from bot.discord.docs import render_commands
+
+    current = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text(encoding="utf-8")
+    assert current == await render_commands(), "run: vestry commands-docs --output docs/commands.md"

@@ -34,12 +34,14 @@ def test_minimal_config_gets_defaults() -> None:
 
 
 def test_every_broken_key_is_named_with_its_path() -> None:
-    found = problems({
-        "discord": {"guild_id": "general", "chanels": {}},
-        "github": {"repositories": ["not-a-repo"]},
-        "reviews": {"schedule": "every monday", "timezone": "Mars/Olympus"},
-        "kudos": {"first_pr_message": "Hi {author.__class__}"},
-    })
+    found = problems(
+        {
+            "discord": {"guild_id": "general", "chanels": {}},
+            "github": {"repositories": ["not-a-repo"]},
+            "reviews": {"schedule": "every monday", "timezone": "Mars/Olympus"},
+            "kudos": {"first_pr_message": "Hi {author.__class__}"},
+        }
+    )
     assert "Discord id" in found["discord.guild_id"]
     assert 'did you mean "channels"' in found["discord.chanels"]
     assert "owner/name" in found["github.repositories[0]"]
@@ -49,8 +51,9 @@ def test_every_broken_key_is_named_with_its_path() -> None:
 
 
 def test_nested_tier_criteria_typo_is_named() -> None:
-    data = MINIMAL | {"ladder": {"tiers": [{"name": "A", "role_id": 1094583495310856262,
-                                            "criteria": {"merged_pr": 1}}]}}
+    data = MINIMAL | {
+        "ladder": {"tiers": [{"name": "A", "role_id": 1094583495310856262, "criteria": {"merged_pr": 1}}]}
+    }
     found = problems(data)
     assert 'did you mean "merged_prs"' in found["ladder.tiers[0].criteria.merged_pr"]
 
@@ -84,13 +87,16 @@ def test_configuration_reference_is_current() -> None:
 
 def test_check_config_cli_lists_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[discord]\nguild_id = "x"\nchanels = 1\n[github]\nrepositories = ["a/b"]\n'
-                   '[reviews]\nschedule = "99 * * * *"\ntimezone = "Nowhere/City"\n')
+    bad.write_text(
+        '[discord]\nguild_id = "x"\nchanels = 1\n[github]\nrepositories = ["a/b"]\n'
+        '[reviews]\nschedule = "99 * * * *"\ntimezone = "Nowhere/City"\n'
+    )
     result = subprocess.run([sys.executable, "-m", "bot", "check-config", str(bad)], capture_output=True, text=True)
     assert result.returncode == 1
     for path in ("discord.guild_id", "discord.chanels", "reviews.schedule", "reviews.timezone"):
         assert path in result.stderr
     assert "Traceback" not in result.stderr
-    good = subprocess.run([sys.executable, "-m", "bot", "check-config", str(ROOT / "config.example.toml")],
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", str(ROOT / "config.example.toml")], capture_output=True, text=True
+    )
     assert good.returncode == 0, good.stderr

@@ -27,8 +27,11 @@ async def test_failing_migration_rolls_back_and_names_the_file(tmp_path: Path) -
     await db.open()
     await db.migrate()
     version = await db.user_version()
-    broken = Migration(version + 1, f"{version + 1:04d}_broken.sql",
-                       "CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);")
+    broken = Migration(
+        version + 1,
+        f"{version + 1:04d}_broken.sql",
+        "CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);",
+    )
     with pytest.raises(MigrationError) as caught:
         await db.migrate([broken])
     assert f"{version + 1:04d}_broken.sql" in str(caught.value)

@@ -16,8 +16,9 @@ MAINT = Actor(2, "maint")
 
 def merged(clock: ManualClock, number: int = 1, author: Actor = ALICE, days_ago: float = 0) -> PullFact:
     when = clock.now() - timedelta(days=days_ago)
-    return PullFact("o/r", number, "Fix", f"https://x/{number}", author, "merged", created_at=when,
-                    merged_at=when, merged_by=MAINT)
+    return PullFact(
+        "o/r", number, "Fix", f"https://x/{number}", author, "merged", created_at=when, merged_at=when, merged_by=MAINT
+    )
 
 
 async def events(db: Database) -> list[Any]:
@@ -59,8 +60,9 @@ async def test_an_older_snapshot_does_not_unmerge(db: Database, clock: ManualClo
 
 async def test_bot_and_ignored_accounts_are_flagged(db: Database, clock: ManualClock) -> None:
     ledger = Ledger(db, clock, ignored_logins=["Renovate-Helper"])
-    await ledger.apply([merged(clock, 1, Actor(9, "dependabot[bot]")), merged(clock, 2, Actor(8, "renovate-helper"))],
-                       "webhook")
+    await ledger.apply(
+        [merged(clock, 1, Actor(9, "dependabot[bot]")), merged(clock, 2, Actor(8, "renovate-helper"))], "webhook"
+    )
     rows = {r["login"]: (r["is_bot"], r["ignored"]) for r in await db.fetchall("SELECT * FROM github_users")}
     assert rows["dependabot[bot]"] == (1, 0)
     assert rows["renovate-helper"] == (0, 1)
@@ -103,8 +105,7 @@ class Recorder:
         self.seen.extend(event.seq for event in events)
 
 
-async def test_event_bus_hands_each_event_to_a_consumer_once_across_restarts(db: Database,
-                                                                             clock: ManualClock) -> None:
+async def test_event_bus_hands_each_event_to_a_consumer_once_across_restarts(db: Database, clock: ManualClock) -> None:
     bus = EventBus(db, clock)
     first = Recorder()
     bus.subscribe(first)

@@ -55,11 +55,16 @@ async def receiver(db: Database, clock: ManualClock) -> AsyncIterator[tuple[Test
     await client.close()
 
 
-async def deliver(client: TestClient, event: str, payload: Any, delivery: str | None = None,
-                  signature: str | None = None) -> int:
+async def deliver(
+    client: TestClient, event: str, payload: Any, delivery: str | None = None, signature: str | None = None
+) -> int:
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-               "X-Hub-Signature-256": signature or sign(body), "Content-Type": "application/json"}
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": signature or sign(body),
+        "Content-Type": "application/json",
+    }
     response = await client.post("/github/webhook", data=body, headers=headers)
     return response.status
 
@@ -76,13 +81,13 @@ async def test_real_pr_opened_payload_lands_in_the_ledger(receiver: Any, db: Dat
 
 
 @needs_fixtures
-async def test_merged_close_derived_from_the_real_closed_payload_is_recorded_once(receiver: Any,
-                                                                                 db: Database) -> None:
+async def test_merged_close_derived_from_the_real_closed_payload_is_recorded_once(receiver: Any, db: Database) -> None:
     client, hooks = receiver
     # The upstream corpus has no merged example: derive one by editing a copy of the real "closed" payload.
     payload = copy.deepcopy(fixture("pull_request", "closed"))
-    payload["pull_request"].update(merged=True, merged_at=payload["pull_request"]["closed_at"],
-                                   merged_by=payload["sender"])
+    payload["pull_request"].update(
+        merged=True, merged_at=payload["pull_request"]["closed_at"], merged_by=payload["sender"]
+    )
     delivery = str(uuid.uuid4())
     assert await deliver(client, "pull_request", payload, delivery) == 202
     assert await deliver(client, "pull_request", payload, delivery) == 200
@@ -94,13 +99,17 @@ async def test_merged_close_derived_from_the_real_closed_payload_is_recorded_onc
 
 
 @needs_fixtures
-@pytest.mark.parametrize(("event", "action", "table"), [
-    ("pull_request_review", "submitted", "reviews"),
-    ("pull_request", "review_requested", "review_requests"),
-    ("star", "created", "stars"),
-])
-async def test_real_payloads_reach_their_tables(receiver: Any, db: Database, event: str, action: str,
-                                                table: str) -> None:
+@pytest.mark.parametrize(
+    ("event", "action", "table"),
+    [
+        ("pull_request_review", "submitted", "reviews"),
+        ("pull_request", "review_requested", "review_requests"),
+        ("star", "created", "stars"),
+    ],
+)
+async def test_real_payloads_reach_their_tables(
+    receiver: Any, db: Database, event: str, action: str, table: str
+) -> None:
     client, hooks = receiver
     assert await deliver(client, event, fixture(event, action)) == 202
     await hooks.drain()
@@ -125,8 +134,9 @@ async def test_wrong_or_missing_signature_is_refused_and_nothing_lands(receiver:
     payload = fixture("pull_request", "opened")
     assert await deliver(client, "pull_request", payload, signature="sha256=" + "0" * 64) == 401
     body = json.dumps(payload).encode()
-    response = await client.post("/github/webhook", data=body,
-                                 headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "x"})
+    response = await client.post(
+        "/github/webhook", data=body, headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "x"}
+    )
     assert response.status == 401
     assert await db.fetchval("SELECT COUNT(*) FROM webhook_deliveries") == 0
 
@@ -134,8 +144,11 @@ async def test_wrong_or_missing_signature_is_refused_and_nothing_lands(receiver:
 async def test_non_json_ping_and_untracked_repositories(receiver: Any, db: Database) -> None:
     client, _ = receiver
     body = b"payload=%7B%7D"
-    response = await client.post("/github/webhook", data=body, headers={
-        "X-GitHub-Event": "push", "X-GitHub-Delivery": "1", "X-Hub-Signature-256": sign(body)})
+    response = await client.post(
+        "/github/webhook",
+        data=body,
+        headers={"X-GitHub-Event": "push", "X-GitHub-Delivery": "1", "X-Hub-Signature-256": sign(body)},
+    )
     assert response.status == 400
     assert await deliver(client, "ping", {"zen": "Keep it logically awesome.", "hook_id": 1}) == 200
     other = {"action": "created", "repository": {"full_name": "someone/else"}, "sender": {"id": 1, "login": "x"}}
@@ -145,21 +158,30 @@ async def test_non_json_ping_and_untracked_repositories(receiver: Any, db: Datab
 
 async def test_oversized_body_is_refused(receiver: Any) -> None:
     client, _ = receiver
-    response = await client.post("/github/webhook", data=b"x", headers={
-        "Content-Length": str(26 * 1024 * 1024), "X-GitHub-Event": "star", "X-GitHub-Delivery": "1"},
-        skip_auto_headers=[])
+    response = await client.post(
+        "/github/webhook",
+        data=b"x",
+        headers={"Content-Length": str(26 * 1024 * 1024), "X-GitHub-Event": "star", "X-GitHub-Delivery": "1"},
+        skip_auto_headers=[],
+    )
     assert response.status in {400, 413}
 
 
 async def test_unprocessed_delivery_is_processed_after_a_restart(db: Database, clock: ManualClock) -> None:
-    payload = {"action": "created", "starred_at": "2026-01-01T00:00:00Z", "repository": {"full_name": "o/r"},
-               "sender": {"id": 5, "login": "stargazer", "type": "User"}}
-    await db.execute("INSERT INTO webhook_deliveries(delivery_id, event, action, received_at, body) "
-                     "VALUES ('d1', 'star', 'created', '2026-01-01T00:00:00Z', ?)", (json.dumps(payload).encode(),))
+    payload = {
+        "action": "created",
+        "starred_at": "2026-01-01T00:00:00Z",
+        "repository": {"full_name": "o/r"},
+        "sender": {"id": 5, "login": "stargazer", "type": "User"},
+    }
+    await db.execute(
+        "INSERT INTO webhook_deliveries(delivery_id, event, action, received_at, body) "
+        "VALUES ('d1', 'star', 'created', '2026-01-01T00:00:00Z', ?)",
+        (json.dumps(payload).encode(),),
+    )
     hooks = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"])
     await hooks.start_processing()
     await hooks.drain()
     await hooks.stop()
     assert await db.fetchval("SELECT COUNT(*) FROM stars") == 1
     assert await db.fetchval("SELECT processed_at IS NOT NULL FROM webhook_deliveries") == 1
-

@@ -218,6 +218,7 @@ class World:
         for position, name in enumerate(DEFAULT_ROLES, start=1):
             perms = ADMINISTRATOR if name == MAINTAINERS else 0
             role = Role(self.ids.next(), name, position, perms)
+            role.mentionable = name == MAINTAINERS  # set up as docs/setup.md asks, so escalations can ping it
             self.roles[role.id] = role
         bot_role = Role(
             self.ids.next(),
@@ -312,11 +313,17 @@ class World:
     # -- changes ---------------------------------------------------------------------------------------
 
     def add_member(self, name: str, *, joined_at: datetime | None = None) -> Member:
-        """Create a user and make it a member."""
-        if not name or name.casefold() in self._user_names:
-            raise ValueError(f"a user named {name!r} already exists" if name else "a member needs a name")
-        user = User(self.ids.next(), name)
-        self._add_user(user)
+        """Create a user and make it a member; a former member with that name rejoins with the same id."""
+        if not name:
+            raise ValueError("a member needs a name")
+        known = self._user_names.get(name.casefold())
+        if known is not None and known in self.members:
+            raise ValueError(f"a member named {name!r} is already in the server")
+        if known is not None:
+            user = self.users[known]
+        else:
+            user = User(self.ids.next(), name)
+            self._add_user(user)
         member = Member(user, joined_at or self.clock.now())
         self.members[user.id] = member
         return member

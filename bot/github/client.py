@@ -1,0 +1,465 @@
+"""The one GitHub worker: a dedicated thread that owns the one PyGithub instance and returns plain data.
+
+PyGithub is not thread-safe and blocks, so every call runs on a single worker thread (DESIGN.md rule 7).
+Callers on the event loop ``await`` the public methods; what comes back is dataclasses, dicts and lists,
+never a lazy PyGithub object. Rate limits surface as :class:`RateLimited` instead of a long sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from bot.clock import Clock, SystemClock
+from bot.github.payloads import actor, pull_fact
+from bot.github.types import (
+    GitHubError,
+    GitHubUnavailable,
+    GitHubUser,
+    JsonResponse,
+    NotFound,
+    OpenPull,
+    RateLimited,
+    RateLimitInfo,
+    user_from_json,
+)
+
+if TYPE_CHECKING:
+    from bot.config.loader import Secrets
+    from bot.config.models import GitHubSettings
+
+__all__ = [
+    "STAR_MEDIA_TYPE",
+    "GitHubError",
+    "GitHubUnavailable",
+    "GitHubUser",
+    "GitHubWorker",
+    "JsonResponse",
+    "NotFound",
+    "OpenPull",
+    "RateLimitInfo",
+    "RateLimited",
+    "user_from_json",
+]
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+STAR_MEDIA_TYPE = "application/vnd.github.star+json"
+_NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+@dataclass
+class _Stats:
+    requests: int = 0
+    not_modified: int = 0
+    limits: dict[str, RateLimitInfo] = field(default_factory=dict)
+    backoff: dict[str, datetime] = field(default_factory=dict)
+
+
+class _CappedRetry(GithubRetry):
+    """GithubRetry that also refuses to sleep on a long ``Retry-After`` (urllib3 would honour any length)."""
+
+    def increment(
+        self,
+        method: Any = None,
+        url: Any = None,
+        response: Any = None,
+        error: Any = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Any:
+        if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
+            wait = _float(response.headers.get("Retry-After"))
+            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class GitHubWorker:
+    """Run PyGithub on one dedicated thread and hand back plain data."""
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        *,
+        app_id: str | None = None,
+        app_private_key: str | None = None,
+        app_repository: str | None = None,
+        clock: Clock | None = None,
+        throttle: bool = True,
+        timeout: int = 15,
+        retries: int = 3,
+        retry_backoff: float = 0.5,
+        max_rate_limit_wait: float = 5.0,
+    ) -> None:
+        self.api_url = api_url
+        self._token = token
+        self._app = (app_id, app_private_key, app_repository) if app_id and app_private_key else None
+        self._clock = clock or SystemClock()
+        self._throttle = throttle
+        self._timeout = timeout
+        self._retry = _CappedRetry(
+            total=retries, backoff_factor=retry_backoff, secondary_rate_wait=60, max_rate_limit_wait=max_rate_limit_wait
+        )
+        self._executor: ThreadPoolExecutor | None = None
+        self._gh: Github | None = None
+        self._stats = _Stats()
+
+    @classmethod
+    def from_settings(
+        cls, settings: GitHubSettings, secrets: Secrets, *, clock: Clock | None = None, sandbox: bool = False
+    ) -> GitHubWorker:
+        """Build the worker from the settings and secrets; ``sandbox`` turns off throttling and retry waits."""
+        token = secrets.github_token.get_secret_value() if secrets.github_token else None
+        key = None
+        if secrets.github_app_id and secrets.github_app_private_key_file and token is None:
+            key = Path(secrets.github_app_private_key_file).read_text(encoding="utf-8")
+        return cls(
+            settings.api_url,
+            token,
+            app_id=secrets.github_app_id,
+            app_private_key=key,
+            app_repository=settings.repositories[0],
+            clock=clock,
+            throttle=not sandbox,
+            retry_backoff=0.0 if sandbox else 0.5,
+        )
+
+    # lifecycle ------------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the worker thread and create the Github instance inside it."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="github")
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._create)
+
+    async def close(self) -> None:
+        """Close the Github instance and stop the thread."""
+        if self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        await asyncio.get_running_loop().run_in_executor(executor, self._close_sync)
+        executor.shutdown(wait=False)
+
+    def _create(self) -> None:
+        auth: Auth.Auth | None = Auth.Token(self._token) if self._token else None
+        if auth is None and self._app is not None:
+            auth = self._app_auth()
+        if auth is None:
+            log.warning("no GitHub token or app configured: requests are anonymous (60 an hour)")
+        self._gh = Github(
+            base_url=self.api_url,
+            auth=auth,
+            timeout=self._timeout,
+            retry=self._retry,
+            lazy=True,
+            per_page=100,
+            seconds_between_requests=0.25 if self._throttle else None,
+            seconds_between_writes=1.0 if self._throttle else None,
+        )
+
+    def _app_auth(self) -> Auth.Auth:
+        app_id, key, repository = self._app  # type: ignore[misc]
+        app_auth = Auth.AppAuth(int(str(app_id)), str(key))
+        integration = GithubIntegration(auth=app_auth, base_url=self.api_url)
+        owner, _, name = str(repository).partition("/")
+        installation = integration.get_repo_installation(owner, name)
+        return app_auth.get_installation_auth(installation.id)
+
+    def _close_sync(self) -> None:
+        if self._gh is not None:
+            self._gh.close()
+            self._gh = None
+
+    # status ---------------------------------------------------------------------------------------------------
+    @property
+    def requests_made(self) -> int:
+        """Requests sent so far (a 304 included)."""
+        return self._stats.requests
+
+    @property
+    def not_modified(self) -> int:
+        """How many of those requests GitHub answered 304 (free)."""
+        return self._stats.not_modified
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimitInfo]:
+        """The last seen state of each rate-limit bucket."""
+        return dict(self._stats.limits)
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """Core requests left in this window, as last seen."""
+        info = self._stats.limits.get("core")
+        return info.remaining if info else None
+
+    @property
+    def rate_limit_reset(self) -> datetime | None:
+        """When the core window resets, as last seen."""
+        info = self._stats.limits.get("core")
+        return info.reset_at if info else None
+
+    @property
+    def backoff_until(self) -> datetime | None:
+        """Until when a rate limit holds calls back (None when free)."""
+        now = self._clock.now()
+        active = [until for until in self._stats.backoff.values() if until > now]
+        return max(active) if active else None
+
+    # running on the worker ------------------------------------------------------------------------------------
+    async def call(self, fn: Callable[[Github], T], resource: str = "core") -> T:
+        """Run ``fn(github)`` on the worker thread; ``fn`` must return plain data only."""
+        if self._executor is None:
+            raise RuntimeError("the GitHub worker is not started")
+        until = self._stats.backoff.get(resource)
+        if until is not None and until > self._clock.now():
+            raise RateLimited(until, secondary=False, resource=resource)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, fn, resource)
+
+    def _guarded(self, fn: Callable[[Github], T], resource: str) -> T:
+        assert self._gh is not None
+        try:
+            return fn(self._gh)
+        except GitHubError as exc:
+            if isinstance(exc, RateLimited):
+                self._hold(exc)
+            raise
+        except RateLimitExceededException as exc:
+            limited = self._rate_limited(exc.status, _lower(exc.headers), exc.data, resource)
+            self._hold(limited)
+            raise limited from None
+        except GithubException as exc:
+            raise self._translate(exc.status, exc.data) from None
+        except requests.exceptions.RetryError as exc:
+            if re.search(r"too many (403|429) error", str(exc)):
+                limited = RateLimited(self._clock.now() + timedelta(seconds=60), True, resource)
+                self._hold(limited)
+                raise limited from None
+            raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}") from None
+        except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
+            raise GitHubUnavailable(f"cannot reach GitHub: {_short(exc)}") from None
+
+    def _hold(self, exc: RateLimited) -> None:
+        resources = ("core", "graphql", "search") if exc.secondary else (exc.resource,)
+        for name in resources:
+            self._stats.backoff[name] = max(self._stats.backoff.get(name, exc.reset_at), exc.reset_at)
+        log.warning("%s", exc)
+
+    def _rate_limited(self, status: int, headers: Mapping[str, str], data: Any, resource: str) -> RateLimited:
+        message = str(data.get("message", "")) if isinstance(data, Mapping) else str(data or "")
+        secondary = "secondary" in message.lower() or (
+            "retry-after" in headers and headers.get("x-ratelimit-remaining") != "0"
+        )
+        if "retry-after" in headers:
+            wait = _float(headers["retry-after"])
+        elif "x-ratelimit-reset" in headers:
+            wait = _float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
+        else:
+            wait = 60.0
+        resource = headers.get("x-ratelimit-resource", resource)
+        return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), secondary, resource)
+
+    @staticmethod
+    def _translate(status: int, data: Any) -> GitHubError:
+        message = data.get("message") if isinstance(data, Mapping) else None
+        text = f"GitHub answered {status}: {message or 'error'}"
+        if status == 404:
+            return NotFound(text, status)
+        if status >= 500:
+            return GitHubUnavailable(text, status)
+        return GitHubError(text, status)
+
+    def _note(self, headers: Mapping[str, str], status: int) -> None:
+        self._stats.requests += 1
+        if status == 304:
+            self._stats.not_modified += 1
+        if "x-ratelimit-remaining" in headers:
+            reset = headers.get("x-ratelimit-reset")
+            reset_at = (self._clock.now() + timedelta(seconds=_float(reset) - time.time())) if reset else None
+            resource = headers.get("x-ratelimit-resource", "core")
+            self._stats.limits[resource] = RateLimitInfo(
+                resource,
+                int(_float(headers.get("x-ratelimit-limit"))),
+                int(_float(headers.get("x-ratelimit-remaining"))),
+                reset_at,
+            )
+
+    def request_sync(
+        self,
+        gh: Github,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        etag: str | None = None,
+        accept: str | None = None,
+    ) -> JsonResponse:
+        """GET ``url`` on the worker thread, raising typed errors; a 304 comes back as ``not_modified``."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if accept:
+            headers["Accept"] = accept
+        status, raw_headers, body = gh.requester.requestJson("GET", url, parameters=dict(params or {}), headers=headers)
+        lowered = _lower(raw_headers)
+        self._note(lowered, status)
+        data = json.loads(body) if body and status != 304 else None
+        if status in (403, 429) and (
+            lowered.get("x-ratelimit-remaining") == "0" or "retry-after" in lowered or "rate limit" in str(data).lower()
+        ):
+            raise self._rate_limited(status, lowered, data, lowered.get("x-ratelimit-resource", "core"))
+        if status >= 400:
+            raise self._translate(status, data)
+        match = _NEXT_LINK.search(lowered.get("link", ""))
+        return JsonResponse(status, data, lowered.get("etag"), match.group(1) if match else None)
+
+    # primitives for polling and backfill ----------------------------------------------------------------------
+    async def get_json(
+        self, url: str, *, params: Mapping[str, Any] | None = None, etag: str | None = None, accept: str | None = None
+    ) -> JsonResponse:
+        """GET one REST resource or page, conditionally when ``etag`` is given."""
+        return await self.call(lambda gh: self.request_sync(gh, url, params=params, etag=etag, accept=accept))
+
+    async def get_all(
+        self, url: str, *, params: Mapping[str, Any] | None = None, max_pages: int = 10, accept: str | None = None
+    ) -> list[Any]:
+        """GET every page of a list (following ``Link: rel="next"``, at most ``max_pages``)."""
+
+        def fetch(gh: Github) -> list[Any]:
+            items: list[Any] = []
+            page: JsonResponse | None = self.request_sync(
+                gh, url, params={"per_page": 100, **(params or {})}, accept=accept
+            )
+            for _ in range(max_pages):
+                assert page is not None
+                items.extend(page.data or [])
+                if page.next_url is None:
+                    break
+                page = self.request_sync(gh, page.next_url, accept=accept)
+            return items
+
+        return await self.call(fetch)
+
+    async def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one GraphQL query and return its ``data``."""
+
+        def run(gh: Github) -> dict[str, Any]:
+            headers, data = gh.requester.graphql_query(query, dict(variables))
+            self._note(_lower(headers), 200)
+            return dict(data.get("data") or {})
+
+        return await self.call(run, resource="graphql")
+
+    # features -------------------------------------------------------------------------------------------------
+    async def get_user(self, login: str) -> GitHubUser | None:
+        """Return the account ``login`` with its bio, or None if there is none."""
+        try:
+            response = await self.get_json(f"/users/{login}")
+        except NotFound:
+            return None
+        return user_from_json(response.data)
+
+    async def get_user_gists_text(self, login: str, limit: int = 10) -> list[str]:
+        """Return the text of every file in the user's most recent public gists."""
+
+        def fetch(gh: Github) -> list[str]:
+            listing = self.request_sync(gh, f"/users/{login}/gists", params={"per_page": limit}).data or []
+            texts: list[str] = []
+            for gist in listing[:limit]:
+                full = self.request_sync(gh, f"/gists/{gist['id']}").data or {}
+                texts += _gist_texts(full)
+            return texts
+
+        try:
+            return await self.call(fetch)
+        except NotFound:
+            return []
+
+    async def get_gist_text(self, gist_id: str) -> str | None:
+        """Return the text of a gist's files joined by newlines, or None if there is no such gist."""
+        try:
+            response = await self.get_json(f"/gists/{gist_id}")
+        except NotFound:
+            return None
+        return "\n".join(_gist_texts(response.data or {}))
+
+    async def rate_limit(self) -> dict[str, RateLimitInfo]:
+        """Ask GitHub for every rate-limit bucket (this request is free)."""
+        response = await self.get_json("/rate_limit")
+        now = self._clock.now()
+        limits = {}
+        for name, bucket in ((response.data or {}).get("resources") or {}).items():
+            reset_at = now + timedelta(seconds=float(bucket.get("reset", 0)) - time.time())
+            limits[name] = RateLimitInfo(name, int(bucket.get("limit", 0)), int(bucket.get("remaining", 0)), reset_at)
+        self._stats.limits.update(limits)
+        return limits
+
+    async def list_open_pulls(self, repo: str) -> list[OpenPull]:
+        """Return every open pull request of ``repo`` with its requested reviewers."""
+        items = await self.get_all(f"/repos/{repo}/pulls", params={"state": "open"}, max_pages=50)
+        return [
+            OpenPull(
+                pull_fact(repo, item),
+                tuple(a for a in (actor(u) for u in item.get("requested_reviewers") or ()) if a is not None),
+                tuple(str(t.get("slug") or t.get("name")) for t in item.get("requested_teams") or ()),
+            )
+            for item in items
+        ]
+
+    async def list_good_first_issues(self, repo: str, labels: list[str], limit: int = 5) -> list[dict[str, Any]]:
+        """Return up to ``limit`` open issues carrying any of ``labels``, newest first."""
+        found: dict[int, dict[str, Any]] = {}
+        for label in labels:
+            response = await self.get_json(
+                f"/repos/{repo}/issues",
+                params={"state": "open", "labels": label, "sort": "created", "direction": "desc", "per_page": limit},
+            )
+            for item in response.data or []:
+                if "pull_request" not in item:
+                    found[int(item["number"])] = {
+                        "number": int(item["number"]),
+                        "title": str(item.get("title") or ""),
+                        "url": str(item.get("html_url") or ""),
+                        "labels": [str(lab.get("name")) for lab in item.get("labels") or ()],
+                        "created_at": item.get("created_at") or "",
+                    }
+        ordered = sorted(found.values(), key=lambda issue: (issue["created_at"], issue["number"]), reverse=True)
+        return [{key: issue[key] for key in ("number", "title", "url", "labels")} for issue in ordered[:limit]]
+
+    async def stargazers_count(self, repo: str) -> int:
+        """Return how many people starred ``repo``."""
+        response = await self.get_json(f"/repos/{repo}")
+        return int((response.data or {}).get("stargazers_count") or 0)
+
+
+def _gist_texts(gist: Mapping[str, Any]) -> list[str]:
+    return [str(f.get("content") or "") for f in (gist.get("files") or {}).values() if isinstance(f, Mapping)]
+
+
+def _lower(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).split("\n", 1)[0][:200]

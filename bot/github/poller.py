@@ -1,0 +1,423 @@
+"""Poll GitHub for what changed, with conditional requests, and hand the facts to the ledger.
+
+Each followed repository has three lists: pull requests (newest update first), closed issues and stargazers.
+Page 1 of each goes out with ``If-None-Match``; an unchanged list answers 304, which costs no rate limit,
+so an idle poll makes only 304s. A changed list is read down to the stored cursor, each changed item is
+completed (merger, reviews, review requests, closer) and applied with source ``"poll"``; the cursor moves
+after every item, and the ETag is stored only once the whole list is done, so an interrupted poll resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.github.client import STAR_MEDIA_TYPE, GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
+from bot.github.payloads import actor, issue_fact, pull_fact
+from bot.ledger import Fact, Ledger, ReviewFact, ReviewRequestFact, StarFact
+from bot.timeutil import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100
+BACKOFF_KEY = "poll:backoff_until"
+# GitHub's times have whole seconds: a list whose newest item changed this very second can change again
+# without its page changing (a review does not touch the list item), so its ETag is not kept until later.
+SETTLED = timedelta(seconds=2)
+
+
+@dataclass
+class Cursor:
+    """How far a list has been read: the newest time applied, the keys applied at exactly that time, and
+    whether that second had passed when it was read (GitHub's times have whole seconds, so an item can
+    change again within the second it was read without its time moving)."""
+
+    at: datetime
+    seen: set[str] = field(default_factory=set)
+    settled: bool = False
+
+    def is_new(self, when: datetime | None, key: object) -> bool:
+        """Tell whether an item (a star) stamped ``when`` has not been applied yet."""
+        return when is not None and (when > self.at or (when == self.at and str(key) not in self.seen))
+
+    def reaches(self, when: datetime | None) -> bool:
+        """Tell whether an item updated at ``when`` must be read: newer, or in a second not yet settled."""
+        return when is not None and (when > self.at or (when == self.at and not self.settled))
+
+    def advance(self, when: datetime, key: object) -> None:
+        """Record that the item ``key`` updated at ``when`` was applied."""
+        if when > self.at:
+            self.at, self.seen, self.settled = when, {str(key)}, False
+        elif when == self.at:
+            self.seen.add(str(key))
+
+    def settle(self, now: datetime) -> None:
+        """Note the time of the read: once the cursor's second is over, items in it cannot change unseen."""
+        self.settled = now - self.at >= SETTLED
+
+    def dump(self) -> str:
+        """Serialise for the state table."""
+        return json.dumps({"at": iso(self.at), "seen": sorted(self.seen), "settled": self.settled})
+
+    @classmethod
+    def load(cls, text: str | None, default: datetime) -> Cursor:
+        """Read a stored cursor, or start at ``default``."""
+        if not text:
+            return cls(default)
+        data = json.loads(text)
+        return cls(parse_iso(data["at"]) or default, set(data.get("seen", ())), bool(data.get("settled")))
+
+
+@dataclass
+class PollReport:
+    """What one poll did."""
+
+    repos: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    facts: int = 0
+    events: int = 0
+    skipped: bool = False
+    rate_limited: bool = False
+    backoff_until: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def review_facts(repo: str, number: int, reviews: Iterable[Mapping[str, Any]]) -> list[ReviewFact]:
+    """Translate ``GET /pulls/{n}/reviews`` items; pending reviews (no time yet) are left out."""
+    facts = []
+    for review in reviews:
+        submitted = parse_iso(review.get("submitted_at"))
+        if submitted is None or str(review.get("state", "")).upper() == "PENDING":
+            continue
+        facts.append(
+            ReviewFact(
+                int(review["id"]),
+                repo,
+                number,
+                actor(review.get("user")),
+                str(review.get("state") or "COMMENTED").upper(),
+                submitted,
+            )
+        )
+    return facts
+
+
+def request_facts(
+    repo: str, pr: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]] | None, reviews: Sequence[ReviewFact] = ()
+) -> list[ReviewRequestFact]:
+    """Review requests from a timeline (latest event per reviewer), else from ``requested_reviewers``."""
+    number = int(pr["number"])
+    if timeline is None:
+        when = parse_iso(pr.get("updated_at")) or parse_iso(pr.get("created_at"))
+        if when is None:
+            return []
+        facts = [
+            ReviewRequestFact(repo, number, "user", str(user.id), when, actor=user)
+            for user in (actor(u) for u in pr.get("requested_reviewers") or ())
+            if user is not None
+        ]
+        facts += [
+            ReviewRequestFact(repo, number, "team", str(team.get("slug") or team.get("name")), when)
+            for team in pr.get("requested_teams") or ()
+        ]
+        return facts
+    latest: dict[tuple[str, str], ReviewRequestFact] = {}
+    for event in timeline:
+        kind = event.get("event")
+        at = parse_iso(event.get("created_at"))
+        if kind not in ("review_requested", "review_request_removed") or at is None:
+            continue
+        removed = kind == "review_request_removed"
+        team = event.get("requested_team")
+        user = actor(event.get("requested_reviewer"))
+        if isinstance(team, Mapping):
+            slug = str(team.get("slug") or team.get("name"))
+            latest[("team", slug)] = ReviewRequestFact(repo, number, "team", slug, at, removed)
+        elif user is not None:
+            latest[("user", str(user.id))] = ReviewRequestFact(repo, number, "user", str(user.id), at, removed, user)
+    answered = {(str(r.reviewer.id), r.submitted_at) for r in reviews if r.reviewer is not None}
+    return [
+        fact
+        for fact in latest.values()
+        if fact.removed
+        or fact.kind == "team"
+        or not any(who == fact.reviewer and when >= fact.at for who, when in answered)
+    ]
+
+
+def star_fact(repo: str, entry: Mapping[str, Any]) -> StarFact | None:
+    """Translate one ``star+json`` stargazer entry."""
+    user = actor(entry.get("user"))
+    return None if user is None else StarFact(repo, user, parse_iso(entry.get("starred_at")))
+
+
+def github_time(when: datetime) -> str:
+    """Format a time as GitHub's query parameters expect it."""
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Poller:
+    """Poll every followed repository; rate limits turn into a recorded backoff, never a crash."""
+
+    def __init__(
+        self,
+        worker: GitHubWorker,
+        ledger: Ledger,
+        db: Database,
+        clock: Clock,
+        repositories: Sequence[str],
+        *,
+        first_poll_lookback: timedelta = timedelta(days=7),
+        max_pages: int = 10,
+        jitter: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._worker = worker
+        self._ledger = ledger
+        self._db = db
+        self._clock = clock
+        self.repositories = list(repositories)
+        self._lookback = first_poll_lookback
+        self._max_pages = max_pages
+        self._jitter = jitter
+        self._rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+        self.backoff_until: datetime | None = None
+        self._backoff_loaded = False
+        self.last_report: PollReport | None = None
+
+    async def catch_up(self) -> PollReport:
+        """Poll once now: at start-up and after a gap in webhook deliveries, so nothing made meanwhile is lost."""
+        log.info("catching up with GitHub for %s", ", ".join(self.repositories))
+        return await self.poll()
+
+    async def poll(self) -> PollReport:
+        """Poll every repository once; skip while a rate-limit backoff holds."""
+        async with self._lock:
+            report = PollReport()
+            until = await self._backoff()
+            if until is not None and self._clock.now() < until:
+                report.skipped, report.backoff_until = True, until
+                log.info("poll skipped: rate limited until %s", until.isoformat())
+                self.last_report = report
+                return report
+            requests, not_modified = self._worker.requests_made, self._worker.not_modified
+            for repo in self.repositories:
+                try:
+                    await self._poll_repo(repo, report)
+                except RateLimited as exc:
+                    await self._record_backoff(exc, report)
+                    break
+                except GitHubError as exc:
+                    log.warning("polling %s failed: %s", repo, exc)
+                    report.errors.append(f"{repo}: {exc}")
+            report.requests = self._worker.requests_made - requests
+            report.not_modified = self._worker.not_modified - not_modified
+            self.last_report = report
+            return report
+
+    async def _backoff(self) -> datetime | None:
+        if not self._backoff_loaded:
+            self.backoff_until = parse_iso(await self._db.get_state(BACKOFF_KEY))
+            self._backoff_loaded = True
+        candidates = [t for t in (self.backoff_until, self._worker.backoff_until) if t is not None]
+        return max(candidates) if candidates else None
+
+    async def _record_backoff(self, exc: RateLimited, report: PollReport) -> None:
+        until = exc.reset_at + timedelta(seconds=self._rng.uniform(0, self._jitter))
+        self.backoff_until = until
+        await self._db.set_state(BACKOFF_KEY, iso(until))
+        report.rate_limited, report.backoff_until = True, until
+        log.warning("GitHub rate limit while polling; next poll after %s", until.isoformat())
+
+    async def _poll_repo(self, repo: str, report: PollReport) -> None:
+        lower = await self._ledger.go_live() - self._lookback
+        await self._poll_pulls(repo, lower, report)
+        await self._poll_issues(repo, lower, report)
+        await self._poll_stars(repo, lower, report)
+        report.repos += 1
+
+    async def _apply(self, facts: Sequence[Fact], report: PollReport) -> None:
+        if facts:
+            result = await self._ledger.apply(facts, "poll")
+            report.facts += result.facts
+            report.events += result.events
+
+    async def _read_list(
+        self, url: str, params: dict[str, Any], etag: str | None, cursor: Cursor
+    ) -> tuple[JsonResponse | None, list[Any]]:
+        """Read a newest-first list down to the cursor; None when page 1 is unchanged."""
+        first = await self._worker.get_json(url, params=params, etag=etag)
+        if first.not_modified:
+            return None, []
+        items, page = list(first.data or []), first
+        for _ in range(self._max_pages - 1):
+            if page.next_url is None or not items or not cursor.reaches(parse_iso(items[-1].get("updated_at"))):
+                break
+            page = await self._worker.get_json(page.next_url)
+            items += page.data or []
+        else:
+            log.warning("%s changed beyond %d pages; run a backfill to import the rest", url, self._max_pages)
+        return first, items
+
+    # pull requests --------------------------------------------------------------------------------------------
+    async def _poll_pulls(self, repo: str, lower: datetime, report: PollReport) -> None:
+        etag_key, cursor_key = f"poll:etag:{repo}:pulls", f"poll:cursor:{repo}:pulls"
+        cursor = Cursor.load(await self._db.get_state(cursor_key), lower)
+        params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+        first, items = await self._read_list(f"/repos/{repo}/pulls", params, await self._db.get_state(etag_key), cursor)
+        if first is None:
+            return
+        for item in _changed(items, cursor):
+            await self._apply(await self._pull_facts(repo, item), report)
+            cursor.advance(parse_iso(item["updated_at"]), item["number"])  # type: ignore[arg-type]
+            await self._db.set_state(cursor_key, cursor.dump())
+        await self._settle(cursor, cursor_key)
+        if first.etag and self._settled(items):
+            await self._db.set_state(etag_key, first.etag)
+
+    async def _settle(self, cursor: Cursor, key: str) -> None:
+        if not cursor.settled:
+            cursor.settle(self._clock.now())
+            await self._db.set_state(key, cursor.dump())
+
+    def _settled(self, items: Sequence[Mapping[str, Any]]) -> bool:
+        times = [t for t in (parse_iso(item.get("updated_at")) for item in items) if t is not None]
+        return not times or self._clock.now() - max(times) >= SETTLED
+
+    async def _pull_facts(self, repo: str, item: Mapping[str, Any]) -> list[Fact]:
+        number = int(item["number"])
+        pr = item
+        if item.get("merged_at") and not await self._known(
+            "SELECT 1 FROM pull_requests WHERE repo = ? AND number = ? AND state = 'merged' "
+            "AND merged_by_id IS NOT NULL",
+            repo,
+            number,
+        ):
+            pr = (await self._worker.get_json(f"/repos/{repo}/pulls/{number}")).data
+        reviews = review_facts(repo, number, await self._worker.get_all(f"/repos/{repo}/pulls/{number}/reviews"))
+        requests: list[ReviewRequestFact] = []
+        if pr.get("state") == "open" and (
+            pr.get("requested_reviewers")
+            or pr.get("requested_teams")
+            or await self._known(
+                "SELECT 1 FROM review_requests WHERE repo = ? AND number = ? AND removed_at IS NULL", repo, number
+            )
+        ):
+            try:
+                timeline = await self._worker.get_all(f"/repos/{repo}/issues/{number}/timeline")
+            except NotFound:
+                timeline = None
+            requests = request_facts(repo, pr, timeline, reviews)
+        # Requests before reviews: a review answers the request it follows.
+        return [pull_fact(repo, pr), *requests, *reviews]
+
+    async def _known(self, sql: str, repo: str, number: int) -> bool:
+        return await self._db.fetchone(sql, (repo, number)) is not None
+
+    # closed issues --------------------------------------------------------------------------------------------
+    async def _poll_issues(self, repo: str, lower: datetime, report: PollReport) -> None:
+        etag_key, cursor_key, since_key = (
+            f"poll:etag:{repo}:issues",
+            f"poll:cursor:{repo}:issues",
+            f"poll:since:{repo}:issues",
+        )
+        cursor = Cursor.load(await self._db.get_state(cursor_key), lower)
+        since = await self._db.get_state(since_key) or github_time(cursor.at)
+        params = {"state": "closed", "since": since, "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+        first, items = await self._read_list(
+            f"/repos/{repo}/issues", params, await self._db.get_state(etag_key), cursor
+        )
+        if first is None:
+            return
+        for item in _changed(items, cursor):
+            if "pull_request" not in item:
+                await self._apply([await self._issue_fact(repo, item)], report)
+            cursor.advance(parse_iso(item["updated_at"]), item["number"])  # type: ignore[arg-type]
+            await self._db.set_state(cursor_key, cursor.dump())
+        await self._settle(cursor, cursor_key)
+        if first.next_url is not None:
+            # The window outgrew a page: move ``since`` up (this costs one full answer next time).
+            await self._db.set_state(since_key, github_time(cursor.at))
+            return
+        await self._db.set_state(since_key, since)
+        if first.etag and self._settled(items):
+            await self._db.set_state(etag_key, first.etag)
+
+    async def _issue_fact(self, repo: str, item: Mapping[str, Any]) -> Fact:
+        number = int(item["number"])
+        if await self._known(
+            "SELECT 1 FROM issues WHERE repo = ? AND number = ? AND state = 'closed' AND closed_by_id IS NOT NULL",
+            repo,
+            number,
+        ):
+            return issue_fact(repo, item)
+        full = (await self._worker.get_json(f"/repos/{repo}/issues/{number}")).data
+        if full.get("closed_by"):
+            return issue_fact(repo, full)
+        events = await self._worker.get_all(f"/repos/{repo}/issues/{number}/events")
+        closers = [event.get("actor") for event in events if event.get("event") == "closed"]
+        return issue_fact(repo, full, closers[-1] if closers else None)
+
+    # stars ----------------------------------------------------------------------------------------------------
+    async def _poll_stars(self, repo: str, lower: datetime, report: PollReport) -> None:
+        etag_key, state_key = f"poll:etag:{repo}:stars", f"poll:stars:{repo}"
+        stored = await self._db.get_state(state_key)
+        cursor = Cursor.load(stored, lower)
+        if stored:
+            page_no = int(json.loads(stored).get("page", 1))
+        else:
+            page_no = max(1, math.ceil(await self._worker.stargazers_count(repo) / PER_PAGE))
+        url = f"/repos/{repo}/stargazers"
+        response = await self._worker.get_json(
+            url,
+            params={"per_page": PER_PAGE, "page": page_no},
+            etag=await self._db.get_state(etag_key) if stored else None,
+            accept=STAR_MEDIA_TYPE,
+        )
+        if response.not_modified:
+            return
+        entries: list[Any] = []
+        for _ in range(self._max_pages):
+            data = list(response.data or [])
+            if not data and page_no > 1 and not entries:
+                page_no -= 1  # unstars moved the end of the list back a page
+            else:
+                entries += data
+                if len(data) < PER_PAGE:
+                    break
+                page_no += 1
+            response = await self._worker.get_json(
+                url, params={"per_page": PER_PAGE, "page": page_no}, accept=STAR_MEDIA_TYPE
+            )
+        else:
+            response = JsonResponse(200, None)  # read too far to finish: keep no ETag, read again next time
+        facts = [
+            fact
+            for fact in (star_fact(repo, entry) for entry in entries)
+            if fact is not None and cursor.is_new(fact.starred_at, fact.user.id)
+        ]
+        facts.sort(key=lambda fact: (fact.starred_at, fact.user.id))
+        await self._apply(facts, report)
+        for fact in facts:
+            cursor.advance(fact.starred_at, fact.user.id)  # type: ignore[arg-type]
+        await self._db.set_state(state_key, json.dumps({**json.loads(cursor.dump()), "page": page_no}))
+        if response.etag:
+            await self._db.set_state(etag_key, response.etag)
+
+
+def _changed(items: Iterable[Mapping[str, Any]], cursor: Cursor) -> list[Mapping[str, Any]]:
+    """Items updated at or after the cursor, oldest first, each once."""
+    unique = {int(item["number"]): item for item in items}
+    fresh = [item for item in unique.values() if cursor.reaches(parse_iso(item.get("updated_at")))]
+    return sorted(fresh, key=lambda item: (parse_iso(item["updated_at"]), int(item["number"])))

@@ -1,0 +1,332 @@
+"""The contributor ladder: roles that follow contributions, promotions people can see, drift repaired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot import events as ev
+from bot.clock import Clock
+from bot.config.models import Settings
+from bot.db import Database
+from bot.errors import UserFacingError
+from bot.messages import mention
+from bot.services.ladder import posts, rules, store
+from bot.services.ladder.engine import Engine, MemberState, Standing
+from bot.services.ladder.leaderboard import Leaderboard
+from bot.services.ladder.repair import repair
+from bot.services.stats import Contributions
+from bot.timeutil import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+PAGE = 500
+LIVE_SINCE = "ladder:live_since"
+_GITHUB_KEYS = {
+    ev.MERGED: ("author_id", "merged_by_id"),
+    ev.REVIEW_SUBMITTED: ("reviewer_id",),
+    ev.ISSUE_CLOSED: ("closed_by_id",),
+    ev.STARRED: ("user_id",),
+}
+_MEMBER_KEYS = {
+    ev.LINKED: ("discord_id",),
+    ev.KUDOS_GIVEN: ("receiver_id",),
+    ev.RECOGNIZED: ("member_id",),
+}
+
+
+class MemberDirectory(Protocol):
+    """What reconcile needs from Discord; the ladder cog implements it with discord.py."""
+
+    async def roles_of(self, discord_id: int) -> MemberState | None:
+        """Return the member's roles and join time, or None when they are not in the server."""
+        ...
+
+    def role_problem(self, role_id: int) -> str | None:
+        """Say in plain words why the bot cannot manage a role, or None when it can."""
+        ...
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    """Where a member is on the ladder, the next tier, and exactly what is missing for it."""
+
+    discord_id: int
+    linked: bool
+    login: str | None
+    current: str | None
+    next: str | None
+    missing: tuple[str, ...]
+    awaiting_approval: bool = False
+    excluded: bool = False
+    enabled: bool = True
+    contributions: Contributions = field(default_factory=Contributions)
+
+    @property
+    def summary(self) -> str:
+        """Say the progress in one line, for /profile."""
+        if not self.enabled:
+            return "The contributor ladder is turned off."
+        if not self.linked:
+            return "Not on the ladder yet: link a GitHub account with /link."
+        if self.excluded:
+            return "This GitHub account is a bot or ignored, so it is not on the ladder."
+        text = f"**{self.current}**" if self.current else "Not on the ladder yet"
+        if self.next is None:
+            return text + " (the top of the ladder)"
+        return f"{text}; next: **{self.next}** ({'; '.join(self.missing) or 'nothing missing'})"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A maintainer's answer to a promotion request."""
+
+    request_id: int
+    discord_id: int
+    tier: str
+    approved: bool
+    by: int
+    promoted: bool
+
+    @property
+    def text(self) -> str:
+        """Say the decision, to replace the request's post."""
+        text = posts.decision_text(self.discord_id, self.tier, self.approved, self.by)
+        if self.approved and not self.promoted:
+            text += f" ({mention(self.discord_id)} no longer meets its criteria; the role follows when they do.)"
+        return text
+
+
+@dataclass
+class ReconcileReport:
+    """What one reconcile run saw and did."""
+
+    checked: int = 0
+    absent: int = 0
+    failed: int = 0
+    placed: int = 0
+    added: int = 0
+    removed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class Ladder:
+    """Promote members as facts arrive, reconcile roles with what is earned, answer /rank."""
+
+    name = "ladder"
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings, wake: Callable[[], None] | None = None) -> None:
+        self._db = db
+        self._settings = settings
+        self._engine = Engine(db, clock, settings)
+        self._wake = wake or (lambda: None)
+        self.leaderboard = Leaderboard(db, clock)
+        self._live_since: datetime | None = None
+
+    @property
+    def _active(self) -> bool:
+        return self._settings.ladder.enabled and bool(self._settings.ladder.tiers)
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        """Remember when the ladder first ran: events logged before it are history (placed, never announced)."""
+        now = self._engine.now()
+        await self._db.execute("INSERT OR IGNORE INTO state(key, value) VALUES (?, ?)", (LIVE_SINCE, iso(now)))
+        self._live_since = parse_iso(await self._db.get_state(LIVE_SINCE))
+
+    def _is_news(self, event: ev.Event) -> bool:
+        if event.historical:
+            return False
+        return self._live_since is None or event.created_at >= self._live_since
+
+    async def handle(self, conn: aiosqlite.Connection, events: Sequence[ev.Event]) -> None:
+        """Evaluate every member an event concerns; a historical event never causes an announcement."""
+        if not self._active:
+            return
+        guild = self._engine.guild_id
+        due: dict[int, bool] = {}
+        for event in events:
+            if event.payload.get("guild_id", guild) != guild:
+                continue
+            if event.kind == ev.UNLINKED:
+                member = _as_id(event.payload.get("discord_id"))
+                if member is not None:
+                    due.pop(member, None)
+                    await self._engine.unlinked(conn, guild, member)
+            elif event.kind == ev.MEMBER_JOINED:
+                member = _as_id(event.payload.get("discord_id"))
+                if member is not None:
+                    await self._rejoined(conn, member, MemberState(frozenset(), event.created_at))
+            else:
+                news = self._is_news(event)
+                for member in await self._members_of(conn, event):
+                    due[member] = due.get(member, False) or news
+        placed = 0
+        for member, live in due.items():
+            standing = await self._engine.standing(conn, guild, member)
+            if standing.eligible:
+                placed += (await self._engine.advance(conn, standing, live=live)).silent
+        await self._engine.note_placements(conn, placed)
+
+    async def _members_of(self, conn: aiosqlite.Connection, event: ev.Event) -> list[int]:
+        payload = event.payload
+        if event.kind in _GITHUB_KEYS:
+            github_ids = [_as_id(payload.get(key)) for key in _GITHUB_KEYS[event.kind]]
+            return await store.members_for(conn, self._engine.guild_id, github_ids)
+        members = [_as_id(payload.get(key)) for key in _MEMBER_KEYS.get(event.kind, ())]
+        return [m for m in members if m is not None]
+
+    async def _rejoined(self, conn: aiosqlite.Connection, discord_id: int, state: MemberState) -> None:
+        standing = await self._engine.standing(conn, self._engine.guild_id, discord_id)
+        if standing.eligible:
+            outcome = await repair(self._engine, conn, standing, state, lambda _role: None)
+            await self._engine.note_placements(conn, int(outcome.placed))
+
+    async def member_joined(self, discord_id: int, state: MemberState) -> None:
+        """Give a (re)joining member back the roles they had earned."""
+        if not self._active:
+            return
+        async with self._db.transaction() as conn:
+            await self._rejoined(conn, discord_id, state)
+        self._wake()
+
+    # -- reconcile -------------------------------------------------------------------------------------
+
+    async def reconcile(self, directory: MemberDirectory) -> ReconcileReport:
+        """Compare every linked member's roles with what they earned and repair the drift."""
+        report = ReconcileReport()
+        if not self._active:
+            return report
+        waiting: dict[int, int] = {}
+        after = 0
+        while members := await store.linked_members(self._db.conn, self._engine.guild_id, after, PAGE):
+            after = members[-1]
+            for member in members:
+                await self._reconcile_one(member, directory, report, waiting)
+            self._wake()
+        async with self._db.transaction() as conn:
+            await self._engine.note_placements(conn, report.placed)
+        self._wake()
+        for role, count in sorted(waiting.items()):
+            problem = directory.role_problem(role) or f"role {role} cannot be managed"
+            report.problems.append(f"{problem}; {count} member(s) wait for it")
+            log.warning("ladder: %s; %d member(s) wait for it", problem, count)
+        log.info(
+            "ladder reconcile: %d checked, %d not in the server, %d placed, %d role(s) added, %d removed, %d failed",
+            report.checked,
+            report.absent,
+            report.placed,
+            report.added,
+            report.removed,
+            report.failed,
+        )
+        return report
+
+    async def _reconcile_one(
+        self, member: int, directory: MemberDirectory, report: ReconcileReport, waiting: dict[int, int]
+    ) -> None:
+        try:
+            state = await directory.roles_of(member)
+        except Exception:
+            report.failed += 1
+            log.warning("ladder: could not read member %s from Discord; next run tries again", member, exc_info=True)
+            return
+        report.checked += 1
+        if state is None:
+            report.absent += 1
+            return
+        async with self._db.transaction() as conn:
+            standing = await self._engine.standing(conn, self._engine.guild_id, member)
+            if not standing.eligible:
+                return
+            outcome = await repair(self._engine, conn, standing, state, directory.role_problem)
+        report.placed += int(outcome.placed)
+        report.added += outcome.added
+        report.removed += outcome.removed
+        for role in outcome.waiting_on:
+            waiting[role] = waiting.get(role, 0) + 1
+
+    # -- approvals -------------------------------------------------------------------------------------
+
+    async def decide(self, guild_id: int, request_id: int, *, approve: bool, by: int) -> Decision:
+        """Record a maintainer's Approve or Decline; an approval promotes the member at once."""
+        async with self._db.transaction() as conn:
+            request = await store.request_by_id(conn, request_id)
+            if request is None or request.guild_id != guild_id:
+                raise UserFacingError(
+                    "This promotion request no longer exists (the member may have unlinked their GitHub account)."
+                )
+            status = rules.APPROVED if approve else rules.DECLINED
+            if not await store.decide_request(conn, request_id, status, by, self._engine.now()):
+                who = f" by {mention(request.decided_by)}" if request.decided_by else ""
+                raise UserFacingError(f"This promotion was already {request.status}{who}.")
+            promoted = False
+            if approve:
+                standing = await self._engine.standing(conn, guild_id, request.discord_id)
+                if standing.eligible:
+                    await self._engine.advance(conn, standing, live=True)
+                    promoted = request.tier in standing.held
+        self._wake()
+        log.info("ladder: %s %s promotion of %s to %s", by, status, request.discord_id, request.tier)
+        return Decision(request_id, request.discord_id, request.tier, approve, by, promoted)
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    async def progress(self, guild_id: int, discord_id: int) -> TierProgress:
+        """Return the member's current tier, the next one, and what is missing for it."""
+        config = self._settings.ladder
+        if not self._active:
+            return TierProgress(discord_id, False, None, None, None, (), enabled=False)
+        standing = await self._engine.standing(self._db.conn, guild_id, discord_id)
+        link = standing.link
+        if link is None:
+            first = config.tiers[0]
+            needs = rules.missing(first.criteria, standing.contributions[first.criteria.window], False)
+            return TierProgress(discord_id, False, None, None, first.name, tuple(needs or ["link with /link"]))
+        if link.excluded:
+            return TierProgress(discord_id, True, link.login, None, None, (), excluded=True)
+        return _progress(self._engine, standing)
+
+
+def _progress(engine: Engine, standing: Standing) -> TierProgress:
+    tiers = engine.config.tiers
+    climb = engine.climb(standing)
+    basis = set(climb.reached)
+    if engine.config.demotion == "sticky":
+        basis |= set(engine.held(standing))
+    top = max(basis, default=None)
+    start = 0 if top is None else top + 1
+    upcoming = next((i for i in range(start, len(tiers)) if i not in basis), None)
+    missing: tuple[str, ...] = ()
+    waiting = False
+    if upcoming is not None:
+        tier = tiers[upcoming]
+        missing = tuple(rules.missing(tier.criteria, standing.contributions[tier.criteria.window], True))
+        if not missing and tier.approval:
+            status = standing.approvals.get(tier.name)
+            waiting = status in (None, rules.PENDING)
+            missing = ("a maintainer's approval" if waiting else "a maintainer's approval (declined)",)
+    assert standing.link is not None
+    return TierProgress(
+        standing.discord_id,
+        True,
+        standing.link.login,
+        None if top is None else tiers[top].name,
+        None if upcoming is None else tiers[upcoming].name,
+        missing,
+        awaiting_approval=waiting,
+        contributions=standing.contributions[None],
+    )
+
+
+def _as_id(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None

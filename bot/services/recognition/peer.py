@@ -1,0 +1,225 @@
+"""People thanking people: /kudos between members and /recognize for non-code work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from bot import events as ev
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import Database
+from bot.errors import UserFacingError
+from bot.events import EventBus, append_event
+from bot.messages import OutMessage, escape_markdown, mention
+from bot.outbox import enqueue_message
+from bot.services.recognition.models import KudosGiven, MemberRef, RecognitionGiven
+from bot.services.recognition.render import GOLD, GREEN, ordinal
+from bot.timeutil import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+# The all-contributors contribution keys (https://allcontributors.org/docs/en/emoji-key), plus "community".
+RECOGNITION_KINDS: dict[str, str] = {
+    "a11y": "Accessibility",
+    "audio": "Audio",
+    "blog": "Blog posts",
+    "bug": "Bug reports",
+    "business": "Business development",
+    "code": "Code",
+    "community": "Community",
+    "content": "Content",
+    "data": "Data",
+    "design": "Design",
+    "doc": "Documentation",
+    "eventOrganizing": "Event organizing",
+    "example": "Examples",
+    "financial": "Financial support",
+    "fundingFinding": "Funding finding",
+    "ideas": "Ideas and planning",
+    "infra": "Infrastructure",
+    "maintenance": "Maintenance",
+    "mentoring": "Mentoring",
+    "platform": "Packaging and porting",
+    "plugin": "Plugins",
+    "projectManagement": "Project management",
+    "promotion": "Promotion",
+    "question": "Answering questions",
+    "research": "Research",
+    "review": "Reviewing",
+    "security": "Security",
+    "talk": "Talks",
+    "test": "Tests",
+    "tool": "Tools",
+    "translation": "Translation",
+    "tutorial": "Tutorials",
+    "userTesting": "User testing",
+    "video": "Videos",
+}
+# What a maintainer may type for a kind: its key or label, in any case, and plurals such as "docs" or "talks".
+_ALIASES = {key.lower(): key for key in RECOGNITION_KINDS} | {
+    label.lower(): key for key, label in RECOGNITION_KINDS.items()
+}
+_ALIASES |= {name + "s": key for name, key in list(_ALIASES.items()) if not name.endswith("s")}
+_ALIASES["documentation"] = "doc"
+LINK_MAX = 512
+DAY = timedelta(days=1)
+
+
+def kind_choices(current: str, limit: int = 25) -> list[tuple[str, str]]:
+    """Return (label, key) pairs whose key or label contains what the member typed, for autocomplete."""
+    needle = current.strip().lower()
+    found = [
+        (f"{label} ({key})", key)
+        for key, label in RECOGNITION_KINDS.items()
+        if needle in key.lower() or needle in label.lower()
+    ]
+    return found[:limit]
+
+
+def parse_kind(value: str) -> str:
+    """Return the canonical kind key, or raise a clear error listing the known ones."""
+    key = _ALIASES.get(value.strip().lower())
+    if key is None:
+        known = ", ".join(RECOGNITION_KINDS)
+        raise UserFacingError(f"I don't know the kind {value.strip()[:50]!r}. Pick one of: {known}.")
+    return key
+
+
+def parse_link(value: str) -> str:
+    """Accept only a full http(s) URL with a host; raise a clear error otherwise."""
+    link = value.strip()
+    parts = urlsplit(link)
+    ok = (
+        len(link) <= LINK_MAX
+        and not any(char.isspace() for char in link)
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+    )
+    if not ok:
+        raise UserFacingError(
+            "The link must be a full http(s) URL to the contribution (at most "
+            f"{LINK_MAX} characters), like https://example.com/my-talk."
+        )
+    return link
+
+
+def kudos_message(given: KudosGiven) -> OutMessage:
+    """Render the public /kudos post; it may mention only the receiver."""
+    embed: dict[str, object] = {"color": GREEN, "footer": {"text": f"{ordinal(given.total_received)} kudos received"}}
+    if given.reason:
+        embed["description"] = escape_markdown(given.reason)
+    return OutMessage(
+        content=f"🙌 {mention(given.receiver.id)}, {mention(given.giver.id)} says thank you!",
+        embeds=(embed,),
+        mention_users=(given.receiver.id,),
+    )
+
+
+def recognition_message(given: RecognitionGiven) -> OutMessage:
+    """Render the public /recognize post; it may mention only the recognised member."""
+    label = RECOGNITION_KINDS[given.kind]
+    embed = {
+        "title": label,
+        "url": given.link,
+        "description": f"Recognised by {mention(given.by.id)}.",
+        "color": GOLD,
+        "footer": {"text": f"{ordinal(given.total_of_kind)} recognition for {label.lower()}"},
+    }
+    return OutMessage(
+        content=f"🌟 {mention(given.member.id)}, thank you for your work: **{label}**!",
+        embeds=(embed,),
+        mention_users=(given.member.id,),
+    )
+
+
+class PeerKudos:
+    """Record thanks between members, with limits, and recognitions of non-code work."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings, bus: EventBus | None = None) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+        self._bus = bus
+
+    def _check_people(self, giver: MemberRef, receiver: MemberRef, what: str) -> None:
+        if giver.id == receiver.id:
+            raise UserFacingError(f"You can't give {what} to yourself. Is there someone who helped you?")
+        if receiver.bot:
+            raise UserFacingError(f"Bots don't need {what}. Thank the people behind them instead!")
+
+    async def give(self, guild_id: int, giver: MemberRef, receiver: MemberRef, reason: str | None) -> KudosGiven:
+        """Record a /kudos; refuse self-kudos, bots, too-long reasons and givers over their daily limit."""
+        self._check_people(giver, receiver, "kudos")
+        text = (reason or "").strip()
+        limit = self._settings.kudos.reason_max_length
+        if len(text) > limit:
+            raise UserFacingError(f"Keep the reason to {limit} characters (yours has {len(text)}).")
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT COUNT(*), MIN(at) FROM peer_kudos WHERE guild_id = ? AND giver_id = ? AND at > ?",
+                (guild_id, giver.id, iso(now - DAY)),
+            )
+            row = await cursor.fetchone()
+            daily = self._settings.kudos.peer_daily_limit
+            if row is not None and int(row[0]) >= daily:
+                oldest = parse_iso(row[1]) or now
+                again = int((oldest + DAY).timestamp())
+                raise UserFacingError(
+                    f"You have given {daily} kudos in the last 24 hours, the daily limit. "
+                    f"You can give more <t:{again}:R>."
+                )
+            await conn.execute(
+                "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, reason, at) VALUES (?, ?, ?, ?, ?)",
+                (guild_id, giver.id, receiver.id, text, iso(now)),
+            )
+            payload = {
+                "guild_id": guild_id,
+                "giver_id": giver.id,
+                "receiver_id": receiver.id,
+                "reason": text,
+                "at": iso(now),
+            }
+            await append_event(conn, ev.KUDOS_GIVEN, payload, historical=False, now=now)
+            cursor = await conn.execute(
+                "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
+            )
+            total = await cursor.fetchone()
+        self._notify()
+        log.info("member %s gave kudos to %s", giver.id, receiver.id)
+        return KudosGiven(giver, receiver, text, int(total[0]) if total else 1)
+
+    async def recognize(
+        self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
+    ) -> RecognitionGiven:
+        """Record a maintainer's recognition of non-code work and queue its post in the kudos channel."""
+        self._check_people(by, member, "a recognition")
+        key, url = parse_kind(kind), parse_link(link)
+        now = self._clock.now()
+        channel = self._settings.discord.channels.kudos
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO recognitions(guild_id, member_id, kind, link, by_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (guild_id, member.id, key, url, by.id, iso(now)),
+            )
+            row_id = int(cursor.lastrowid or 0)
+            cursor = await conn.execute(
+                "SELECT COUNT(*) FROM recognitions WHERE guild_id = ? AND member_id = ? AND kind = ?",
+                (guild_id, member.id, key),
+            )
+            count = await cursor.fetchone()
+            given = RecognitionGiven(row_id, by, member, key, url, int(count[0]) if count else 1, channel is not None)
+            payload = {"guild_id": guild_id, "member_id": member.id, "by_id": by.id, "kind": key, "link": url}
+            await append_event(conn, ev.RECOGNIZED, payload | {"id": row_id, "at": iso(now)}, historical=False, now=now)
+            if channel is not None:
+                message = recognition_message(given)
+                await enqueue_message(conn, f"recognition:{guild_id}:{row_id}", channel, message, now=now)
+        self._notify()
+        log.info("maintainer %s recognised %s for %s", by.id, member.id, key)
+        return given
+
+    def _notify(self) -> None:
+        if self._bus is not None:
+            self._bus.notify()

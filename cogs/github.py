@@ -1,0 +1,122 @@
+"""GitHub ingestion in Discord: the poll job and /vestry backfill with a progress message."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+from apscheduler.triggers.interval import IntervalTrigger
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.checks import maintainer_only
+from bot.errors import UserFacingError
+from bot.github.types import GitHubError, RateLimited
+
+if TYPE_CHECKING:
+    from bot.discord.client import VestryBot
+
+log = logging.getLogger(__name__)
+SAFETY_NET_POLL = timedelta(hours=1)
+
+
+def progress_text(progress: Any) -> str:
+    """Describe a backfill's progress in one message."""
+    total = f" of {progress.total_prs}" if progress.total_prs else ""
+    eta = f", about {progress.eta_seconds:.0f}s left" if progress.eta_seconds else ""
+    rate = "" if progress.rate_limit_remaining is None else f", rate limit left {progress.rate_limit_remaining}"
+    return (
+        f"Importing **{progress.repo}** ({progress.phase}): {progress.prs}{total} pull requests, "
+        f"{progress.reviews} reviews, {progress.issues} issues, {progress.stars} stars; "
+        f"{progress.requests} GitHub requests{rate}{eta}."
+    )
+
+
+class GitHub(commands.Cog):
+    """Keep the ledger in step with GitHub."""
+
+    def __init__(self, bot: VestryBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    async def cog_load(self) -> None:
+        """Schedule polling (or the hourly safety-net poll in webhook mode) and add /vestry backfill."""
+        settings = self.services.settings.github
+        every = settings.poll_interval if settings.poll else SAFETY_NET_POLL
+        if self.services.poller is not None:
+            self.services.jobs.add("github.poll", self.poll, IntervalTrigger(seconds=every.total_seconds()))
+        admin = self.bot.get_cog("Admin")
+        group = getattr(admin, "vestry", None)
+        if isinstance(group, app_commands.Group) and group.get_command("backfill") is None:
+            group.add_command(self.backfill_command())
+
+    async def cog_unload(self) -> None:
+        """Stop polling."""
+        self.services.jobs.remove("github.poll")
+
+    async def poll(self) -> None:
+        """Poll every followed repository once."""
+        report = await self.services.poller.poll()
+        if report.errors:
+            log.warning("poll finished with problems: %s", "; ".join(report.errors))
+
+    def backfill_command(self) -> app_commands.Command[Any, Any, None]:
+        """Build /vestry backfill, bound to this cog."""
+
+        @app_commands.command(name="backfill")
+        @app_commands.describe(repo="owner/name of one followed repository (all of them when left out)")
+        @maintainer_only()
+        async def backfill(interaction: discord.Interaction, repo: str | None = None) -> None:
+            """Import the history of the followed repositories (counted for ranks, never announced)."""
+            await self.run_backfill(interaction, repo)
+
+        return backfill
+
+    async def run_backfill(self, interaction: discord.Interaction, repo: str | None) -> None:
+        """Run the backfill, editing one progress message as it goes."""
+        followed = self.services.settings.github.repositories
+        if repo is not None and repo.lower() not in {r.lower() for r in followed}:
+            raise UserFacingError(f"{repo[:100]!r} is not a followed repository. Followed: {', '.join(followed)}.")
+        repos = [r for r in followed if repo is None or r.lower() == repo.lower()]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        last_edit = 0.0
+
+        async def show(progress: Any) -> None:
+            nonlocal last_edit
+            if time.monotonic() - last_edit < 2:
+                return
+            last_edit = time.monotonic()
+            try:
+                await interaction.edit_original_response(content=progress_text(progress))
+            except discord.HTTPException:
+                log.debug("could not edit the backfill progress message", exc_info=True)
+
+        lines = []
+        for name in repos:
+            try:
+                report = await self.services.backfill.run(name, progress=lambda p: self.bot.loop.create_task(show(p)))
+            except RateLimited as exc:
+                lines.append(
+                    f"**{name}**: GitHub's rate limit was reached; run it again after "
+                    f"{exc.reset_at:%H:%M} UTC — it continues where it stopped."
+                )
+                continue
+            except GitHubError as exc:
+                lines.append(f"**{name}**: GitHub could not be reached ({exc}); run it again, it resumes.")
+                continue
+            if report.already_done:
+                lines.append(f"**{name}**: already imported.")
+            else:
+                lines.append(
+                    f"**{name}**: {report.prs} pull requests, {report.reviews} reviews, {report.issues} "
+                    f"issues, {report.stars} stars in {report.requests} requests."
+                )
+        await interaction.edit_original_response(content="Backfill finished.\n" + "\n".join(lines))
+
+
+async def setup(bot: VestryBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(GitHub(bot))

@@ -1,0 +1,107 @@
+"""/kudos, /recognize and /profile: people thanking people, and what each member has done.
+
+First-PR kudos, milestones and other firsts are posted by the Recognition service through the outbox; the
+"This is me" button on those posts is handled by the linking cog.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.checks import in_guild, maintainer_only
+from bot.discord.render import allowed_mentions, embeds, send_reply
+from bot.messages import OutMessage, Reply
+from bot.services.recognition import (
+    MemberRef,
+    Recognition,
+    kind_choices,
+    kudos_message,
+    profile_embed,
+    recognition_message,
+)
+
+if TYPE_CHECKING:
+    from bot.discord.client import VestryBot
+
+log = logging.getLogger(__name__)
+
+
+def member_ref(member: discord.Member | discord.User) -> MemberRef:
+    """Describe a Discord member as the service needs it."""
+    return MemberRef(member.id, member.display_name, member.bot)
+
+
+async def send_public(interaction: discord.Interaction, message: OutMessage) -> None:
+    """Answer in the channel for everyone to see, mentioning exactly who the message lists."""
+    await interaction.response.send_message(
+        content=message.content or None,
+        embeds=embeds(message.embeds),
+        allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
+    )
+
+
+class Kudos(commands.Cog):
+    """Thanks between members, recognition of non-code work, and profiles."""
+
+    def __init__(self, bot: VestryBot, recognition: Recognition) -> None:
+        self.bot = bot
+        self.recognition = recognition
+
+    @property
+    def guild_id(self) -> int:
+        """The server Vestry serves."""
+        return self.bot.services.settings.discord.guild_id
+
+    @app_commands.command(name="kudos")
+    @app_commands.describe(member="Who you want to thank", reason="What they did")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def kudos(self, interaction: discord.Interaction, member: discord.Member, reason: str | None = None) -> None:
+        """Thank a member in public for their help."""
+        given = await self.recognition.give_kudos(
+            self.guild_id, member_ref(interaction.user), member_ref(member), reason
+        )
+        await send_public(interaction, kudos_message(given))
+
+    @app_commands.command(name="recognize")
+    @app_commands.describe(
+        member="Who to recognise", kind="What kind of contribution (doc, talk, design…)", link="A link to the work"
+    )
+    @app_commands.guild_only()
+    @maintainer_only()
+    async def recognize(self, interaction: discord.Interaction, member: discord.Member, kind: str, link: str) -> None:
+        """Recognise a member's non-code contribution (maintainers)."""
+        given = await self.recognition.recognize(
+            self.guild_id, member_ref(interaction.user), member_ref(member), kind, link
+        )
+        if not given.posted:
+            await send_public(interaction, recognition_message(given))
+            return
+        channel = self.bot.services.settings.discord.channels.kudos
+        await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))
+
+    @recognize.autocomplete("kind")
+    async def kind_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Offer the contribution kinds that match what was typed."""
+        return [app_commands.Choice(name=label, value=key) for label, key in kind_choices(current)]
+
+    @app_commands.command(name="profile")
+    @app_commands.describe(member="Whose profile to show (yours when left out)")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+        """Show a member's contributions, thanks received and place on the ladder."""
+        subject = member or interaction.user
+        found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id)
+        web_url = self.bot.services.settings.github.oauth_url
+        await send_reply(interaction, Reply(embeds=[profile_embed(found, subject.display_name, web_url)]))
+
+
+async def setup(bot: VestryBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Kudos(bot, bot.services.feature("recognition")))

@@ -1,0 +1,257 @@
+"""/link, /verify, /unlink, /whois and the "This is me" button: members prove which GitHub account is theirs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.checks import in_guild
+from bot.discord.render import edit_reply, send_reply
+from bot.errors import UserFacingError
+from bot.messages import Button, Reply, mention
+from bot.services.linking import AuditEntry, DeviceSession, Link, LinkFailed, Linking, LinkResult, ProofRequest
+
+if TYPE_CHECKING:
+    from bot.discord.client import VestryBot
+
+log = logging.getLogger(__name__)
+
+RETRY = "link:retry"
+GIST_URL = "https://gist.github.com"
+
+
+def retry_id(expected_github_id: int | None) -> str:
+    """Return the custom_id that starts the same flow again (a claim stays a claim)."""
+    return RETRY if expected_github_id is None else f"link:claim:{expected_github_id}"
+
+
+def device_reply(session: DeviceSession) -> Reply:
+    """Show the one-time code, where to enter it, and a button that opens the page."""
+    claim = f"Sign in to GitHub as **@{session.expected_login}** to claim it.\n" if session.expected_login else ""
+    text = (
+        f"**Link your GitHub account**\n{claim}"
+        f"1. Open {session.verification_uri}\n"
+        f"2. Enter the code **`{session.user_code}`**\n"
+        "3. Authorize Vestry (it only reads who you are, and forgets the token at once).\n"
+        f"This message updates when you're done. The code expires <t:{int(session.expires_at.timestamp())}:R>."
+    )
+    return Reply(text, buttons=[Button("Open GitHub", url=session.verification_uri, style="link")])
+
+
+def proof_reply(proof: ProofRequest) -> Reply:
+    """Tell the member where to put their phrase and how to finish."""
+    until = int(proof.expires_at.timestamp())
+    text = (
+        f"To prove **@{proof.login}** is yours, put this phrase in a **public gist** or in your GitHub "
+        f"**profile bio**:\n```\n{proof.phrase}\n```\nThen run `/verify` before <t:{until}:t> (<t:{until}:R>). "
+        "You can delete the gist once you're linked."
+    )
+    return Reply(text, buttons=[Button("Create a gist", url=GIST_URL, style="link")])
+
+
+def linked_reply(result: LinkResult, profile_url: str) -> Reply:
+    """Confirm a link, saying what it replaced."""
+    link = result.link
+    lines = [f"Linked to @{link.login} ({profile_url})."]
+    if result.unchanged:
+        lines = [f"You're already linked to @{link.login} ({profile_url}); nothing changed."]
+    elif result.replaced is not None:
+        lines.append(f"This replaces your link to @{result.replaced.login}.")
+    if not result.unchanged:
+        lines.append("Your contributions now count for you here; roles you've earned follow in a moment.")
+    return Reply("\n".join(lines))
+
+
+def failure_reply(error: UserFacingError, expected_github_id: int | None = None) -> Reply:
+    """Show why a flow stopped; a finished flow (LinkFailed) offers to start again."""
+    if isinstance(error, LinkFailed):
+        return Reply(
+            error.message, buttons=[Button("Try again", custom_id=retry_id(expected_github_id), style="primary")]
+        )
+    return Reply(error.message)
+
+
+def whois_reply(link: Link | None, subject: str, profile_url: Callable[[str], str]) -> Reply:
+    """Describe a link, or its absence."""
+    if link is None:
+        return Reply(f"{subject} isn't linked.")
+    since = int(link.linked_at.timestamp())
+    how = {"oauth": "GitHub sign-in", "gist": "a public gist", "bio": "their bio", "maintainer": "a maintainer"}
+    return Reply(
+        f"{mention(link.discord_id)} is linked to @{link.login} ({profile_url(link.login)}) "
+        f"since <t:{since}:D>, through {how.get(link.method, link.method)}."
+    )
+
+
+def audit_embed(entries: Sequence[AuditEntry]) -> dict[str, Any]:
+    """Render the audit log, newest first."""
+    lines = [
+        f"<t:{int(e.at.timestamp())}:f> {mention(e.actor_id)} **{e.action}** "
+        f"{mention(e.target_id) if e.target_id else ''} {e.detail}".rstrip()
+        for e in entries
+    ]
+    return {"title": "Link audit (newest first)", "description": "\n".join(lines)[:4000] or "No entries yet."}
+
+
+async def answer_deferred(interaction: discord.Interaction, produce: Callable[[], Awaitable[Reply]]) -> None:
+    """Defer (GitHub may be slow), then replace the loading message with the reply or the error."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        reply = await produce()
+    except UserFacingError as exc:
+        reply = failure_reply(exc)
+    await edit_reply(interaction, reply)
+
+
+class LinkingCog(commands.Cog, name="Linking"):
+    """Link Discord members to their GitHub accounts."""
+
+    def __init__(self, bot: VestryBot, linking: Linking) -> None:
+        self.bot = bot
+        self.linking = linking
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def guild_id(self) -> int:
+        """The server Vestry serves."""
+        return self.bot.services.settings.discord.guild_id
+
+    async def cog_load(self) -> None:
+        """Route the "link:" buttons (retry, and "This is me" on announcements) here."""
+        self.bot.add_component_handler("link", self.on_button)
+
+    async def cog_unload(self) -> None:
+        """Stop every device-flow poll this cog started."""
+        self.bot.component_handlers.pop("link", None)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.linking.close()
+
+    @app_commands.command(name="link")
+    @app_commands.describe(github="Your GitHub login, to prove it with a public gist or your bio instead of signing in")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def link(self, interaction: discord.Interaction, github: str | None = None) -> None:
+        """Link your GitHub account so your contributions count here."""
+        if github is not None:
+            await self._proof(interaction, github, None)
+        elif self.linking.device_flow_enabled:
+            await self._device(interaction, None)
+        else:
+            raise UserFacingError(
+                "Tell me your GitHub login: `/link github:<your login>` gives you a phrase to publish."
+            )
+
+    @app_commands.command(name="verify")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def verify(self, interaction: discord.Interaction) -> None:
+        """Check the phrase /link gave you and link your GitHub account."""
+        user_id = interaction.user.id
+
+        async def run() -> Reply:
+            result = await self.linking.verify(self.guild_id, user_id)
+            return linked_reply(result, self.linking.profile_url(result.link.login))
+
+        await answer_deferred(interaction, run)
+
+    @app_commands.command(name="unlink")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def unlink(self, interaction: discord.Interaction) -> None:
+        """Unlink your GitHub account (the roles it earned are removed)."""
+        old = await self.linking.unlink(self.guild_id, interaction.user.id)
+        text = f"Unlinked from @{old.login}. The roles your link earned will be removed; `/link` again any time."
+        await send_reply(interaction, Reply(text))
+
+    @app_commands.command(name="whois")
+    @app_commands.describe(member="A member of this server", github="A GitHub login")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def whois(
+        self, interaction: discord.Interaction, member: discord.Member | None = None, github: str | None = None
+    ) -> None:
+        """Show which GitHub account a member is linked to, or which member a GitHub login is."""
+        if member is not None and github is not None:
+            raise UserFacingError("Give either `member` or `github`, not both.")
+        if github is not None:
+            link = await self.linking.link_of_login(self.guild_id, github)
+            subject = f"@{github.strip().removeprefix('@')}"
+        else:
+            target = member or interaction.user
+            link = await self.linking.link_of_member(self.guild_id, target.id)
+            subject = mention(target.id)
+        await send_reply(interaction, whois_reply(link, subject, self.linking.profile_url))
+
+    async def on_button(self, interaction: discord.Interaction, rest: str) -> None:
+        """Handle "link:retry" and "link:claim:<github id>" ("This is me" on an announcement)."""
+        expected: int | None = None
+        if rest.startswith("claim:"):
+            try:
+                expected = int(rest.removeprefix("claim:"))
+            except ValueError:
+                raise UserFacingError("This button is broken; use `/link` instead.") from None
+        elif rest != "retry":
+            return
+        if self.linking.device_flow_enabled:
+            await self._device(interaction, expected)
+        elif expected is not None:
+            await self._proof(interaction, None, expected)
+        else:
+            raise UserFacingError("Run `/link github:<your login>` again for a new phrase.")
+
+    async def _proof(self, interaction: discord.Interaction, login: str | None, expected: int | None) -> None:
+        user_id = interaction.user.id
+
+        async def run() -> Reply:
+            name = login if login is not None else await self.linking.claim_login(self.guild_id, user_id, expected or 0)
+            return proof_reply(await self.linking.start_proof(self.guild_id, user_id, name, expected))
+
+        await answer_deferred(interaction, run)
+
+    async def _device(self, interaction: discord.Interaction, expected: int | None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            session = await self.linking.start_device(self.guild_id, interaction.user.id, expected)
+        except UserFacingError as exc:
+            await edit_reply(interaction, failure_reply(exc, expected))
+            return
+        await edit_reply(interaction, device_reply(session))
+        self._spawn(self._finish_device(interaction, session), f"link-{interaction.user.id}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish_device(self, interaction: discord.Interaction, session: DeviceSession) -> None:
+        """Wait for GitHub in the background, then edit the code message with the outcome."""
+        try:
+            result = await self.linking.complete_device(session)
+            reply = linked_reply(result, self.linking.profile_url(result.link.login))
+        except UserFacingError as exc:
+            reply = failure_reply(
+                exc if isinstance(exc, LinkFailed) else LinkFailed(exc.message), session.expected_github_id
+            )
+        except Exception:
+            log.exception("linking member %s through the device flow failed", session.discord_id)
+            failed = LinkFailed("Something went wrong on our side; press **Try again**.")
+            reply = failure_reply(failed, session.expected_github_id)
+        try:
+            # The interaction token outlives the poll (14 of its 15 minutes), so the original message can be edited.
+            await edit_reply(interaction, reply)
+        except discord.HTTPException as exc:
+            log.warning("could not update the /link message of member %s: %s", session.discord_id, exc.status)
+
+
+async def setup(bot: VestryBot) -> None:
+    """Load the cog."""
+    services = bot.services
+    await bot.add_cog(LinkingCog(bot, services.feature("linking")))
