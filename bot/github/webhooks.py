@@ -274,7 +274,7 @@ class WebhookReceiver:
     async def _insert(self, batch: Sequence[_Received]) -> set[str]:
         """Insert the deliveries not stored before, in one statement; return their ids."""
         rows = list({item.delivery: item for item in batch}.values())
-        params = []
+        params: list[object] = []
         for item in rows:
             params += (item.delivery, item.event, item.received_at, item.body)
         stored = await self._db.execute_returning(
