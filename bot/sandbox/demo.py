@@ -180,6 +180,7 @@ class Demo:
         await self.client.user("frank")
         number = await self.client.pull("frank", "Document the config file")
         await self.client.post(f"/github/pulls/{REPO}/{number}/review-requests", {"reviewers": ["dana"]})
+        await self.client.settle()
         now = await self.client.clock(advance=3 * 86400)
         notes.append(f"frank asked dana to review {REPO}#{number}; the clock moves on 3 days to {now[:16]}")
         await self.client.run_job("reviews.nudge")

@@ -1,0 +1,40 @@
+"""`vestry demo` tells the whole story with the real bot, with no tokens."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_tells_the_whole_story_and_writes_a_transcript(tmp_path: Path) -> None:
+    transcript = tmp_path / "demo.json"
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--json", str(transcript)], capture_output=True,
+                            text=True, timeout=120, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    steps = json.loads(transcript.read_text())
+    assert [step["title"] for step in steps] == [
+        "A newcomer joins and links their GitHub account",
+        "Their first pull request is merged",
+        "They merge someone else's pull request",
+        "A pull request waits too long for review",
+        "Friday comes: the weekly digest",
+    ]
+    shown = {step["title"]: step["messages"] for step in steps}
+
+    def texts(title: str) -> str:
+        return json.dumps(shown[title])
+
+    assert "@dana is now a Follower!" in texts("A newcomer joins and links their GitHub account")
+    merged = texts("Their first pull request is merged")
+    assert "Welcome aboard, @dana!" in merged and "Priest in training" in merged
+    other = shown["They merge someone else's pull request"]
+    assert any("This is me" in message["buttons"] for message in other)
+    assert "@dana is now a Priest!" in texts("They merge someone else's pull request")
+    (nudge,) = shown["A pull request waits too long for review"]
+    assert nudge["channel"] == "reviews" and "first-time contributor" in json.dumps(nudge)
+    (digest,) = shown["Friday comes: the weekly digest"]
+    assert digest["channel"] == "digest" and digest["files"] == ["vestry-digest.png"]
+    assert "@dana" in result.stdout and "<@" not in result.stdout  # mentions shown as names
