@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -57,3 +58,23 @@ def crontab_trigger(expr: str, tz: str | ZoneInfo) -> CronTrigger:
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekdays), timezone=zone
     )
+
+
+FIVE_YEARS = timedelta(days=5 * 366)
+
+
+def latest_fire_time(trigger: CronTrigger, now: datetime, limit: timedelta = FIVE_YEARS) -> datetime | None:
+    """Return the trigger's latest fire time at or before ``now`` (aware UTC), or None within ``limit``."""
+    window = timedelta(minutes=2)
+    while True:
+        found = trigger.get_next_fire_time(None, now - window)
+        if found is not None and found <= now:
+            # The half-window before this one held no fire time, so this loop takes a step or two at most.
+            while True:
+                following = trigger.get_next_fire_time(found, found + timedelta(seconds=1))
+                if following is None or following > now:
+                    return found.astimezone(UTC)
+                found = following
+        if window >= limit:
+            return None
+        window = min(window * 2, limit)

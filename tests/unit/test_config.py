@@ -100,3 +100,23 @@ def test_check_config_cli_lists_every_problem(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "check-config", str(ROOT / "config.example.toml")], capture_output=True, text=True
     )
     assert good.returncode == 0, good.stderr
+
+
+@pytest.mark.parametrize(("field", "days"), [("1-5", "mon,tue,wed,thu,fri"), ("5", "fri"), ("0", "sun"),
+                                             ("7", "sun"), ("sat,sun", "sat,sun"), ("5-7", "fri,sat,sun")])
+def test_cron_weekdays_keep_their_crontab_meaning(field: str, days: str) -> None:
+    from bot.schedule import crontab_weekdays
+
+    assert crontab_weekdays(field) == days
+
+
+def test_latest_fire_time_finds_the_slot_at_or_before_now() -> None:
+    from datetime import UTC, datetime
+
+    from bot.schedule import crontab_trigger, latest_fire_time
+
+    friday_four = crontab_trigger("0 16 * * 5", "UTC")
+    sunday = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    assert latest_fire_time(friday_four, sunday) == datetime(2026, 3, 6, 16, 0, tzinfo=UTC)
+    at_slot = datetime(2026, 3, 6, 16, 0, tzinfo=UTC)
+    assert latest_fire_time(friday_four, at_slot) == at_slot

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserFacingError
-from bot.schedule import crontab_trigger
+from bot.schedule import crontab_trigger, latest_fire_time
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Far enough back to find the previous slot of any sensible schedule (a yearly one, say).
@@ -46,17 +46,7 @@ class Schedule:
 
     def latest_slot(self, now: datetime) -> datetime | None:
         """Return the latest slot at or before ``now``, or None if there is none in reach."""
-        window = timedelta(hours=1)
-        while window <= _LOOKBACK_LIMIT:
-            slot = self.trigger.get_next_fire_time(None, now - window)
-            if slot is not None and slot <= now:
-                while True:
-                    following = self.trigger.get_next_fire_time(None, slot + timedelta(microseconds=1))
-                    if following is None or following > now:
-                        return slot.astimezone(UTC)
-                    slot = following
-            window *= 2
-        return None
+        return latest_fire_time(self.trigger, now, _LOOKBACK_LIMIT)
 
     def ending_at(self, end: datetime) -> Period:
         """Return the period that ends at the slot ``end``."""

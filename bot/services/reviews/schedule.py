@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.schedule import crontab_trigger
+from bot.schedule import crontab_trigger, latest_fire_time
 
 
 def _hhmm(text: str) -> time:
@@ -31,18 +31,7 @@ class NudgeSchedule:
 
     def slot_at(self, now: datetime) -> datetime | None:
         """Return the latest scheduled time at or before ``now`` (None if there is none in five years)."""
-        window = timedelta(minutes=2)
-        while window <= timedelta(days=5 * 366):
-            found = self.trigger.get_next_fire_time(None, now - window)
-            if found is not None and found <= now:
-                # The half-window before this one held no slot, so this loop takes a step or two at most.
-                while True:
-                    following = self.trigger.get_next_fire_time(found, found + timedelta(seconds=1))
-                    if following is None or following > now:
-                        return found.astimezone(UTC)
-                    found = following
-            window *= 2
-        return None
+        return latest_fire_time(self.trigger, now)
 
     def next_slot(self, after: datetime) -> datetime | None:
         """Return the first scheduled time strictly after ``after``."""
