@@ -13,6 +13,7 @@ from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
 from bot.messages import Reply, mention
 from bot.services.status import StatusReport, collect_status
+from bot.timeutil import parse_iso
 from cogs.linking import answer_deferred, audit_embed
 
 if TYPE_CHECKING:
@@ -25,6 +26,12 @@ def _duration(value: timedelta) -> str:
     hours, seconds = divmod(seconds, 3600)
     minutes = seconds // 60
     return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
+
+
+def _when(stored: str | None) -> str:
+    """Show a stored time as a Discord timestamp ("3 minutes ago" in each member's own language)."""
+    moment = parse_iso(stored)
+    return "never" if moment is None else f"<t:{int(moment.timestamp())}:R>"
 
 
 def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, object]:
@@ -41,7 +48,7 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else ""),
     ]
     jobs = [
-        f"`{job.name}` last {job.last_finish or 'never'}"
+        f"`{job.name}` last run {_when(job.last_finish)}"
         + ("" if job.last_ok in (None, True) else f" — failed: {job.last_error}")
         for job in report.jobs
     ]
