@@ -28,11 +28,13 @@ async def test_first_start_runs_the_backfill_when_configured_and_announces_nothi
     await github.start()
     try:
         await github.create_repo(REPO, deliver=False)
-        history = [{"number": n, "author": f"old{n % 7}", "merged_at": "2019-05-01T10:00:00Z", "merged_by": "maintainer"}
-                   for n in range(1, 51)]
+        merged_at = "2019-05-01T10:00:00Z"
+        history = [
+            {"number": n, "author": f"old{n % 7}", "merged_at": merged_at, "merged_by": "maintainer"}
+            for n in range(1, 51)
+        ]
         await github.load_history(REPO, history)
-        sandbox = Sandbox(github=github, workdir=str(tmp_path),
-                          overrides={"github": {"backfill_on_first_start": True}})
+        sandbox = Sandbox(github=github, workdir=str(tmp_path), overrides={"github": {"backfill_on_first_start": True}})
         await sandbox.start()
         try:
             await sandbox.settle()
