@@ -274,6 +274,7 @@ class Renderer:
             "color": sha("label", name)[:6],
             "default": name in DEFAULT_LABELS,
             "description": None,
+            "archived_by": None,
         }
 
     # issues and pulls -----------------------------------------------------------------------------------------

@@ -245,7 +245,10 @@ class RestApi:
         found = search_items(list(self.world.repos.values()), q, request.query.get("sort"), request.query.get("order"))
         chunk, link = self._page(request, found, cap=SEARCH_CAP)
         items = [{**self.render.issue(repo, item), "score": 1.0} for repo, item in chunk]
-        return json_reply({"total_count": len(found), "incomplete_results": False, "items": items}, link=link)
+        return json_reply(
+            {"total_count": len(found), "incomplete_results": False, "search_type": "lexical", "items": items},
+            link=link,
+        )
 
     # gists ----------------------------------------------------------------------------------------------------
     async def gist(self, request: web.Request) -> web.Response:
