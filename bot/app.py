@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,7 +69,11 @@ async def open_database(settings: Settings) -> Database:
     """Open and migrate the configured database."""
     db = Database(settings.database.path)
     await db.open()
-    await db.migrate()
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.close()  # a failed start must still let the process exit
+        raise
     return db
 
 
@@ -92,6 +97,61 @@ def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Cl
 
     build_features(services, options)
     return services
+
+
+def register_operations(services: Services, bot: Any) -> None:
+    """Serve the gauges of /metrics and the gateway check of /healthz."""
+    dispatcher, github, bus = services.dispatcher, services.github, services.bus
+    assert dispatcher is not None
+
+    def number(read: Callable[[], Any]) -> Callable[[], Awaitable[float]]:
+        async def gauge() -> float:
+            return float(read() or 0)
+
+        return gauge
+
+    async def outbox_depth() -> float:
+        return float((await dispatcher.depth())[0])
+
+    async def outbox_age() -> float:
+        return (await dispatcher.depth())[1]
+
+    async def events_pending() -> float:
+        return float(await bus.pending())
+
+    async def rate_left() -> dict[str, float]:
+        limits = getattr(github, "rate_limits", None) or {}
+        return {f'{{resource="{name}"}}': float(info.remaining) for name, info in limits.items()}
+
+    def jobs(field: str) -> Callable[[], Awaitable[dict[str, float]]]:
+        async def gauge() -> dict[str, float]:
+            return {f'{{job="{job.name}"}}': float(getattr(job, field)) for job in await services.jobs.info()}
+
+        return gauge
+
+    services.metrics.gauges.update(
+        {
+            "vestry_outbox_depth": outbox_depth,
+            "vestry_outbox_oldest_seconds": outbox_age,
+            "vestry_outbox_delivered_total": number(lambda: dispatcher.delivered),
+            "vestry_outbox_failed_total": number(lambda: dispatcher.failed),
+            "vestry_events_pending": events_pending,
+            "vestry_event_failures_total": number(lambda: bus.failures),
+            "vestry_github_requests_total": number(lambda: getattr(github, "requests_made", 0)),
+            "vestry_github_not_modified_total": number(lambda: getattr(github, "not_modified", 0)),
+            "vestry_github_rate_limit_remaining": rate_left,
+            "vestry_job_runs_total": jobs("runs"),
+            "vestry_job_failures_total": jobs("failures"),
+        }
+    )
+
+    async def gateway() -> dict[str, Any]:
+        socket = getattr(bot, "ws", None)
+        live = bot.is_ready() and not bot.is_closed() and socket is not None and bool(getattr(socket, "open", False))
+        return {"gateway": True if live else "error: not connected to the Discord gateway (reconnecting)"}
+
+    if services.webhooks is not None:
+        services.webhooks.set_health(gateway)
 
 
 async def first_start_backfill(services: Services, prompt: bool) -> None:
@@ -152,6 +212,7 @@ class App:
         self.bot = VestryBot(services, sync=self.options.sync, guild_ready_timeout=self.options.guild_ready_timeout)
         services.dispatcher = Dispatcher(self.db, self.clock, BotSink(self.bot))
         services.bus.after_commit.append(services.dispatcher.wake)
+        register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
         await services.ledger.go_live()
         if services.github is not None:

@@ -94,6 +94,14 @@ def template_checker(allowed: frozenset[str]) -> AfterValidator:
             if field not in allowed:
                 known = ", ".join("{" + name + "}" for name in sorted(allowed))
                 raise ValueError(f"unknown placeholder {{{field}}}; known placeholders: {known}")
+        # A format spec may hold placeholders of its own ("{member:{tier.__class__}}"), which str.format would
+        # fill, attributes and all: refuse them, and anything else that could not be filled at posting time.
+        if any("{" in (spec or "") for _, field, spec, _ in string.Formatter().parse(value) if field is not None):
+            raise ValueError("a placeholder's format may not contain another placeholder; write {name} plainly")
+        try:
+            value.format_map(dict.fromkeys(allowed, "text"))
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ValueError(f"the template cannot be filled: {exc}") from None
         return value
 
     return AfterValidator(check)

@@ -85,6 +85,7 @@ class Database:
             await self._conn.execute("PRAGMA synchronous=NORMAL")
             await self._conn.execute("PRAGMA busy_timeout=5000")
         except sqlite3.Error as exc:
+            await self.close()  # an open connection's thread would keep the process from exiting
             clear = storage_error(self.path, exc)
             raise clear or DatabaseError(f"cannot open the database {self.path}: {exc}") from None
 

@@ -8,6 +8,7 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.db import DatabaseError
 from bot.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ def message_for(error: BaseException) -> tuple[str, bool]:
         return f"I couldn't understand the option value {str(error.value)[:100]!r}.", False
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s.", False
+    if isinstance(error, DatabaseError):  # already logged, with the cause, where the database raised it
+        return "Vestry can't save anything right now (its database is full or read-only); try again later.", False
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         # Commands out of step with Discord (just after an update), or used in a server Vestry does not serve.
         return "That command isn't available here right now; if it should be, a maintainer can run /vestry sync.", False

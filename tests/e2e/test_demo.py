@@ -10,8 +10,13 @@ from pathlib import Path
 
 def test_demo_tells_the_whole_story_and_writes_a_transcript(tmp_path: Path) -> None:
     transcript = tmp_path / "demo.json"
-    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--json", str(transcript)], capture_output=True,
-                            text=True, timeout=120, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--json", str(transcript)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     steps = json.loads(transcript.read_text())

@@ -102,8 +102,17 @@ def test_check_config_cli_lists_every_problem(tmp_path: Path) -> None:
     assert good.returncode == 0, good.stderr
 
 
-@pytest.mark.parametrize(("field", "days"), [("1-5", "mon,tue,wed,thu,fri"), ("5", "fri"), ("0", "sun"),
-                                             ("7", "sun"), ("sat,sun", "sat,sun"), ("5-7", "fri,sat,sun")])
+@pytest.mark.parametrize(
+    ("field", "days"),
+    [
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("5", "fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("sat,sun", "sat,sun"),
+        ("5-7", "fri,sat,sun"),
+    ],
+)
 def test_cron_weekdays_keep_their_crontab_meaning(field: str, days: str) -> None:
     from bot.schedule import crontab_weekdays
 
