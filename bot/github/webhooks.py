@@ -34,7 +34,7 @@ NOT_JSON = "the body is not a JSON object (configure the webhook's content type 
 # catches up after. Below that, both run side by side (benchmarks/RESULTS.md, ingest).
 BURST = 16
 ACKS_FIRST = 1.0
-SETTLED = 0.005  # how long a burst must have thinned out before processing goes on
+SETTLED = 0.02  # how long a burst must have thinned out before processing goes on (longer than a sender's pause)
 
 
 class _Received(NamedTuple):

@@ -1,0 +1,179 @@
+"""queries: /profile, /rank, /leaderboard (week and all time) and the digest on a million ledger rows.
+
+The service calls the slash commands make (``Recognition.profile``, ``Ladder.progress``,
+``Leaderboard.board``, ``Digest.build``) run against a database built by ``benchmarks/dataset.py``: 1,000,000
+ledger rows, 50,000 linked members, eight years of skewed activity. Each call is timed many times for members
+drawn at random (seeded); p50, p99 and the maximum are reported. The baseline is the same code on a copy of the
+database built without ``bot/db/migrations/0007_query_indexes.sql`` (the indexes this benchmark added).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import dataset
+from benchmarks.common import Measure, Report, median, percentile, ratio_of
+from bot.clock import ManualClock
+from bot.db import Database, Migration, bundled_migrations
+from bot.ledger import Ledger
+from bot.sandbox.config import sandbox_settings
+from bot.sandbox.discord_emulator import DiscordEmulator
+from bot.services.digest import Digest
+from bot.services.ladder import Ladder
+from bot.services.recognition import MemberRef, Recognition
+
+OURS = "0007_query_indexes.sql"
+TARGETS = {"profile": 20.0, "rank": 20.0, "leaderboard week": 50.0, "leaderboard all time": 50.0}
+
+
+@dataclass
+class Options:
+    """Sizes of one queries run."""
+
+    rows: int = 1_000_000
+    members: int = 50_000
+    samples: int = 300
+    digest_runs: int = 5
+    rounds: int = 2  # Vestry and baseline alternate; samples of every round are pooled
+
+
+def our_migration() -> Migration | None:
+    """Return the migration this benchmark measures (the baseline database is built without it)."""
+    return next((m for m in bundled_migrations() if m.name == OURS), None)
+
+
+class Services:
+    """The services the slash commands call, on one database."""
+
+    def __init__(self, db: Database, settings: Any, clock: ManualClock) -> None:
+        features: dict[str, Any] = {}
+        self.ladder = Ladder(db, clock, settings)
+        features["ladder"] = self.ladder
+        self.recognition = Recognition(db, clock, settings, None, features)
+        ledger = Ledger(db, clock)
+        self.digest = Digest(db, clock, settings, go_live=ledger.go_live, features=features)
+        self.guild = settings.discord.guild_id
+
+
+async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return (time.perf_counter() - started) * 1000
+
+
+async def measure(path: Path, settings: Any, members: list[int], opts: Options) -> dict[str, list[float]]:
+    """Time every call on the database at ``path``; return milliseconds per call name."""
+    clock = ManualClock(dataset.NOW)
+    db = Database(path)
+    await db.open()
+    try:
+        svc = Services(db, settings, clock)
+        rng = random.Random(7)
+        picks = [members[rng.randrange(len(members))] for _ in range(opts.samples)]
+        calls: dict[str, Callable[[int], Awaitable[Any]]] = {
+            "profile": lambda m: svc.recognition.profile(svc.guild, MemberRef(m, "member"), m),
+            "rank": lambda m: svc.ladder.progress(svc.guild, m),
+            "leaderboard week": lambda m: svc.ladder.leaderboard.board(svc.guild, "merged_prs", "week", 0, m),
+            "leaderboard all time": lambda m: svc.ladder.leaderboard.board(svc.guild, "merged_prs", "all", 0, m),
+        }
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        for name, call in calls.items():
+            for member in picks[:5]:  # warm the caches, as a running bot's are
+                await call(member)
+            for member in picks:
+                times[name].append(await _timed(lambda call=call, member=member: call(member)))
+        times["profile of the busiest maintainer"] = [await _timed(lambda: calls["profile"](members[0]))]
+        period = svc.digest.period("last")
+        await svc.digest.build(period)
+        times["digest"] = [await _timed(lambda: svc.digest.build(period)) for _ in range(opts.digest_runs)]
+        return times
+    finally:
+        await db.close()
+
+
+async def prepare(folder: Path, opts: Options) -> tuple[Path, Path, Any, list[int]]:
+    """Build the baseline database (every migration but ours) and Vestry's (a copy, then ours applied)."""
+    emulator = DiscordEmulator(clock=ManualClock(dataset.NOW))  # never started: it only names the default world
+    settings = sandbox_settings(emulator, "http://127.0.0.1:9", folder / "vestry.sqlite3")
+    members = [10**17 + index for index in range(opts.members)]
+    plain = folder / "baseline.sqlite3"
+    await dataset.build(
+        plain,
+        now=dataset.NOW,
+        guild_id=settings.discord.guild_id,
+        discord_ids=members,
+        shape=dataset.Shape(rows=opts.rows, members=opts.members),
+        migrations=[m for m in bundled_migrations() if m.name != OURS],
+    )
+    path = folder / "vestry.sqlite3"
+    shutil.copyfile(plain, path)
+    db = Database(path)
+    await db.open()
+    await db.migrate()
+    await db.close()
+    return path, plain, settings, members
+
+
+async def run(opts: Options | None = None) -> Report:
+    """Run the queries benchmark."""
+    opts = opts or Options()
+    report = Report("queries", params=opts.__dict__.copy())
+    with tempfile.TemporaryDirectory(prefix="vestry-bench-queries-") as folder:
+        path, plain, settings, members = await prepare(Path(folder), opts)
+        report.params["ledger_rows"] = dataset.ledger_rows(path)
+        ours_sql = our_migration()
+        report.params["baseline"] = f"the same data without {OURS}" if ours_sql else f"{OURS} does not exist yet"
+        ours: dict[str, list[float]] = {}
+        base: dict[str, list[float]] = {}
+        for _ in range(opts.rounds):
+            for pooled, db_path in ((ours, path), (base, plain)):
+                for name, times in (await measure(db_path, settings, members, opts)).items():
+                    pooled.setdefault(name, []).extend(times)
+    report.raw = {"vestry": ours, "baseline": base}
+    for name in ("profile", "rank", "leaderboard week", "leaderboard all time"):
+        p99, base_p99 = percentile(ours[name], 99), percentile(base[name], 99)
+        report.add(
+            Measure(
+                f"{name} p99",
+                "ms",
+                p99,
+                base_p99,
+                target=f"≤ {TARGETS[name]:g} ms",
+                met=p99 <= TARGETS[name],
+                ratio=ratio_of(base_p99, p99),
+                ratio_label="faster",
+                note=f"p50 {median(ours[name]):.1f} ms (baseline {median(base[name]):.1f}), max {max(ours[name]):.1f}",
+            )
+        )
+    busiest = "profile of the busiest maintainer"
+    report.add(
+        Measure(
+            busiest,
+            "ms",
+            ours[busiest][0],
+            base[busiest][0],
+            ratio=ratio_of(base[busiest][0], ours[busiest][0]),
+            ratio_label="faster",
+        )
+    )
+    digest, base_digest = median(ours["digest"]), median(base["digest"])
+    report.add(
+        Measure(
+            "digest computation (median)",
+            "ms",
+            digest,
+            base_digest,
+            target="≤ 1,000 ms",
+            met=digest <= 1000,
+            ratio=ratio_of(base_digest, digest),
+            ratio_label="faster",
+        )
+    )
+    return report

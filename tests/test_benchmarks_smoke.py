@@ -1,0 +1,71 @@
+"""A tiny run of each benchmark: the harness works end to end and measures what it says (no timing asserts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import BENCHMARKS, api_economy, ingest, latency, memory, queries, replay
+from benchmarks.__main__ import QUICK, module_name
+from benchmarks.common import Report, percentile, table
+
+
+def figure(report: Report, start: str) -> Any:
+    return next(m for m in report.measures if m.name.startswith(start))
+
+
+def test_every_benchmark_has_a_module_and_quick_sizes() -> None:
+    assert set(QUICK) == set(BENCHMARKS)
+    assert {module_name(name) for name in BENCHMARKS} >= {"benchmarks.api_economy", "benchmarks.ingest"}
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50 and percentile(values, 99) == 99 and percentile(values, 100) == 100
+
+
+async def test_ingest_acknowledges_and_processes_every_signed_delivery() -> None:
+    opts = ingest.Options(count=40, concurrency=4, runs=1, rate=100.0, seconds=0.4)
+    report = await ingest.run(opts)
+    vestry = report.raw["vestry"][0]
+    assert vestry["statuses"] == {"202": 40} and vestry["pull_requests"] == 8
+    assert report.raw["bare"][0]["statuses"] == {"200": 40}
+    assert figure(report, "ack rate").ratio is not None
+    assert "| ack rate |" in table(report)
+
+
+async def test_api_economy_counts_backfill_and_idle_poll_requests() -> None:
+    opts = api_economy.Options(prs=150, baseline_prs=20, full_baseline=False, repos=2, repo_prs=10)
+    report = await api_economy.run(opts)
+    vestry, base = report.raw["vestry"], report.raw["baseline_slice"]
+    assert vestry["merged_in_ledger"] == vestry["with_merger"] == 150 and vestry["reviews_in_ledger"] == 225
+    assert vestry["requests"] == 4  # two pages of pull requests, one of issues, one of stars
+    assert base["requests"] == 1 + 1 + 20 + 20 and base["merged"] == 20
+    assert report.raw["idle_poll"]["rate_limit_used"] == 0 and report.raw["baseline_poll"]["rate_limit_used"] == 8
+
+
+async def test_queries_time_every_command_on_both_databases() -> None:
+    report = await queries.run(queries.Options(rows=4_000, members=200, samples=5, digest_runs=1, rounds=1))
+    for name in ("profile", "rank", "leaderboard week", "leaderboard all time"):
+        assert len(report.raw["vestry"][name]) == len(report.raw["baseline"][name]) == 5
+    assert report.params["ledger_rows"] == 4_000
+    assert figure(report, "digest").baseline is not None
+
+
+async def test_latency_sees_one_kudos_post_per_merge() -> None:
+    report = await latency.run(latency.Options(merges=4))
+    assert len(report.raw["latencies_ms"]) == 4
+    assert "each naming its author" in report.notes[0]
+
+
+async def test_replay_celebrates_each_first_pr_author_once() -> None:
+    report = await replay.run(replay.Options(limit=25))
+    celebrated = figure(report, "first-PR authors")
+    assert celebrated.met is True and celebrated.vestry == report.params["authors"]
+
+
+async def test_memory_reads_the_bot_processes_peak() -> None:
+    opts = memory.Options(rows=2_000, members=60, guild=60, commands=2, merges=2, intents=(False,))
+    report = await memory.run(opts)
+    (run,) = report.raw["runs"]
+    assert run["exit_code"] == 0 and run["commands_answered"] == 3 and run["reconcile"]["ok"] is True
+    assert run["peak_mib"] >= run["ready_rss_mib"] > 10
