@@ -17,7 +17,7 @@ from benchmarks.common import Report, machine, quiet_logging, table
 QUICK: dict[str, dict[str, Any]] = {
     "ingest": {"count": 2_000, "runs": 1, "seconds": 5.0},
     "api-economy": {"prs": 2_000, "baseline_prs": 200, "full_baseline": False},
-    "queries": {"rows": 100_000, "members": 5_000, "samples": 50},
+    "queries": {"rows": 100_000, "members": 5_000, "samples": 50, "board_samples": 20},
     "latency": {"merges": 100},
     "replay": {"limit": 300},
     "memory": {"rows": 100_000, "members": 5_000, "guild": 5_000, "commands": 8, "merges": 10},

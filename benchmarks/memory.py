@@ -31,7 +31,7 @@ from bot.sandbox.discord_emulator import DiscordEmulator
 from bot.sandbox.github_emulator import GitHubEmulator
 from bot.sandbox.runner import WEBHOOK_SECRET
 
-TARGET_MIB = 150
+TARGET_MB = 150  # decimal megabytes, as the target is written (150 MB = 143 MiB)
 
 
 @dataclass
@@ -217,14 +217,15 @@ async def run(opts: Options | None = None) -> Report:
         label = "with" if result["intent"] else "without"
         reconcile = result["reconcile"]
         done = f", reconcile of {opts.members:,} members in {reconcile['seconds']:.0f} s" if reconcile else ""
+        peak_mb = result["peak_mib"] * 1024 * 1024 / 1e6
         report.add(
             Measure(
                 f"peak RSS {label} the members intent",
-                "MiB",
-                result["peak_mib"],
-                target=f"≤ {TARGET_MIB} MiB",
-                met=result["peak_mib"] <= TARGET_MIB,
-                note=f"{result['ready_rss_mib']:.0f} MiB once ready, {result['rss_mib']:.0f} MiB at the end{done}",
+                "MB",
+                peak_mb,
+                target=f"≤ {TARGET_MB} MB",
+                met=peak_mb <= TARGET_MB,
+                note=f"{result['peak_mib']:.0f} MiB; {result['ready_rss_mib']:.0f} MiB once ready{done}",
             )
         )
         report.notes.append(
