@@ -11,8 +11,7 @@ import platform
 import sqlite3
 import statistics
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,25 +145,6 @@ async def run_python(*args: str, timeout: float = 600, env: dict[str, str] | Non
     if not lines:
         raise RuntimeError(f"python -m {' '.join(args)} printed no result: {err.decode()[-2000:]}")
     return dict(json.loads(lines[-1]))
-
-
-@asynccontextmanager
-async def sandbox(**kwargs: Any) -> AsyncIterator[Any]:
-    """Run a sandbox in this process; yield a ControlClient whose ``.sandbox`` is the Sandbox object."""
-    from bot.sandbox.client import ControlClient
-    from bot.sandbox.runner import Sandbox
-
-    box = Sandbox(**kwargs)
-    try:
-        await box.start()
-        client = ControlClient(box.control_url)
-        client.sandbox = box  # type: ignore[attr-defined]
-        try:
-            yield client
-        finally:
-            await client.close()
-    finally:
-        await box.stop()
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -25,8 +25,9 @@ from typing import Any
 
 from aiohttp import web
 
-from benchmarks.common import Measure, Report, median, ratio_of, run_python, sandbox
+from benchmarks.common import Measure, Report, median, ratio_of, run_python
 from benchmarks.payloads import LIFE, MERGES, write_templates
+from bot.sandbox.client import running_sandbox as sandbox
 from bot.sandbox.runner import WEBHOOK_SECRET
 
 

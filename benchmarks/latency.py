@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Measure, Report, percentile, sandbox
+from benchmarks.common import Measure, Report, percentile
+from bot.sandbox.client import running_sandbox as sandbox
 
 POLL = 0.001
 TIMEOUT = 10.0

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import SHARED, Measure, Report, sandbox
+from benchmarks.common import SHARED, Measure, Report
+from bot.sandbox.client import running_sandbox as sandbox
 
 CSV = SHARED / "data" / "flask-merged-prs.csv"
 

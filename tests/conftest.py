@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.db import Database
+from bot.sandbox.client import running_sandbox
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
@@ -32,25 +32,6 @@ def clock() -> ManualClock:
     from datetime import UTC, datetime
 
     return ManualClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-
-
-@asynccontextmanager
-async def running_sandbox(**kwargs: Any) -> AsyncIterator[Any]:
-    """Start a sandbox in this process and yield a ControlClient bound to it (``.sandbox`` is the Sandbox)."""
-    from bot.sandbox.client import ControlClient
-    from bot.sandbox.runner import Sandbox
-
-    sandbox = Sandbox(**kwargs)
-    try:
-        await sandbox.start()
-        client = ControlClient(sandbox.control_url)
-        client.sandbox = sandbox  # type: ignore[attr-defined]
-        try:
-            yield client
-        finally:
-            await client.close()
-    finally:
-        await sandbox.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -122,3 +124,21 @@ class ControlClient:
         """Set or advance the sandbox clock; return the new time."""
         body: dict[str, Any] = {"now": now} if now else {"advance": advance or 0}
         return str((await self.post("/clock", body))["now"])
+
+
+@asynccontextmanager
+async def running_sandbox(**kwargs: Any) -> AsyncIterator[ControlClient]:
+    """Run a sandbox in this process; yield a ControlClient whose ``.sandbox`` is the Sandbox object."""
+    from bot.sandbox.runner import Sandbox
+
+    box = Sandbox(**kwargs)
+    try:
+        await box.start()
+        client = ControlClient(box.control_url)
+        client.sandbox = box  # type: ignore[attr-defined]
+        try:
+            yield client
+        finally:
+            await client.close()
+    finally:
+        await box.stop()
