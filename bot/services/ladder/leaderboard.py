@@ -1,8 +1,11 @@
 """The leaderboard: who did the most of one kind of contribution in a period, ten a page, in one GROUP BY each.
 
 GitHub categories rank GitHub accounts (a linked one shows as its member, an unlinked one by login; bots and
-ignored accounts never appear); kudos ranks members. Each query is one aggregate over an index that starts with
-the period's time column (or the person column for all time), so it stays an index scan at millions of rows.
+ignored accounts never appear); kudos ranks members. A period's board is one aggregate over an index that starts
+with the period's time column. The all-time board of a GitHub category reads the per-person totals that
+migration 0008's triggers keep (``contribution_totals``): a page is a slice of one index, and a rank is one plus
+the number of people with a higher count, summed over how many people have each count (``contribution_counts``),
+so neither depends on how long the project's history is nor, much, on how many people it has.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ _GITHUB_SOURCES: dict[str, tuple[str, str, str, str]] = {
     ),
     "issues_closed": ("issues", "closed_by_id", "closed_at", "state = 'closed'"),
 }
+
+# A person's all-time total, with the account's login and, when linked in this guild, its member.
+_TOTALS = (
+    "SELECT t.github_id AS who, t.n, u.login, l.discord_id FROM contribution_totals t "
+    "JOIN github_users u ON u.id = t.github_id LEFT JOIN links l ON l.guild_id = ? AND l.github_id = t.github_id"
+)
+# One page of a category: the offset is walked in the index contribution_totals_board alone, and only the page's
+# ten people are looked up.
+_PAGE = (
+    "SELECT t.github_id AS who, t.n, u.login, l.discord_id FROM (SELECT github_id, n, sort_name "
+    "FROM contribution_totals WHERE category = ? AND listed = 1 AND n > 0 "
+    "ORDER BY n DESC, sort_name, github_id LIMIT ? OFFSET ?) t "
+    "JOIN github_users u ON u.id = t.github_id LEFT JOIN links l ON l.guild_id = ? AND l.github_id = t.github_id "
+    "ORDER BY t.n DESC, t.sort_name, t.github_id"
+)
 
 
 @dataclass(frozen=True)
@@ -124,15 +142,20 @@ def _parse(value: str | None, default: str, known: dict[str, Any], what: str, na
 class Leaderboard:
     """Rank people by one category of contribution over a period."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, totals: bool = True) -> None:
+        """``totals=False`` counts all time from the ledger itself, as every period is counted (the tests compare
+        both ways; the benchmarks' baseline runs without migration 0008)."""
         self._db = db
         self._clock = clock
+        self._totals = totals
 
     async def board(self, guild_id: int, category: str, period: str, page: int, viewer_id: int) -> Board:
         """Return one page (clamped to the pages there are) and where the viewer stands."""
         link = await github_for_discord(self._db, guild_id, viewer_id)
         viewer_github = None if link is None else link[0]
         window = PERIODS[period][1]
+        if window is None and category != "kudos" and self._totals:
+            return await self._all_time(guild_id, category, page, viewer_github)
         since = None if window is None else iso(self._clock.now() - window)
         ranked, params = self._ranked(category, guild_id, since)
         page = max(page, 0)
@@ -155,6 +178,38 @@ class Leaderboard:
             viewer = None if row is None else _entry(row)
         linked = category == "kudos" or viewer_github is not None
         return Board(category, period, page, pages, total, entries, viewer, linked)
+
+    async def _all_time(self, guild_id: int, category: str, page: int, viewer_github: int | None) -> Board:
+        """One page of an all-time GitHub board, from the totals (same ranks and order as the aggregate)."""
+        total = await self._people_above(category, 0)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)  # the list may have shrunk since the button was drawn
+        rows = await self._db.fetchall(_PAGE, (category, PAGE_SIZE, page * PAGE_SIZE, guild_id))
+        entries: list[Entry] = []
+        for index, row in enumerate(rows):
+            if entries and entries[-1].count == int(row["n"]):
+                rank = entries[-1].rank  # ties share a rank
+            elif entries:
+                rank = page * PAGE_SIZE + index + 1  # everyone above on this list has more
+            else:
+                rank = 1 + await self._people_above(category, int(row["n"]))
+            entries.append(_entry({**dict(row), "rk": rank}))
+        viewer = None
+        if viewer_github is not None:
+            mine = await self._db.fetchone(
+                f"{_TOTALS} WHERE t.github_id = ? AND t.category = ? AND t.listed = 1 AND t.n > 0",
+                (guild_id, viewer_github, category),
+            )
+            if mine is not None:
+                viewer = _entry({**dict(mine), "rk": 1 + await self._people_above(category, int(mine["n"]))})
+        return Board(category, "all", page, pages, total, tuple(entries), viewer, viewer_github is not None)
+
+    async def _people_above(self, category: str, count: int) -> int:
+        """How many people on the all-time board have more than ``count`` (so a rank is one more than this)."""
+        above = await self._db.fetchval(
+            "SELECT SUM(people) FROM contribution_counts WHERE category = ? AND n > ?", (category, count), default=0
+        )
+        return int(above)
 
     async def _page(self, ranked: str, params: tuple[Any, ...], page: int) -> list[Any]:
         return await self._db.fetchall(
