@@ -6,7 +6,8 @@ Three measurements, each run ``runs`` times (medians reported), bare and Vestry 
    loopback connections as fast as they are answered, to a bare aiohttp handler (reads the body, returns 200)
    and to the sandboxed bot's webhook receiver (verifies, stores durably, acknowledges).
 2. **processing rate**: for the same Vestry run, deliveries divided by the time from the first send until every
-   ``webhook_deliveries`` row has ``processed_at`` (read from the database itself).
+   delivery has its ``webhook_deliveries`` row, written when it is recorded in the ledger (read from the database
+   itself), and the spool holds none.
 3. **sustained**: the generator offers ``rate`` deliveries a second (open loop) for ``seconds``; the backlog
    (received, not processed) is sampled every 0.25 s. No growth means the backlog stays small while sending
    and is gone within a second of the last delivery.

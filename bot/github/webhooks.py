@@ -1,4 +1,10 @@
-"""The webhook receiver: verify, store durably, acknowledge fast, then process into the ledger."""
+"""The webhook receiver: verify, store durably, acknowledge fast, then process into the ledger.
+
+Deliveries that arrive together are verified (HMAC) and appended to the spool (``bot/github/spool.py``) by one
+worker thread, a batch at a time, and acknowledged once written; the event loop only parses HTTP. Processing then
+reads them back, records their facts and their ids in ``webhook_deliveries`` in one transaction per batch, and
+releases them from the spool. Acknowledging never waits for the ledger's write lock (benchmarks/RESULTS.md).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,13 @@ import hmac
 import json
 import logging
 import sqlite3
+import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -17,6 +28,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
 from bot.github.payloads import PayloadError, facts_from_webhook, repo_name
+from bot.github.spool import Entry, Spool, folder_for
 from bot.ledger import ApplyResult, Fact, Ledger
 from bot.timeutil import iso
 
@@ -35,22 +47,38 @@ NOT_JSON = "the body is not a JSON object (configure the webhook's content type 
 BURST = 16
 ACKS_FIRST = 1.0
 SETTLED = 0.02  # how long a burst must have thinned out before processing goes on (longer than a sender's pause)
+RECENT = 8192  # delivery ids remembered in memory to answer a redelivery without reading the database
+NOT_STORED = "Vestry cannot store deliveries right now; its operator can see why in the log"
 
 
 class _Received(NamedTuple):
-    """A verified delivery waiting for its turn to be stored."""
+    """A delivery read off the wire, waiting for its batch to be verified and stored."""
 
     delivery: str
     event: str
     received_at: str
     body: bytes
-    stored: asyncio.Future[bool]
+    signature: str | None
+    answer: asyncio.Future[_Answer]
+
+
+class _Answer(NamedTuple):
+    """What a delivery is answered, and the metric it counts under (None: not counted)."""
+
+    status: int
+    text: str
+    result: str | None
+
+
+ACCEPTED = _Answer(202, "accepted", "accepted")
+DUPLICATE = _Answer(200, "duplicate delivery; already received", "duplicate")
+REFUSED = _Answer(503, NOT_STORED, "not_stored")
 
 
 class _Work(NamedTuple):
-    """A stored delivery and the facts it carries (or why it carries none)."""
+    """A spooled delivery and the facts it carries (or why it carries none)."""
 
-    delivery: str
+    entry: Entry
     facts: list[Fact]
     error: str | None
     action: str | None = None
@@ -111,7 +139,9 @@ class WebhookReceiver:
         path: str = "/github/webhook",
         metrics: Metrics | None = None,
         health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+        spool: Path | None = None,
     ) -> None:
+        """``spool`` is the folder deliveries wait in (default: beside the database, ``<file>-webhooks``)."""
         self._db = db
         self._ledger = ledger
         self._clock = clock
@@ -121,7 +151,15 @@ class WebhookReceiver:
         self.path = path
         self.metrics = metrics or Metrics()
         self._health = health
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        if spool is None:
+            spool = Path(tempfile.mkdtemp(prefix="vestry-webhooks-")) if db.path == ":memory:" else folder_for(db.path)
+        self.spool = Spool(spool)
+        self._opened = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._reader: sqlite3.Connection | None = None  # the spool thread's own, to spot redeliveries
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._queue: asyncio.Queue[Entry] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._received: list[_Received] = []
         self._writer: asyncio.Task[None] | None = None
@@ -146,13 +184,15 @@ class WebhookReceiver:
     def app(self) -> web.Application:
         """Build the aiohttp application."""
         app = web.Application(client_max_size=MAX_BODY + 1024)
+        app.on_startup.append(self._on_startup)
         app.router.add_post(self.path, self.handle)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_view)
         return app
 
     async def start(self, host: str, port: int) -> None:
-        """Listen, then process deliveries that were stored but not processed before a restart."""
+        """Open the spool (queueing what a restart left in it), start processing, then listen."""
+        await self.start_processing()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -160,19 +200,60 @@ class WebhookReceiver:
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname()[1] if sockets else port
         self.url = f"http://{'127.0.0.1' if host in {'0.0.0.0', ''} else host}:{bound}{self.path}"  # noqa: S104
-        await self.start_processing()
         log.info("webhook receiver listening on %s:%s%s", host, bound, self.path)
 
+    async def _on_startup(self, app: web.Application) -> None:
+        if not self._opened:  # deliveries are stored from the first one the server takes
+            await self._open_spool()
+
     async def start_processing(self) -> None:
-        """Start the processing worker and queue any unprocessed deliveries."""
-        for row in await self._db.fetchall(
-            "SELECT delivery_id FROM webhook_deliveries WHERE processed_at IS NULL ORDER BY received_at"
-        ):
-            self._queue.put_nowait(row["delivery_id"])
+        """Open the spool, queue the deliveries it still holds, and start the processing worker."""
+        if not self._opened:
+            await self._open_spool()
         self._worker = asyncio.create_task(self._work(), name="vestry-webhooks")
 
+    async def _open_spool(self) -> None:
+        """Queue what a previous run stored but did not record: in the spool, or (before 0.x) in the database."""
+        loop = asyncio.get_running_loop()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vestry-webhook-spool")
+        left = await loop.run_in_executor(self._pool, self.spool.open)
+        self._opened = True
+        recorded = set()
+        for start in range(0, len(left), BATCH):
+            chunk = [entry.delivery for entry in left[start : start + BATCH]]
+            rows = await self._db.fetchall(
+                f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            recorded |= {row[0] for row in rows}
+        self.spool.release([entry for entry in left if entry.delivery in recorded])
+        for entry in left:
+            if entry.delivery not in recorded:
+                self._remember([entry.delivery])
+                self._queue.put_nowait(entry)
+        if left:
+            log.info("webhook spool: %d deliveries to record from before the restart", len(left) - len(recorded))
+        await self._adopt_stored_bodies()
+
+    async def _adopt_stored_bodies(self) -> None:
+        """Move deliveries an earlier version left unprocessed in webhook_deliveries (with their body) to the spool."""
+        while rows := await self._db.fetchall(
+            "SELECT delivery_id, event, received_at, body FROM webhook_deliveries "
+            "WHERE processed_at IS NULL ORDER BY received_at LIMIT ?",
+            (BATCH,),
+        ):
+            items = [(r["delivery_id"], r["event"], r["received_at"], bytes(r["body"] or b"")) for r in rows]
+            entries = self.spool.append(items)
+            ids = [item[0] for item in items]
+            await self._db.execute(
+                f"DELETE FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(ids))})", ids
+            )
+            self._remember(ids)
+            for entry in entries:
+                self._queue.put_nowait(entry)
+
     async def stop(self) -> None:
-        """Stop listening and processing."""
+        """Stop listening and processing; what is spooled and not recorded waits for the next start."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -184,10 +265,22 @@ class WebhookReceiver:
                 except asyncio.CancelledError:
                     pass
         self._writer = self._worker = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.get_running_loop().run_in_executor(pool, self._close_files)
+            pool.shutdown()
+
+    def _close_files(self) -> None:
+        """Close the spool and the reader (on the spool thread, which uses them)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self.spool.close()
+        self._opened = False
 
     def pending(self) -> int:
-        """Count deliveries received but not yet processed."""
-        return len(self._received) + self._queue.qsize() + self._busy
+        """Count deliveries received but not yet processed (those waiting to be retried included)."""
+        return len(self._received) + self._queue.qsize() + self._busy + len(self._facts)
 
     async def drain(self, timeout: float = 30) -> None:
         """Wait until every received delivery is processed."""
@@ -221,77 +314,115 @@ class WebhookReceiver:
             return _text(400, "the body could not be read as its Content-Encoding says")
         if len(body) > MAX_BODY:
             return _text(413, "payload too large")
-        if self._secret is not None and not signature_ok(
-            self._secret, body, request.headers.get("X-Hub-Signature-256")
-        ):
-            self.metrics.inc('vestry_webhook_deliveries_total{result="bad_signature"}')
-            return _text(401, "missing or wrong X-Hub-Signature-256")
-        event = request.headers.get("X-GitHub-Event", "")
-        delivery = request.headers.get("X-GitHub-Delivery", "")
-        if not event or not delivery or len(delivery) > 100:
-            return _text(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
+        if not self._opened:
+            return _text(503, NOT_STORED)
+        headers = request.headers
+        answer = asyncio.get_running_loop().create_future()
+        self._received.append(
+            _Received(
+                headers.get("X-GitHub-Delivery", ""),
+                headers.get("X-GitHub-Event", ""),
+                iso(self._clock.now()),
+                body,
+                headers.get("X-Hub-Signature-256"),
+                answer,
+            )
+        )
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._store_received(), name="vestry-webhook-store")
+        status, text, result = await answer
+        if result is not None:
+            self.metrics.inc(f'vestry_webhook_deliveries_total{{result="{result}"}}')
+        return _text(status, text)
+
+    async def _store_received(self) -> None:
+        """Verify and spool waiting deliveries on the spool thread, a batch at a time, then queue the new ones."""
+        loop = asyncio.get_running_loop()
+        while self._received and self._pool is not None:
+            batch, self._received = self._received[:BATCH], self._received[BATCH:]
+            try:
+                answers, entries = await loop.run_in_executor(self._pool, self._take, batch)
+            except Exception:  # a bug, not a full disk (_take answers that): the senders get a 503
+                log.exception("storing %d webhook deliveries failed", len(batch))
+                answers, entries = [REFUSED] * len(batch), []
+            for entry in entries:
+                # Queued here, not by the handler, so that a sender hanging up cannot leave it unqueued.
+                self._queue.put_nowait(entry)
+            for item, answer in zip(batch, answers, strict=True):
+                if not item.answer.done():
+                    item.answer.set_result(answer)
+
+    def _take(self, batch: Sequence[_Received]) -> tuple[list[_Answer], list[Entry]]:
+        """On the spool thread: check each delivery, append the new ones to the spool in one write, answer all."""
+        answers = [self._check(item) for item in batch]
+        wanted = [i for i, answer in enumerate(answers) if answer is ACCEPTED]
+        seen = self._seen([batch[i].delivery for i in wanted])
+        fresh: dict[str, int] = {}
+        for i in wanted:
+            delivery = batch[i].delivery
+            if delivery in seen or delivery in fresh:
+                answers[i] = DUPLICATE
+            else:
+                fresh[delivery] = i
+        if not fresh:
+            return answers, []
+        items = [batch[i] for i in fresh.values()]
+        try:
+            entries = self.spool.append([(it.delivery, it.event, it.received_at, it.body) for it in items])
+        except OSError as exc:  # full disk, read-only folder: GitHub shows the delivery failed; catch-up polls it
+            log.error("webhook deliveries cannot be stored in %s: %s", self.spool.folder, exc)
+            for i in fresh.values():
+                answers[i] = REFUSED
+            return answers, []
+        self._remember(list(fresh))
+        return answers, entries
+
+    def _check(self, item: _Received) -> _Answer:
+        """Verify one delivery (signature first, then headers and shape); ACCEPTED means store it."""
+        if self._secret is not None and not signature_ok(self._secret, item.body, item.signature):
+            return _Answer(401, "missing or wrong X-Hub-Signature-256", "bad_signature")
+        if not item.event or not item.delivery or len(item.delivery) > 100:
+            return _Answer(400, "X-GitHub-Event and X-GitHub-Delivery headers are required", None)
         # The body is parsed once, when it is processed: acknowledging stays cheap, so a burst is taken at the
         # speed of the network (benchmarks/RESULTS.md, ingest). What would make it unusable is checked here
         # cheaply, and processing records the rest as the delivery's error.
+        body = item.body
         if body.lstrip()[:1] != b"{" or body.rstrip()[-1:] != b"}":
-            return _text(400, NOT_JSON)
-        if event == "ping":
-            return _text(200, "pong")
+            return _Answer(400, NOT_JSON, None)
+        if item.event == "ping":
+            return _Answer(200, "pong", None)
         lowered = body.lower()
-        if event not in HANDLED_EVENTS or not any(name in lowered for name in self._repo_names):
+        if item.event not in HANDLED_EVENTS or not any(name in lowered for name in self._repo_names):
             # No followed repository is named anywhere in the body: not ours (processing checks the exact one).
-            log.debug("ignoring %s delivery %s", event, delivery)
-            self.metrics.inc('vestry_webhook_deliveries_total{result="ignored"}')
-            return _text(202, "ignored: not an event or repository Vestry follows")
-        stored = asyncio.get_running_loop().create_future()
-        self._received.append(_Received(delivery, event, iso(self._clock.now()), body, stored))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._store_received(), name="vestry-webhook-store")
+            log.debug("ignoring %s delivery %s", item.event, item.delivery)
+            return _Answer(202, "ignored: not an event or repository Vestry follows", "ignored")
+        return ACCEPTED
+
+    def _seen(self, deliveries: list[str]) -> set[str]:
+        """Which of these ids were received before: remembered lately, or recorded in the ledger."""
+        with self._recent_lock:
+            seen = {d for d in deliveries if d in self._recent}
+        rest = [d for d in deliveries if d not in seen]
+        if not rest or self._db.path == ":memory:":
+            return seen
         try:
-            new = await stored
-        except DatabaseError:  # full disk, read-only file: GitHub shows the delivery failed; catch-up polls it
-            self.metrics.inc('vestry_webhook_deliveries_total{result="not_stored"}')
-            return _text(503, "Vestry cannot store deliveries right now; its operator can see why in the log")
-        if not new:
-            self.metrics.inc('vestry_webhook_deliveries_total{result="duplicate"}')
-            return _text(200, "duplicate delivery; already received")
-        self.metrics.inc('vestry_webhook_deliveries_total{result="accepted"}')
-        return _text(202, "accepted")
+            if self._reader is None:
+                uri = Path(self._db.path).resolve().as_uri() + "?mode=ro"
+                self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            rows = self._reader.execute(
+                f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(rest))})", rest
+            ).fetchall()
+        except sqlite3.Error as exc:  # processing still records a delivery once: its id is the table's key
+            log.debug("could not look up earlier deliveries: %s", exc)
+            return seen
+        return seen | {row[0] for row in rows}
 
-    async def _store_received(self) -> None:
-        """Store waiting deliveries, a batch per transaction, then queue the new ones for processing."""
-        while self._received:
-            batch, self._received = self._received[:BATCH], self._received[BATCH:]
-            try:
-                fresh = await self._insert(batch)
-            except Exception as exc:  # the senders get a 500 and GitHub shows the delivery as failed
-                log.exception("storing %d webhook deliveries failed", len(batch))
-                for item in batch:
-                    if not item.stored.done():
-                        item.stored.set_exception(exc)
-                continue
-            for item in batch:
-                if not item.stored.done():
-                    item.stored.set_result(item.delivery in fresh)
-            for item in batch:
-                if item.delivery in fresh:
-                    # Queued here, not by the handler, so that a sender hanging up cannot leave it unqueued.
-                    fresh.discard(item.delivery)
-                    self._queue.put_nowait(item.delivery)
-
-    async def _insert(self, batch: Sequence[_Received]) -> set[str]:
-        """Insert the deliveries not stored before, in one statement; return their ids."""
-        rows = list({item.delivery: item for item in batch}.values())
-        params: list[object] = []
-        for item in rows:
-            params += (item.delivery, item.event, item.received_at, item.body)
-        stored = await self._db.execute_returning(
-            "INSERT INTO webhook_deliveries(delivery_id, event, received_at, body) VALUES "
-            + ", ".join(["(?, ?, ?, ?)"] * len(rows))
-            + " ON CONFLICT(delivery_id) DO NOTHING RETURNING delivery_id",
-            params,
-        )
-        return {row[0] for row in stored}
+    def _remember(self, deliveries: list[str]) -> None:
+        with self._recent_lock:
+            for delivery in deliveries:
+                self._recent[delivery] = None
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
 
     async def healthz(self, request: web.Request) -> web.Response:
         """Report liveness of the event loop, database and gateway."""
@@ -343,14 +474,10 @@ class WebhookReceiver:
                 return
             await asyncio.sleep(SETTLED - calm_for)
 
-    async def process(self, delivery: str) -> None:
-        """Turn one stored delivery into ledger facts and mark it processed."""
-        await self.process_many([delivery])
-
-    async def process_many(self, deliveries: Sequence[str]) -> None:
-        """Record stored deliveries in the ledger and mark them processed, in one transaction when all goes well."""
+    async def process_many(self, entries: Sequence[Entry]) -> None:
+        """Record spooled deliveries in the ledger and release them, in one transaction when all goes well."""
         started = time.perf_counter()
-        work = await self._load(deliveries)
+        work = self._load(entries)
         if not work:
             return
         try:
@@ -368,19 +495,25 @@ class WebhookReceiver:
             await self._record([item])
         except (sqlite3.OperationalError, DatabaseError) as exc:
             # The database cannot write now (full disk, read-only file, locked): keep the delivery and retry.
-            log.error("webhook delivery %s not recorded (%s); retrying in %.0f s", item.delivery, exc, RETRY_LATER)
-            self._facts[item.delivery] = tuple(item)[1:]
-            asyncio.get_running_loop().call_later(RETRY_LATER, self._queue.put_nowait, item.delivery)
+            delivery = item.entry.delivery
+            log.error("webhook delivery %s not recorded (%s); retrying in %.0f s", delivery, exc, RETRY_LATER)
+            self._facts[delivery] = tuple(item)[1:]
+            asyncio.get_running_loop().call_later(RETRY_LATER, self._queue.put_nowait, item.entry)
         except Exception as exc:
-            log.exception("webhook delivery %s cannot be recorded; marking it processed with the error", item.delivery)
-            await self._record([_Work(item.delivery, [], f"cannot be recorded: {type(exc).__name__}: {exc}"[:500])])
+            log.exception("webhook delivery %s cannot be recorded; marking it processed with the error", item.entry)
+            error = f"cannot be recorded: {type(exc).__name__}: {exc}"[:500]
+            await self._record([_Work(item.entry, [], error, item.action)])
 
-    def _facts_of(self, delivery: str, event: str, body: bytes) -> tuple[list[Fact], str | None, str | None]:
-        """Parse a stored body into facts; return them, the error that made it unusable, and its action."""
+    def _facts_of(self, entry: Entry) -> tuple[list[Fact], str | None, str | None]:
+        """Parse a spooled body into facts; return them, the error that made it unusable, and its action."""
+        delivery, event = entry.delivery, entry.event
         try:
-            payload = json.loads(body)
+            payload = json.loads(self.spool.read(entry))
         except ValueError:
             return [], NOT_JSON, None
+        except OSError as exc:  # the spool file was damaged or removed under the bot
+            log.error("webhook delivery %s cannot be read back from the spool: %s", delivery, exc)
+            return [], f"lost from the spool: {exc}"[:500], None
         if not isinstance(payload, dict):
             return [], NOT_JSON, None
         action = None if payload.get("action") is None else str(payload["action"])
@@ -396,33 +529,36 @@ class WebhookReceiver:
             log.exception("webhook delivery %s (%s) could not be read", delivery, event)
             return [], f"unreadable {event} payload: {type(exc).__name__}: {exc}"[:500], action
 
-    async def _load(self, deliveries: Sequence[str]) -> list[_Work]:
-        """Read the deliveries' bodies (one query per batch) and parse them; retried ones come from memory."""
-        found = {d: self._facts.pop(d) for d in deliveries if d in self._facts}
-        missing = [d for d in deliveries if d not in found]
-        for start in range(0, len(missing), BATCH):
-            chunk = missing[start : start + BATCH]
-            rows = await self._db.fetchall(
-                "SELECT delivery_id, event, body FROM webhook_deliveries WHERE processed_at IS NULL "
-                f"AND delivery_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for row in rows:
-                found[row["delivery_id"]] = self._facts_of(row["delivery_id"], row["event"], row["body"])
-        return [_Work(d, *found[d]) for d in dict.fromkeys(deliveries) if d in found]
+    def _load(self, entries: Sequence[Entry]) -> list[_Work]:
+        """Read and parse the deliveries' bodies; retried ones come from memory."""
+        work = []
+        for entry in {entry.delivery: entry for entry in entries}.values():
+            found = self._facts.pop(entry.delivery, None)
+            work.append(_Work(entry, *(found or self._facts_of(entry))))
+        return work
 
     async def _record(self, work: Sequence[_Work]) -> None:
+        """Record the deliveries' ids and outcomes, and the facts of those not recorded before, then release them."""
         go_live = await self._ledger.go_live()
-        facts = [fact for item in work for fact in item.facts]
+        now = iso(self._clock.now())
+        rows: list[object] = []
+        for item in work:
+            entry = item.entry
+            rows += (entry.delivery, entry.event, item.action, entry.received_at, now, item.error)
         async with self._db.transaction() as conn:
+            fresh = {
+                row[0]
+                for row in await conn.execute_fetchall(
+                    "INSERT INTO webhook_deliveries(delivery_id, event, action, received_at, processed_at, error) "
+                    f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(work))} "
+                    "ON CONFLICT(delivery_id) DO NOTHING RETURNING delivery_id",
+                    rows,
+                )
+            }
+            facts = [fact for item in work if item.entry.delivery in fresh for fact in item.facts]
             result = await self._ledger.apply_in(conn, facts, "webhook", go_live) if facts else ApplyResult()
-            now = iso(self._clock.now())
-            await conn.executemany(
-                "UPDATE webhook_deliveries SET processed_at = ?, error = ?, action = COALESCE(?, action), body = NULL "
-                "WHERE delivery_id = ?",
-                [(now, item.error, item.action, item.delivery) for item in work],
-            )
         self._ledger.committed(result)
+        self.spool.release([item.entry for item in work])
 
 
 def _text(status: int, text: str) -> web.Response:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.github.spool import scan
 from bot.sandbox.discord_emulator import DiscordEmulator
 from bot.sandbox.github_emulator import GitHubEmulator
 
@@ -149,14 +150,18 @@ def ledger_matches_github(github: GitHubEmulator, query: Query, repo: str) -> li
     return problems
 
 
-def processing_complete(query: Query) -> list[str]:
-    """No event, webhook delivery or outbox row is left behind, and the file is sound."""
+def processing_complete(query: Query, spool: Path | None = None) -> list[str]:
+    """No event, webhook delivery (in the ``spool`` folder, when given) or outbox row is left behind, and the file
+    is sound."""
     problems = []
     newest = query("SELECT COALESCE(MAX(seq), 0) AS seq FROM events", ())[0]["seq"]
     behind = query("SELECT consumer, seq FROM event_cursors WHERE seq < ?", (newest,))
     problems += [f"consumer {row['consumer']} stopped at {row['seq']} of {newest}" for row in behind]
     stuck = query("SELECT delivery_id FROM webhook_deliveries WHERE processed_at IS NULL", ())
     problems += [f"webhook delivery {row['delivery_id']} never processed" for row in stuck]
+    for entry in scan(spool) if spool is not None and spool.is_dir() else []:
+        if not query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = ?", (entry.delivery,)):
+            problems.append(f"webhook delivery {entry.delivery} acknowledged (in the spool) but never recorded")
     integrity = query("PRAGMA integrity_check", ())[0][0]
     if integrity != "ok":
         problems.append(f"integrity_check: {integrity}")
@@ -164,10 +169,10 @@ def processing_complete(query: Query) -> list[str]:
 
 
 def no_secrets(files: Iterable[Path], secrets: dict[str, str]) -> list[str]:
-    """Secret values found in files (logs, database, -wal and -shm)."""
+    """Secret values found in files (logs, database, -wal and -shm, and the files of folders such as the spool)."""
     found = []
-    for path in files:
-        if not path.exists():
+    for path in [file for given in files for file in (sorted(given.rglob("*")) if given.is_dir() else [given])]:
+        if not path.is_file():
             continue
         data = path.read_bytes()
         found += [f"{name} in {path.name}" for name, value in secrets.items() if value and value.encode() in data]

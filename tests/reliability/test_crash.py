@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bot.github.spool import folder_for
 from tests.reliability import checks
 from tests.reliability.harness import REPO, WEBHOOK_SECRET, BotHandle, emulators
 
@@ -113,7 +114,7 @@ async def crash_run(seed: int, workdir: Path) -> tuple[list[str], dict[str, int]
                 *checks.first_prs_announced_once(discord, github, query, REPO, bots=[BOT_ACCOUNT]),
                 *checks.ladder_roles_granted(discord, github, REPO, LINKED),
                 *checks.ledger_matches_github(github, query, REPO),
-                *checks.processing_complete(query),
+                *checks.processing_complete(query, folder_for(str(bot.db_path))),
             ]
             secrets = {"DISCORD_TOKEN": discord.token, "GITHUB_TOKEN": github.token, "webhook secret": WEBHOOK_SECRET}
             files = [bot.log_path, *workdir.glob("vestry.sqlite3*")]

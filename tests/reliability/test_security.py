@@ -162,7 +162,8 @@ async def test_secrets_and_device_flow_tokens_reach_no_log_database_or_message(s
         **{f"device code {n}": c for n, c in enumerate(device_codes)},
     }
     await sb.sandbox.services.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    files = {p.name: p.read_bytes() for p in sb.sandbox.workdir.glob("vestry.sqlite3*")}
+    files = {p.name: p.read_bytes() for p in sb.sandbox.workdir.rglob("vestry.sqlite3*") if p.is_file()}
+    files |= {p.name: p.read_bytes() for p in sb.sandbox.workdir.glob("vestry.sqlite3-webhooks/*")}  # the spool
     messages = "\n".join(m.content + json.dumps(m.embeds) for m in discord.world.messages.values())
     logs = "\n".join(capture.lines)
     assert len(capture.lines) > 100, "the run was logged at DEBUG"

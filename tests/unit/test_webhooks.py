@@ -185,3 +185,70 @@ async def test_unprocessed_delivery_is_processed_after_a_restart(db: Database, c
     await hooks.stop()
     assert await db.fetchval("SELECT COUNT(*) FROM stars") == 1
     assert await db.fetchval("SELECT processed_at IS NOT NULL FROM webhook_deliveries") == 1
+
+
+def star(n: int, repo: str = "o/r") -> dict[str, Any]:
+    return {
+        "action": "created",
+        "starred_at": f"2026-01-01T00:00:{n:02d}Z",
+        "repository": {"full_name": repo},
+        "sender": {"id": 100 + n, "login": f"gazer{n}", "type": "User"},
+    }
+
+
+async def test_spooled_deliveries_are_recorded_after_a_restart_and_redeliveries_answered_as_such(
+    db: Database, clock: ManualClock
+) -> None:
+    first = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"])
+    client = TestClient(TestServer(first.app()))
+    await client.start_server()
+    await first.start_processing()
+    first._worker.cancel()  # type: ignore[union-attr]  # the bot dies after acknowledging, before recording
+    assert [await deliver(client, "star", star(n), f"d{n}") for n in range(3)] == [202, 202, 202]
+    await client.close()
+    await first.stop()
+    assert await db.fetchval("SELECT COUNT(*) FROM stars") == 0
+
+    second = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"])
+    client = TestClient(TestServer(second.app()))
+    await client.start_server()
+    await second.start_processing()
+    await second.drain()
+    assert await db.fetchval("SELECT COUNT(*) FROM stars") == 3
+    assert await db.fetchval("SELECT COUNT(*) FROM webhook_deliveries WHERE processed_at IS NOT NULL") == 3
+    assert second.spool.pending() == 0
+    await client.close()
+    await second.stop()
+
+    third = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"])
+    client = TestClient(TestServer(third.app()))
+    await client.start_server()
+    await third.start_processing()
+    assert third.pending() == 0, "recorded deliveries are not processed again"
+    assert await deliver(client, "star", star(1), "d1") == 200, "a redelivery GitHub sends later is known"
+    assert await deliver(client, "star", star(9), "d9") == 202
+    await third.drain()
+    assert await db.fetchval("SELECT COUNT(*) FROM stars") == 4
+    assert len(list(third.spool.folder.glob("*.spool"))) <= 2, "segments whose deliveries are recorded are deleted"
+    await client.close()
+    await third.stop()
+
+
+async def test_a_spool_that_cannot_be_written_answers_503_and_loses_nothing_it_acknowledged(
+    receiver: Any, db: Database
+) -> None:
+    client, hooks = receiver
+    assert await deliver(client, "star", star(1, "Codertocat/Hello-World"), "ok") == 202
+    await hooks.drain()
+
+    def refuse(items: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    hooks.spool.append, keep = refuse, hooks.spool.append
+    assert await deliver(client, "star", star(2, "Codertocat/Hello-World"), "full") == 503
+    hooks.spool.append = keep
+    assert await deliver(client, "star", star(2, "Codertocat/Hello-World"), "full") == 202, "GitHub's retry lands"
+    await hooks.drain()
+    assert await db.fetchval("SELECT COUNT(*) FROM stars") == 2
+    text = await (await client.get("/metrics")).text()
+    assert 'vestry_webhook_deliveries_total{result="not_stored"} 1' in text, text
