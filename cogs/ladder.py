@@ -114,13 +114,7 @@ class DiscordMembers:
 
     async def roles_of(self, discord_id: int) -> MemberState | None:
         """Return the member's roles and join time, or None when they are not in the server."""
-        guild = self._bot.get_guild(self._guild_id)
-        if guild is not None and self._bot.intents.members and guild.chunked:
-            member = guild.get_member(discord_id)
-            if member is None:
-                return None
-            return MemberState(frozenset(r.id for r in member.roles if not r.is_default()), member.joined_at)
-        try:
+        try:  # over REST: the bot keeps no member cache (bot/discord/client.py)
             data = await self._bot.http.get_member(self._guild_id, discord_id)
         except discord.NotFound:
             return None

@@ -54,6 +54,10 @@ class VestryBot(commands.Bot):
             tree_cls=VestryTree,
             help_command=None,
             chunk_guilds_at_startup=False,
+            # Vestry reads members over REST and changes roles by id, so it never reads the member cache; with
+            # the members intent, discord.py would otherwise cache every member an event names (a role change
+            # makes one), which grows with the server (benchmarks/RESULTS.md, memory).
+            member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             allowed_mentions=allowed_mentions(),
             **options,  # type: ignore[arg-type]

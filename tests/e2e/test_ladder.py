@@ -169,3 +169,20 @@ async def test_backfilled_history_places_members_silently_with_one_summary(sandb
     )
     summaries = [m["content"] for m in await sandbox.messages("kudos") if "placed on the ladder" in m["content"]]
     assert summaries == ["2 members placed on the ladder from the project's history. Try /rank!"]
+
+
+async def test_with_the_members_intent_a_rejoining_member_gets_roles_at_once_and_no_member_is_cached(
+    sandbox_factory: Any,
+) -> None:
+    async with sandbox_factory(overrides={"discord": {"members_intent": True}}) as sb:
+        alice = await linked_member(sb, "alice")
+        await linked_member(sb, "bob")
+        await merged(sb, "alice")
+        await merged(sb, "bob", by="alice")
+        await sb.delete("/discord/members/alice")
+        assert await rejoin(sb, "alice") == alice
+        await sb.settle()  # the join event alone brings the roles back: no reconcile ran
+        assert {"Follower", "Priest in training", "Priest"} <= await roles(sb, "alice")
+        bot = sb.sandbox.app.bot
+        guild = bot.get_guild(sb.sandbox.services.settings.discord.guild_id)
+        assert guild is not None and {m.id for m in guild.members} <= {bot.user.id}, "members are read over REST"
