@@ -75,117 +75,77 @@ BEGIN
     WHERE github_id = NEW.id;
 END;
 
+-- Every change to a count goes through one place: inserting (person, category, +1 or -1) into this view adds it to
+-- the person's total, creating the row (with the account's standing) the first time.
+CREATE VIEW contribution_changes(github_id, category, delta) AS SELECT NULL, NULL, NULL WHERE 0;
+CREATE TRIGGER contribution_changes_apply INSTEAD OF INSERT ON contribution_changes WHEN NEW.github_id IS NOT NULL
+BEGIN
+    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
+        SELECT NEW.github_id, NEW.category, NEW.delta,
+               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
+                         WHERE id = NEW.github_id), 0),
+               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.github_id), '')
+        WHERE 1
+        ON CONFLICT(github_id, category) DO UPDATE SET n = n + excluded.n;
+END;
+
 -- Pull requests: a merged PR counts for its author (merged_prs) and, when someone else merged it, its merger.
 CREATE TRIGGER pull_requests_totals_insert AFTER INSERT ON pull_requests WHEN NEW.state = 'merged'
 BEGIN
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.author_id, 'merged_prs', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.author_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.author_id), '')
-        WHERE NEW.author_id IS NOT NULL
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.merged_by_id, 'merges', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.merged_by_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.merged_by_id), '')
-        WHERE NEW.merged_by_id IS NOT NULL AND (NEW.author_id IS NULL OR NEW.author_id != NEW.merged_by_id)
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes VALUES (NEW.author_id, 'merged_prs', 1);
+    INSERT INTO contribution_changes SELECT NEW.merged_by_id, 'merges', 1
+        WHERE NEW.author_id IS NULL OR NEW.author_id != NEW.merged_by_id;
 END;
 CREATE TRIGGER pull_requests_totals_update AFTER UPDATE OF state, author_id, merged_by_id ON pull_requests
     WHEN (OLD.state = 'merged' OR NEW.state = 'merged')
         AND (OLD.state IS NOT NEW.state OR OLD.author_id IS NOT NEW.author_id
              OR OLD.merged_by_id IS NOT NEW.merged_by_id)
 BEGIN
-    UPDATE contribution_totals SET n = n - 1
-        WHERE OLD.state = 'merged' AND github_id = OLD.author_id AND category = 'merged_prs';
-    UPDATE contribution_totals SET n = n - 1
-        WHERE OLD.state = 'merged' AND github_id = OLD.merged_by_id AND category = 'merges'
-        AND (OLD.author_id IS NULL OR OLD.author_id != OLD.merged_by_id);
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.author_id, 'merged_prs', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.author_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.author_id), '')
-        WHERE NEW.state = 'merged' AND NEW.author_id IS NOT NULL
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.merged_by_id, 'merges', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.merged_by_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.merged_by_id), '')
-        WHERE NEW.state = 'merged' AND NEW.merged_by_id IS NOT NULL
-            AND (NEW.author_id IS NULL OR NEW.author_id != NEW.merged_by_id)
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes SELECT OLD.author_id, 'merged_prs', -1 WHERE OLD.state = 'merged';
+    INSERT INTO contribution_changes SELECT OLD.merged_by_id, 'merges', -1
+        WHERE OLD.state = 'merged' AND (OLD.author_id IS NULL OR OLD.author_id != OLD.merged_by_id);
+    INSERT INTO contribution_changes SELECT NEW.author_id, 'merged_prs', 1 WHERE NEW.state = 'merged';
+    INSERT INTO contribution_changes SELECT NEW.merged_by_id, 'merges', 1
+        WHERE NEW.state = 'merged' AND (NEW.author_id IS NULL OR NEW.author_id != NEW.merged_by_id);
 END;
 CREATE TRIGGER pull_requests_totals_delete AFTER DELETE ON pull_requests WHEN OLD.state = 'merged'
 BEGIN
-    UPDATE contribution_totals SET n = n - 1 WHERE github_id = OLD.author_id AND category = 'merged_prs';
-    UPDATE contribution_totals SET n = n - 1
-        WHERE github_id = OLD.merged_by_id AND category = 'merges'
-        AND (OLD.author_id IS NULL OR OLD.author_id != OLD.merged_by_id);
+    INSERT INTO contribution_changes VALUES (OLD.author_id, 'merged_prs', -1);
+    INSERT INTO contribution_changes SELECT OLD.merged_by_id, 'merges', -1
+        WHERE OLD.author_id IS NULL OR OLD.author_id != OLD.merged_by_id;
 END;
 
 -- Reviews: every review that was not dismissed counts for its reviewer.
-CREATE TRIGGER reviews_totals_insert AFTER INSERT ON reviews
-    WHEN NEW.state != 'DISMISSED' AND NEW.reviewer_id IS NOT NULL
+CREATE TRIGGER reviews_totals_insert AFTER INSERT ON reviews WHEN NEW.state != 'DISMISSED'
 BEGIN
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.reviewer_id, 'reviews', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.reviewer_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.reviewer_id), '')
-        WHERE 1
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes VALUES (NEW.reviewer_id, 'reviews', 1);
 END;
 CREATE TRIGGER reviews_totals_update AFTER UPDATE OF state, reviewer_id ON reviews
     WHEN (OLD.state != 'DISMISSED') != (NEW.state != 'DISMISSED') OR OLD.reviewer_id IS NOT NEW.reviewer_id
 BEGIN
-    UPDATE contribution_totals SET n = n - 1
-        WHERE OLD.state != 'DISMISSED' AND github_id = OLD.reviewer_id AND category = 'reviews';
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.reviewer_id, 'reviews', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.reviewer_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.reviewer_id), '')
-        WHERE NEW.state != 'DISMISSED' AND NEW.reviewer_id IS NOT NULL
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes SELECT OLD.reviewer_id, 'reviews', -1 WHERE OLD.state != 'DISMISSED';
+    INSERT INTO contribution_changes SELECT NEW.reviewer_id, 'reviews', 1 WHERE NEW.state != 'DISMISSED';
 END;
 CREATE TRIGGER reviews_totals_delete AFTER DELETE ON reviews WHEN OLD.state != 'DISMISSED'
 BEGIN
-    UPDATE contribution_totals SET n = n - 1 WHERE github_id = OLD.reviewer_id AND category = 'reviews';
+    INSERT INTO contribution_changes VALUES (OLD.reviewer_id, 'reviews', -1);
 END;
 
 -- Issues: a closed issue counts for whoever closed it.
-CREATE TRIGGER issues_totals_insert AFTER INSERT ON issues
-    WHEN NEW.state = 'closed' AND NEW.closed_by_id IS NOT NULL
+CREATE TRIGGER issues_totals_insert AFTER INSERT ON issues WHEN NEW.state = 'closed'
 BEGIN
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.closed_by_id, 'issues_closed', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.closed_by_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.closed_by_id), '')
-        WHERE 1
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes VALUES (NEW.closed_by_id, 'issues_closed', 1);
 END;
 CREATE TRIGGER issues_totals_update AFTER UPDATE OF state, closed_by_id ON issues
     WHEN (OLD.state = 'closed' OR NEW.state = 'closed')
         AND (OLD.state IS NOT NEW.state OR OLD.closed_by_id IS NOT NEW.closed_by_id)
 BEGIN
-    UPDATE contribution_totals SET n = n - 1
-        WHERE OLD.state = 'closed' AND github_id = OLD.closed_by_id AND category = 'issues_closed';
-    INSERT INTO contribution_totals(github_id, category, n, listed, sort_name)
-        SELECT NEW.closed_by_id, 'issues_closed', 1,
-               COALESCE((SELECT is_bot = 0 AND ignored = 0 AND login NOT LIKE '%[bot]' FROM github_users
-                         WHERE id = NEW.closed_by_id), 0),
-               COALESCE((SELECT lower(login) FROM github_users WHERE id = NEW.closed_by_id), '')
-        WHERE NEW.state = 'closed' AND NEW.closed_by_id IS NOT NULL
-        ON CONFLICT(github_id, category) DO UPDATE SET n = n + 1;
+    INSERT INTO contribution_changes SELECT OLD.closed_by_id, 'issues_closed', -1 WHERE OLD.state = 'closed';
+    INSERT INTO contribution_changes SELECT NEW.closed_by_id, 'issues_closed', 1 WHERE NEW.state = 'closed';
 END;
 CREATE TRIGGER issues_totals_delete AFTER DELETE ON issues WHEN OLD.state = 'closed'
 BEGIN
-    UPDATE contribution_totals SET n = n - 1 WHERE github_id = OLD.closed_by_id AND category = 'issues_closed';
+    INSERT INTO contribution_changes VALUES (OLD.closed_by_id, 'issues_closed', -1);
 END;
 
 -- 0004's merger index is never chosen (partial, without the state column): 0007's pull_requests_merger serves.
