@@ -46,8 +46,8 @@ class DigestStats:
 
     async def collect(self, period: Period, now: datetime, queue: Queue | None = None) -> DigestData:
         """Gather everything the digest of ``period`` reports; ``queue`` is the review queue, when known."""
-        chart = await self.chart(period)
-        newcomers = await self._newcomers(period)
+        chart, firsts = await self._chart(period)
+        newcomers = _newcomers(firsts, period)
         reviews, reviewed, top_reviewers = await self._reviews(period)
         closed, closers = await self._issues(period)
         return DigestData(
@@ -74,6 +74,11 @@ class DigestStats:
 
     async def chart(self, period: Period, periods: int = CHART_PERIODS) -> ChartSeries:
         """Count merged PRs, new contributors and stars for the ``periods`` periods ending with ``period``."""
+        return (await self._chart(period, periods))[0]
+
+    async def _chart(self, period: Period, periods: int = CHART_PERIODS) -> tuple[ChartSeries, list[Any]]:
+        """The chart, and the first merges it counted (the period's newcomers are among them: one query serves
+        both, the costliest of the digest; benchmarks/RESULTS.md)."""
         spans = [self._schedule.earlier(period, i) for i in range(max(periods, 2) - 1, -1, -1)]
         start, end = iso(spans[0].start), iso(period.end)
         merged = await self._times(
@@ -82,7 +87,8 @@ class DigestStats:
             + self._repo("p"),
             (start, end, *self._repos),
         )
-        firsts = [row[3] for row in await self._first_merges(start)]
+        first_rows = await self._first_merges(start)
+        firsts = [row[3] for row in first_rows]
         stars_before = await self._db.fetchval(
             f"SELECT COUNT(*) FROM stars s JOIN github_users u ON u.id = s.user_id WHERE s.starred_at < ? "
             f"AND {HUMAN.format(u='u')}" + self._repo("s"),
@@ -94,12 +100,13 @@ class DigestStats:
             f"WHERE s.starred_at >= ? AND s.starred_at < ? AND {HUMAN.format(u='u')}" + self._repo("s"),
             (start, end, *self._repos),
         )
-        return ChartSeries(
+        series = ChartSeries(
             ends=[span.end for span in spans],
             merged=[_between(merged, span) for span in spans],
             newcomers=[_between(firsts, span) for span in spans],
             stars=[int(stars_before) + bisect_left(stars, iso(span.end)) for span in spans],
         )
+        return series, first_rows
 
     async def _times(self, sql: str, params: Sequence[Any]) -> list[str]:
         return sorted(row[0] for row in await self._db.fetchall(sql, params) if row[0])
@@ -113,10 +120,6 @@ class DigestStats:
             "GROUP BY p.author_id HAVING first >= ? ORDER BY first, u.login",
             (self._guild, *self._repos, since),
         )
-
-    async def _newcomers(self, period: Period) -> list[Who]:
-        rows = await self._first_merges(iso(period.start))
-        return [_who(row[0], row[1], row[2]) for row in rows if row[3] < iso(period.end)][:MAX_NEWCOMERS]
 
     async def _mergers(self, period: Period) -> list[Ranked]:
         return await self._ranked(
@@ -276,3 +279,9 @@ def _median(values: list[timedelta]) -> timedelta | None:
     if not values:
         return None
     return timedelta(seconds=statistics.median(value.total_seconds() for value in values))
+
+
+def _newcomers(firsts: Sequence[Any], period: Period) -> list[Who]:
+    """The people whose first merge falls in the period (``firsts`` in order of that merge, from an earlier start)."""
+    start, end = iso(period.start), iso(period.end)
+    return [_who(row[0], row[1], row[2]) for row in firsts if start <= row[3] < end][:MAX_NEWCOMERS]
