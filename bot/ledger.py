@@ -78,6 +78,7 @@ class ReviewRequestFact:
     at: datetime
     removed: bool = False
     actor: Actor | None = None
+    requester: Actor | None = None  # who asked (GitHub's sender), when known
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,13 @@ class Ledger:
             return False
         # GitHub's times have whole seconds: a fact from go-live's own second is news, not history.
         return when is not None and when < go_live.replace(microsecond=0)
+
+    def _automated(self, who: Actor | None) -> bool:
+        """A bot or an ignored account (whose requests do not restart a review's wait)."""
+        if who is None:
+            return False
+        login = who.login.lower()
+        return who.is_bot or login.endswith("[bot]") or login in self._ignored
 
     async def _users(self, conn: aiosqlite.Connection, facts: Sequence[Fact]) -> None:
         """Store every account the facts name, in one statement, before the facts that refer to them."""
@@ -379,6 +387,8 @@ class Ledger:
             return
         if before is not None and before["removed_at"] is None and before["requested_at"] >= iso(fact.at):
             return
+        if before is not None and before["removed_at"] is None and self._automated(fact.requester):
+            return  # a bot asking again for a review still awaited does not restart the wait
         if before is not None and before["removed_at"] is not None and before["removed_at"] >= iso(fact.at):
             return  # an old request that was answered or withdrawn later
         await conn.execute(

@@ -114,17 +114,16 @@ def _pull_request(repo: str, action: Any, payload: Mapping[str, Any]) -> list[Fa
         if when is None:
             raise PayloadError("review request without a time")
         removed = action == "review_request_removed"
+        sender = actor(payload.get("sender"))
         if isinstance(payload.get("requested_reviewer"), Mapping):
             reviewer = actor(payload["requested_reviewer"])
             if reviewer is not None:
-                facts.append(
-                    ReviewRequestFact(repo, int(pr["number"]), "user", str(reviewer.id), when, removed, reviewer)
-                )
+                number = int(pr["number"])
+                facts.append(ReviewRequestFact(repo, number, "user", str(reviewer.id), when, removed, reviewer, sender))
         elif isinstance(payload.get("requested_team"), Mapping):
             team = payload["requested_team"]
-            facts.append(
-                ReviewRequestFact(repo, int(pr["number"]), "team", str(team.get("slug") or team["name"]), when, removed)
-            )
+            slug = str(team.get("slug") or team["name"])
+            facts.append(ReviewRequestFact(repo, int(pr["number"]), "team", slug, when, removed, requester=sender))
     return facts
 
 

@@ -140,11 +140,13 @@ def request_facts(
         removed = kind == "review_request_removed"
         team = event.get("requested_team")
         user = actor(event.get("requested_reviewer"))
+        by = actor(event.get("actor"))
         if isinstance(team, Mapping):
             slug = str(team.get("slug") or team.get("name"))
-            latest[("team", slug)] = ReviewRequestFact(repo, number, "team", slug, at, removed)
+            latest[("team", slug)] = ReviewRequestFact(repo, number, "team", slug, at, removed, requester=by)
         elif user is not None:
-            latest[("user", str(user.id))] = ReviewRequestFact(repo, number, "user", str(user.id), at, removed, user)
+            uid = str(user.id)
+            latest[("user", uid)] = ReviewRequestFact(repo, number, "user", uid, at, removed, user, by)
     answered = {(str(r.reviewer.id), r.submitted_at) for r in reviews if r.reviewer is not None}
     return [
         fact

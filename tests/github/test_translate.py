@@ -50,6 +50,15 @@ def test_request_facts_keep_the_latest_event_per_reviewer() -> None:
     }
 
 
+def test_request_facts_name_who_asked() -> None:
+    robot = {"login": "assign-bot[bot]", "id": 99, "type": "Bot"}
+    timeline = [{"event": "review_requested", "created_at": _at(1), "requested_reviewer": BOB, "actor": robot}]
+
+    [fact] = request_facts("o/r", {"number": 7}, timeline)
+
+    assert fact.requester is not None and (fact.requester.login, fact.requester.is_bot) == ("assign-bot[bot]", True)
+
+
 def test_request_answered_by_a_later_review_is_not_reopened() -> None:
     timeline = [{"event": "review_requested", "created_at": _at(1), "requested_reviewer": BOB}]
     answered = [

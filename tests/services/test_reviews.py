@@ -273,6 +273,29 @@ async def test_a_re_request_restarts_the_clock(world: World) -> None:
     assert not item.overdue and timedelta(minutes=59) < item.waited <= timedelta(hours=1)
 
 
+@pytest.mark.parametrize("login", ["review-bot[bot]", "ci-helper"])  # a bot, and an ignored account
+async def test_a_bot_asking_again_for_a_review_still_awaited_does_not_restart_the_clock(
+    world: World, login: str
+) -> None:
+    world.ledger = Ledger(world.db, world.clock, ignored_logins=["CI-Helper"])
+    world.clock.set(at(0))
+    await world.pull(1)
+    await world.request(1, REV1)
+    world.clock.set(at(3))
+    automaton = Actor(903, login, is_bot=login.endswith("[bot]"))
+    fact = ReviewRequestFact(REPO, 1, "user", str(REV1.id), world.clock.now(), actor=REV1, requester=automaton)
+    await world.ledger.apply([fact], "webhook")
+    (item,) = (await world.service.queue()).items
+    assert item.overdue and item.waited >= timedelta(hours=3)
+    await world.review(1, REV1, "COMMENTED")  # answered: a request after that is a new wait, whoever asks
+    world.clock.set(at(4))
+    await world.ledger.apply([ReviewRequestFact(REPO, 1, "user", str(REV1.id), world.clock.now(), actor=REV1,
+                                                requester=automaton)], "webhook")  # fmt: skip
+    world.clock.set(at(4, 9, 10))
+    (item,) = (await world.service.queue()).items
+    assert not item.overdue and item.waited <= timedelta(minutes=10)
+
+
 async def test_first_time_contributors_come_first_then_the_oldest(world: World) -> None:
     world.clock.set(at(0))
     await world.pull(9, author=VETERAN, state="merged")

@@ -252,3 +252,13 @@ async def test_a_spool_that_cannot_be_written_answers_503_and_loses_nothing_it_a
     assert await db.fetchval("SELECT COUNT(*) FROM stars") == 2
     text = await (await client.get("/metrics")).text()
     assert 'vestry_webhook_deliveries_total{result="not_stored"} 1' in text, text
+
+
+@needs_fixtures
+def test_a_review_request_delivery_names_who_asked_for_it() -> None:
+    from bot.github.payloads import facts_from_webhook
+    from bot.ledger import ReviewRequestFact
+
+    payload = fixture("pull_request", "review_requested")
+    (request,) = [f for f in facts_from_webhook("pull_request", payload) if isinstance(f, ReviewRequestFact)]
+    assert request.requester is not None and request.requester.id == payload["sender"]["id"]
