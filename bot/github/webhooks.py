@@ -216,7 +216,13 @@ class WebhookReceiver:
         """Queue what a previous run stored but did not record: in the spool, or (before 0.x) in the database."""
         loop = asyncio.get_running_loop()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vestry-webhook-spool")
-        left = await loop.run_in_executor(self._pool, self.spool.open)
+        try:
+            left = await loop.run_in_executor(self._pool, self.spool.open)
+        except OSError as exc:
+            raise DatabaseError(
+                f"the webhook spool folder {self.spool.folder} cannot be used ({exc.strerror or exc}); "
+                "make it (and the database's folder) writable by the bot"
+            ) from None
         self._opened = True
         recorded = set()
         for start in range(0, len(left), BATCH):

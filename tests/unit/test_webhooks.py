@@ -262,3 +262,16 @@ def test_a_review_request_delivery_names_who_asked_for_it() -> None:
     payload = fixture("pull_request", "review_requested")
     (request,) = [f for f in facts_from_webhook("pull_request", payload) if isinstance(f, ReviewRequestFact)]
     assert request.requester is not None and request.requester.id == payload["sender"]["id"]
+
+
+async def test_a_spool_folder_that_cannot_be_created_stops_start_up_with_a_clear_message(
+    db: Database, clock: ManualClock, tmp_path: Any
+) -> None:
+    from bot.db import DatabaseError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the spool folder should be")
+    hooks = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"], spool=blocker / "x")
+    with pytest.raises(DatabaseError, match=r"webhook spool folder .*not-a-folder/x cannot be used"):
+        await hooks.start_processing()
+    await hooks.stop()
