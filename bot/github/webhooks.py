@@ -536,9 +536,18 @@ class WebhookReceiver:
             return [], f"unreadable {event} payload: {type(exc).__name__}: {exc}"[:500], action
 
     def _load(self, entries: Sequence[Entry]) -> list[_Work]:
-        """Read and parse the deliveries' bodies; retried ones come from memory."""
+        """Read and parse the deliveries' bodies; retried ones come from memory. A second copy of a delivery in
+        the batch (spooled twice) is released at once: its first copy is the one recorded."""
+        unique: dict[str, Entry] = {}
+        twice = []
+        for entry in entries:
+            if entry.delivery in unique:
+                twice.append(entry)
+            else:
+                unique[entry.delivery] = entry
+        self.spool.release(twice)
         work = []
-        for entry in {entry.delivery: entry for entry in entries}.values():
+        for entry in unique.values():
             found = self._facts.pop(entry.delivery, None)
             work.append(_Work(entry, *(found or self._facts_of(entry))))
         return work

@@ -275,3 +275,22 @@ async def test_a_spool_folder_that_cannot_be_created_stops_start_up_with_a_clear
     with pytest.raises(DatabaseError, match=r"webhook spool folder .*not-a-folder/x cannot be used"):
         await hooks.start_processing()
     await hooks.stop()
+
+
+async def test_a_delivery_spooled_twice_is_recorded_once_and_both_copies_released(
+    db: Database, clock: ManualClock
+) -> None:
+    from bot.github.spool import Spool, folder_for
+
+    body = json.dumps(star(4)).encode()
+    spool = Spool(folder_for(db.path))
+    spool.open()
+    spool.append([("twice", "star", "2026-01-01T00:00:04Z", body)] * 2)  # e.g. a redelivery the cache forgot
+    spool.close()
+    hooks = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=["o/r"])
+    await hooks.start_processing()
+    await hooks.drain()
+    assert await db.fetchval("SELECT COUNT(*) FROM stars") == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM webhook_deliveries WHERE delivery_id = 'twice'") == 1
+    assert hooks.spool.pending() == 0
+    await hooks.stop()
