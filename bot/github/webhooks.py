@@ -213,7 +213,8 @@ class WebhookReceiver:
         self._worker = asyncio.create_task(self._work(), name="vestry-webhooks")
 
     async def _open_spool(self) -> None:
-        """Queue what a previous run stored but did not record: in the spool, or (before 0.x) in the database."""
+        """Queue what a previous run stored but did not record: in the spool, or in the database (where versions
+        before the spool kept the bodies)."""
         loop = asyncio.get_running_loop()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vestry-webhook-spool")
         try:
