@@ -150,6 +150,7 @@ class WebhookReceiver:
         self._repo_names = [repo.encode() for repo in self._repos]
         self.path = path
         self.metrics = metrics or Metrics()
+        self.metrics.gauges["vestry_webhook_pending"] = self._pending_gauge
         self._health = health
         if spool is None:
             spool = Path(tempfile.mkdtemp(prefix="vestry-webhooks-")) if db.path == ":memory:" else folder_for(db.path)
@@ -288,6 +289,9 @@ class WebhookReceiver:
     def pending(self) -> int:
         """Count deliveries received but not yet processed (those waiting to be retried included)."""
         return len(self._received) + self._queue.qsize() + self._busy + len(self._facts)
+
+    async def _pending_gauge(self) -> float:
+        return float(self.pending())
 
     async def drain(self, timeout: float = 30) -> None:
         """Wait until every received delivery is processed."""

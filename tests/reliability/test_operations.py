@@ -25,6 +25,7 @@ NEEDED = {
     "vestry_webhook_deliveries_total": "counter",
     "vestry_webhook_processing_seconds_total": "counter",
     "vestry_webhook_processed_total": "counter",
+    "vestry_webhook_pending": "gauge",
     "vestry_outbox_depth": "gauge",
     "vestry_outbox_oldest_seconds": "gauge",
     "vestry_github_requests_total": "gauge",
