@@ -33,6 +33,9 @@ MAGIC = b"VWH1"
 _HEAD = struct.Struct("<4sHII")
 SEGMENT_BYTES = 16 * 1024 * 1024  # a new file once the current one is this large
 _PARTS = 768  # iovecs per writev (Linux takes at most 1,024)
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows opens files as text unless told
+_NO_PREAD = not hasattr(os, "pread")  # Windows: seek, then read
+_NO_WRITEV = not hasattr(os, "writev")  # Windows: join, then write
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Spool:
         for number in numbers:
             found = self._recover(number)
             if found:
-                self._fds[number] = os.open(self._path(number), os.O_RDONLY)
+                self._fds[number] = os.open(self._path(number), os.O_RDONLY | _BINARY)
                 self._live[number] = len(found)
                 entries += found
             else:
@@ -124,9 +127,8 @@ class Spool:
 
     def read(self, entry: Entry) -> bytes:
         """Return a record's body."""
-        with self._lock:
-            fd = self._fds[entry.segment]
-        body = os.pread(fd, entry.length, entry.offset)
+        with self._lock:  # the segment stays open while read (and, without pread, its position is shared)
+            body = _pread(self._fds[entry.segment], entry.length, entry.offset)
         if len(body) != entry.length:
             raise SpoolError(f"{self._path(entry.segment)}: record of delivery {entry.delivery} is cut short")
         return body
@@ -151,7 +153,7 @@ class Spool:
         return self.folder / f"{number:08d}.spool"
 
     def _start_segment(self) -> None:
-        fd = os.open(self._path(self._current), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self._path(self._current), os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o600)
         self._fds[self._current] = fd
         self._size = 0
         for number in [n for n, left in self._live.items() if left <= 0 and n != self._current]:
@@ -192,7 +194,7 @@ def scan(folder: Path) -> list[Entry]:
 def _scan(path: Path, number: int, *, writable: bool) -> tuple[list[Entry], int, int]:
     """Read a segment's records one at a time: the whole ones, the file's size and where the whole ones end."""
     entries: list[Entry] = []
-    fd = os.open(path, os.O_RDWR if writable else os.O_RDONLY)
+    fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | _BINARY)
     try:
         size, offset = os.fstat(fd).st_size, 0
         while offset < size:
@@ -209,15 +211,15 @@ def _scan(path: Path, number: int, *, writable: bool) -> tuple[list[Entry], int,
 
 def _read_record(fd: int, offset: int, size: int) -> tuple[tuple[str, str, str], int, int] | None:
     """Read the record at ``offset``: its metadata, where its body starts and its length; None if not whole."""
-    head = os.pread(fd, _HEAD.size, offset)
+    head = _pread(fd, _HEAD.size, offset)
     if len(head) < _HEAD.size:
         return None
     magic, meta_len, body_len, crc = _HEAD.unpack(head)
     body_at = offset + _HEAD.size + meta_len
     if magic != MAGIC or body_at + body_len > size:
         return None
-    meta = os.pread(fd, meta_len, offset + _HEAD.size)
-    body = os.pread(fd, body_len, body_at)
+    meta = _pread(fd, meta_len, offset + _HEAD.size)
+    body = _pread(fd, body_len, body_at)
     if len(body) != body_len or zlib.crc32(body, zlib.crc32(meta)) != crc:
         return None
     fields = meta.decode("utf-8", "replace").split("\t")
@@ -232,10 +234,18 @@ def _write_all(fd: int, parts: list[bytes]) -> int:
     for start in range(0, len(parts), _PARTS):
         chunk = parts[start : start + _PARTS]
         size = sum(len(part) for part in chunk)
-        written = os.writev(fd, chunk)
+        written = os.write(fd, b"".join(chunk)) if _NO_WRITEV else os.writev(fd, chunk)
         if written < size:  # rare: finish with what is left
             rest = memoryview(b"".join(chunk))[written:]
             while rest:
                 rest = rest[os.write(fd, rest) :]
         total += size
     return total
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread`` where there is one; elsewhere seek and read (the caller holds the spool's lock)."""
+    if not _NO_PREAD:
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)

@@ -93,3 +93,19 @@ def test_a_refused_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     spool.close()
     _, left = reopen(tmp_path / "s")
     assert left == ["d1"]
+
+
+def test_without_pread_and_writev_as_on_windows_records_still_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.github import spool as module
+
+    monkeypatch.setattr(module, "_NO_PREAD", True)
+    monkeypatch.setattr(module, "_NO_WRITEV", True)
+    spool, _ = reopen(tmp_path / "s")
+    entries = spool.append([record(1), record(2)])
+    assert [spool.read(e) for e in reversed(entries)] == [record(2)[3], record(1)[3]]
+    spool.close()
+    again, left = reopen(tmp_path / "s")
+    assert left == ["d1", "d2"]
+    again.close()
