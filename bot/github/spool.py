@@ -78,7 +78,7 @@ class Spool:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         entries: list[Entry] = []
-        numbers = sorted(int(p.stem) for p in self.folder.glob("*.spool") if p.stem.isdigit())
+        numbers = _segments(self.folder)
         for number in numbers:
             found = self._recover(number)
             if found:
@@ -150,7 +150,7 @@ class Spool:
     # -- files ---------------------------------------------------------------------------------------------------
 
     def _path(self, number: int) -> Path:
-        return self.folder / f"{number:08d}.spool"
+        return _segment_path(self.folder, number)
 
     def _start_segment(self) -> None:
         fd = os.open(self._path(self._current), os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o600)
@@ -169,7 +169,7 @@ class Spool:
     def _recover(self, number: int) -> list[Entry]:
         """Read a segment's records; cut it at the first one that is torn or damaged."""
         path = self._path(number)
-        entries, size, whole = _scan(path, number, writable=True)
+        entries, size, whole = _scan(path, number)
         if whole < size:
             log.warning(
                 "webhook spool %s: %d bytes at offset %d are a torn or damaged record; cutting them off (it was "
@@ -184,17 +184,22 @@ class Spool:
 
 def scan(folder: Path) -> list[Entry]:
     """Every whole record in a spool folder, oldest first, read without changing anything (for checks and tools)."""
-    found: list[Entry] = []
-    for path in sorted(folder.glob("*.spool")):
-        if path.stem.isdigit():
-            found += _scan(path, int(path.stem), writable=False)[0]
-    return found
+    return [entry for number in _segments(folder) for entry in _scan(_segment_path(folder, number), number)[0]]
 
 
-def _scan(path: Path, number: int, *, writable: bool) -> tuple[list[Entry], int, int]:
+def _segments(folder: Path) -> list[int]:
+    """The numbers of a folder's segment files, oldest first."""
+    return sorted(int(path.stem) for path in folder.glob("*.spool") if path.stem.isdigit())
+
+
+def _segment_path(folder: Path, number: int) -> Path:
+    return folder / f"{number:08d}.spool"
+
+
+def _scan(path: Path, number: int) -> tuple[list[Entry], int, int]:
     """Read a segment's records one at a time: the whole ones, the file's size and where the whole ones end."""
     entries: list[Entry] = []
-    fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | _BINARY)
+    fd = os.open(path, os.O_RDONLY | _BINARY)
     try:
         size, offset = os.fstat(fd).st_size, 0
         while offset < size:

@@ -226,14 +226,7 @@ class WebhookReceiver:
                 "make it (and the database's folder) writable by the bot"
             ) from None
         self._opened = True
-        recorded = set()
-        for start in range(0, len(left), BATCH):
-            chunk = [entry.delivery for entry in left[start : start + BATCH]]
-            rows = await self._db.fetchall(
-                f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            recorded |= {row[0] for row in rows}
+        recorded = await loop.run_in_executor(self._pool, self._recorded, [entry.delivery for entry in left])
         self.spool.release([entry for entry in left if entry.delivery in recorded])
         for entry in left:
             if entry.delivery not in recorded:
@@ -413,20 +406,25 @@ class WebhookReceiver:
         """Which of these ids were received before: remembered lately, or recorded in the ledger."""
         with self._recent_lock:
             seen = {d for d in deliveries if d in self._recent}
-        rest = [d for d in deliveries if d not in seen]
-        if not rest or self._db.path == ":memory:":
-            return seen
         try:
-            if self._reader is None:
-                uri = Path(self._db.path).resolve().as_uri() + "?mode=ro"
-                self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            rows = self._reader.execute(
-                f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(rest))})", rest
-            ).fetchall()
+            return seen | self._recorded([d for d in deliveries if d not in seen])
         except sqlite3.Error as exc:  # processing still records a delivery once: its id is the table's key
             log.debug("could not look up earlier deliveries: %s", exc)
             return seen
-        return seen | {row[0] for row in rows}
+
+    def _recorded(self, deliveries: list[str]) -> set[str]:
+        """On the spool thread: which of these ids are in webhook_deliveries (read on its own connection)."""
+        if not deliveries or self._db.path == ":memory:":
+            return set()
+        if self._reader is None:
+            uri = Path(self._db.path).resolve().as_uri() + "?mode=ro"
+            self._reader = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        found: set[str] = set()
+        for start in range(0, len(deliveries), BATCH):
+            chunk = deliveries[start : start + BATCH]
+            sql = f"SELECT delivery_id FROM webhook_deliveries WHERE delivery_id IN ({','.join('?' * len(chunk))})"
+            found |= {row[0] for row in self._reader.execute(sql, chunk)}
+        return found
 
     def _remember(self, deliveries: list[str]) -> None:
         with self._recent_lock:
@@ -511,7 +509,8 @@ class WebhookReceiver:
             self._facts[delivery] = tuple(item)[1:]
             asyncio.get_running_loop().call_later(RETRY_LATER, self._queue.put_nowait, item.entry)
         except Exception as exc:
-            log.exception("webhook delivery %s cannot be recorded; marking it processed with the error", item.entry)
+            delivery = item.entry.delivery
+            log.exception("webhook delivery %s cannot be recorded; marking it processed with the error", delivery)
             error = f"cannot be recorded: {type(exc).__name__}: {exc}"[:500]
             await self._record([_Work(item.entry, [], error, item.action)])
 

@@ -61,18 +61,16 @@ _GITHUB_SOURCES: dict[str, tuple[str, str, str, str]] = {
     "issues_closed": ("issues", "closed_by_id", "closed_at", "state = 'closed'"),
 }
 
-# A person's all-time total, with the account's login and, when linked in this guild, its member.
-_TOTALS = (
-    "SELECT t.github_id AS who, t.n, u.login, l.discord_id FROM contribution_totals t "
-    "JOIN github_users u ON u.id = t.github_id LEFT JOIN links l ON l.guild_id = ? AND l.github_id = t.github_id"
-)
+# Who a total belongs to: the account's login and, when linked in this guild, its member.
+_PEOPLE = "JOIN github_users u ON u.id = t.github_id LEFT JOIN links l ON l.guild_id = ? AND l.github_id = t.github_id"
+# A person's all-time total.
+_TOTALS = f"SELECT t.github_id AS who, t.n, u.login, l.discord_id FROM contribution_totals t {_PEOPLE}"
 # One page of a category: the offset is walked in the index contribution_totals_board alone, and only the page's
 # ten people are looked up.
 _PAGE = (
     "SELECT t.github_id AS who, t.n, u.login, l.discord_id FROM (SELECT github_id, n, sort_name "
     "FROM contribution_totals WHERE category = ? AND listed = 1 AND n > 0 "
-    "ORDER BY n DESC, sort_name, github_id LIMIT ? OFFSET ?) t "
-    "JOIN github_users u ON u.id = t.github_id LEFT JOIN links l ON l.guild_id = ? AND l.github_id = t.github_id "
+    f"ORDER BY n DESC, sort_name, github_id LIMIT ? OFFSET ?) t {_PEOPLE} "
     "ORDER BY t.n DESC, t.sort_name, t.github_id"
 )
 
