@@ -126,9 +126,18 @@ class ControlClient:
         return str((await self.post("/clock", body))["now"])
 
 
+class RefusedRequests(AssertionError):
+    """The bot sent requests that the strict emulators refused, in a run that did not expect any."""
+
+
 @asynccontextmanager
-async def running_sandbox(**kwargs: Any) -> AsyncIterator[ControlClient]:
-    """Run a sandbox in this process; yield a ControlClient whose ``.sandbox`` is the Sandbox object."""
+async def running_sandbox(*, expect_rejections: bool = False, **kwargs: Any) -> AsyncIterator[ControlClient]:
+    """Run a sandbox in this process; yield a ControlClient whose ``.sandbox`` is the Sandbox object.
+
+    Unless ``expect_rejections`` is set (a test that provokes refusals on purpose), leaving the block checks
+    ``GET /discord/rejections`` and ``GET /github/rejections`` and raises ``RefusedRequests`` when either lists
+    anything: real Discord and GitHub would have refused those requests.
+    """
     from bot.sandbox.runner import Sandbox
 
     box = Sandbox(**kwargs)
@@ -138,7 +147,24 @@ async def running_sandbox(**kwargs: Any) -> AsyncIterator[ControlClient]:
         client.sandbox = box  # type: ignore[attr-defined]
         try:
             yield client
+            if not expect_rejections:
+                await assert_no_rejections(client)
         finally:
             await client.close()
     finally:
         await box.stop()
+
+
+async def assert_no_rejections(client: ControlClient) -> None:
+    """Raise ``RefusedRequests`` when either emulator refused a request since the sandbox started."""
+    refused = {
+        "discord": await client.get("/discord/rejections"),
+        "github": await client.get("/github/rejections"),
+    }
+    if refused["discord"] or refused["github"]:
+        lines = [
+            f"{side}: {item['method']} {item['route']} -> {item['status']} {item.get('code')} {item['message']}"
+            for side, items in refused.items()
+            for item in items[:20]
+        ]
+        raise RefusedRequests("the emulators refused requests the bot sent:\n" + "\n".join(lines))

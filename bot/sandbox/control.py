@@ -345,6 +345,14 @@ def control_app(sandbox: Sandbox) -> web.Application:
     async def requests(request: web.Request) -> web.Response:
         return _json({"github": github.request_counts(), "discord": discord.request_counts()})
 
+    @routes.get("/discord/rejections")
+    async def discord_rejections(request: web.Request) -> web.Response:
+        return _json(discord.rest.rejections.list())
+
+    @routes.get("/github/rejections")
+    async def github_rejections(request: web.Request) -> web.Response:
+        return _json(github.gate.rejections.list())
+
     app = web.Application()
     for route in routes:
         assert isinstance(route, web.RouteDef)

@@ -95,7 +95,8 @@ async def test_role_removed_by_hand_follows_the_demotion_policy_on_reconcile(
 
 @pytest.mark.parametrize("demotion", ["sticky", "recompute"])
 async def test_member_who_leaves_and_rejoins_gets_their_roles_back(sandbox_factory: Any, demotion: str) -> None:
-    async with sandbox_factory(overrides={"ladder": {"demotion": demotion}}) as sb:
+    # Without the members intent the bot learns that alice left only when Discord answers 10007 Unknown Member.
+    async with sandbox_factory(overrides={"ladder": {"demotion": demotion}}, expect_rejections=True) as sb:
         alice = await linked_member(sb, "alice")
         await merged(sb, "alice")
         await sb.delete("/discord/members/alice")
@@ -105,9 +106,18 @@ async def test_member_who_leaves_and_rejoins_gets_their_roles_back(sandbox_facto
         await sb.run_job("ladder.reconcile")
         await sb.settle()
         assert {"Follower", "Priest in training"} <= await roles(sb, "alice")
+        refused = await sb.get("/discord/rejections")
+        assert refused and {(r["status"], r["code"]) for r in refused} == {(404, 10007)}, refused
 
 
-async def test_role_above_the_bots_is_reported_and_other_promotions_go_through(sandbox: Any) -> None:
+async def test_role_above_the_bots_is_reported_and_other_promotions_go_through(sandbox_factory: Any) -> None:
+    async with sandbox_factory(expect_rejections=True) as sandbox:
+        await _role_above_the_bots(sandbox)
+        refused = await sandbox.get("/discord/rejections")
+        assert {(r["status"], r["code"]) for r in refused} == {(403, 50013)}, refused
+
+
+async def _role_above_the_bots(sandbox: Any) -> None:
     high = sandbox.sandbox.discord.create_role("Archpriest", 99)
     sandbox.sandbox.services.settings.ladder.tiers[2].role_id = high
     alice = await linked_member(sandbox, "alice")

@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.sandbox.rejections import Rejections
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
@@ -158,6 +160,7 @@ class RestLayer:
         self.counts: dict[str, dict[str, int]] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=2000)
         self.rate_limits = RateLimits()
+        self.rejections = Rejections()
 
     def add_routes(self, app: web.Application, routes: list[tuple[str, str, Handler, bool]]) -> None:
         """Register ``(method, template, handler, needs_bot_auth)`` routes under ``/api/v10``."""
@@ -179,6 +182,8 @@ class RestLayer:
             response = await self._respond(request, real_method, template, path, handler, auth, entry, limited)
             response.headers.update(headers)
             entry["status"] = response.status
+            if 400 <= response.status < 500 and "fault" not in entry:
+                self._note_rejection(real_method, template, response)
             body = response.body if isinstance(response, web.Response) else None
             if isinstance(body, bytes) and len(body) <= _LOGGED_REPLY_LIMIT:
                 entry["reply_body"] = body  # raw bytes; parsed only by whoever reads the log
@@ -218,6 +223,21 @@ class RestLayer:
         except Exception as error:  # an emulator bug: fail loudly and fast (discord.py would retry a 500 for 25 s)
             log.exception("discord emulator failed on %s %s", method, path)
             return json_response({"message": f"sandbox emulator error: {error!r}", "code": 0}, 400)
+
+    def _note_rejection(self, method: str, template: str, response: web.StreamResponse) -> None:
+        body: dict[str, Any] = {}
+        raw = response.body if isinstance(response, web.Response) else None
+        if isinstance(raw, bytes):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            body = parsed if isinstance(parsed, dict) else {}
+        extra: dict[str, Any] = {}
+        if response.status == 429:
+            extra = {"global": bool(body.get("global")), "scope": response.headers.get("X-RateLimit-Scope", "user")}
+        message = str(body.get("message", response.reason or ""))
+        self.rejections.record(method, template, response.status, body.get("code"), message, **extra)
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         """Return ``{"METHOD /route/template": {"requests": n, "not_modified": 0}}``."""

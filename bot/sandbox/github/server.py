@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.sandbox.github.search import SearchError
+from bot.sandbox.rejections import Rejections
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DOCS = "https://docs.github.com/rest"
@@ -35,6 +36,7 @@ SECONDARY_MESSAGE = (
     "to GitHub Support for help, please include the request ID {request_id}."
 )
 LOGIN = web.RequestKey("login", str)
+INJECTED = web.RequestKey("injected", bool)
 LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
 
 
@@ -153,6 +155,7 @@ class Gate:
         self.counts: dict[str, dict[str, int]] = {}
         self.faults: list[Fault] = []
         self.buckets = {name: Bucket(limit, period) for name, (limit, period) in LIMITS.items()}
+        self.rejections = Rejections()
 
     def _take_fault(self, method: str, template: str) -> Fault | None:
         for fault in self.faults:
@@ -208,7 +211,26 @@ class Gate:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Wrap every request: the order follows GitHub (auth, faults, limit, handler, ETag)."""
+        """Wrap every request, and note each refusal the caller did not ask for with ``POST /github/faults``."""
+        response = await self._gate(request, handler)
+        if response.status >= 400 and response.status != 404 and not request.get(INJECTED, False):
+            self._note_rejection(request, response)
+        return response
+
+    def _note_rejection(self, request: web.Request, response: web.StreamResponse) -> None:
+        message = ""
+        raw = response.body if isinstance(response, web.Response) else None
+        if isinstance(raw, bytes):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                message = str(parsed.get("message", ""))
+        self.rejections.record(request.method, template_of(request), response.status, None, message)
+
+    async def _gate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Answer one request; the order follows GitHub (auth, faults, limit, handler, ETag)."""
         template = template_of(request)
         key = f"{request.method} {template}"
         counts = self.counts.setdefault(key, {"requests": 0, "not_modified": 0})
@@ -227,6 +249,7 @@ class Gate:
             request[LOGIN] = login
         fault = self._take_fault(request.method, template)
         if fault is not None:
+            request[INJECTED] = True
             response = self._fault_reply(fault, login, request_id, resource)
             response.headers.update(common)
             return response
