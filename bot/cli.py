@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--ready-file", help="also write the ready line's JSON to this file")
     sandbox.add_argument("--poll", action="store_true", help="poll the GitHub emulator instead of webhooks")
     sandbox.add_argument("--port", type=int, default=0, help="control API port (default: any free port)")
+    sandbox.add_argument(
+        "--rate-limits",
+        choices=("real", "fast"),
+        default="real",
+        help="Discord's documented rate limits in wall-clock time (real), or with windows 100x shorter (fast)",
+    )
 
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
@@ -186,7 +192,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.runner import run_sandbox_cli
 
     logs.configure("INFO", args.log_format or "text")
-    return run_sandbox_cli(config=args.config, ready_file=args.ready_file, poll=args.poll, port=args.port)
+    return run_sandbox_cli(
+        config=args.config, ready_file=args.ready_file, poll=args.poll, port=args.port, rate_limits=args.rate_limits
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:

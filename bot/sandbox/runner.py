@@ -41,7 +41,9 @@ class Sandbox:
         control_port: int = 0,
         workdir: str | None = None,
         github: GitHubEmulator | None = None,
+        rate_limits: str = "fast",
     ) -> None:
+        """Prepare a sandbox; ``rate_limits`` is ``"real"`` (``vestry sandbox``'s default) or ``"fast"`` (tests)."""
         self.clock = ManualClock()
         self.poll = poll
         self._config_file = config_file
@@ -52,7 +54,7 @@ class Sandbox:
             self._tmp = tempfile.TemporaryDirectory(prefix="vestry-sandbox-")
             workdir = self._tmp.name
         self.workdir = Path(workdir)
-        self.discord = DiscordEmulator(clock=self.clock)
+        self.discord = DiscordEmulator(clock=self.clock, rate_limits=rate_limits)
         self._own_github = github is None
         self.github = github or GitHubEmulator(clock=self.clock)
         self.app: App | None = None
@@ -160,11 +162,13 @@ def _secret(value: str) -> Any:
     return SecretStr(value)
 
 
-def run_sandbox_cli(config: str | None, ready_file: str | None, poll: bool, port: int) -> int:
+def run_sandbox_cli(
+    config: str | None, ready_file: str | None, poll: bool, port: int, rate_limits: str = "real"
+) -> int:
     """Run ``vestry sandbox`` until SIGINT or SIGTERM."""
 
     async def main() -> int:
-        sandbox = Sandbox(config_file=config, poll=poll, control_port=port)
+        sandbox = Sandbox(config_file=config, poll=poll, control_port=port, rate_limits=rate_limits)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

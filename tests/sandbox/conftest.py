@@ -168,7 +168,7 @@ def discord_emu_clock() -> ManualClock:
 @pytest.fixture
 async def discord_emu(discord_emu_clock: ManualClock) -> AsyncIterator[DiscordEmulator]:
     """A running emulator with discord.py pointed at it (restored afterwards)."""
-    emulator = DiscordEmulator(clock=discord_emu_clock)
+    emulator = DiscordEmulator(clock=discord_emu_clock, rate_limits="fast")
     await emulator.start()
     saved = current_discord_py_endpoints()
     point_discord_py_at(emulator.api_base, emulator.gateway_url)

@@ -12,7 +12,12 @@ from bot.sandbox.discord.world import Attachment, World
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 9, 10, 11
-_NAME = re.compile(r"^[-_\w]{1,32}$")
+#: Discord's command-name rule, ``^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`` (``re`` has no ``\p``: letters
+#: and numbers are ``[^\W_]``, and the Devanagari and Thai blocks hold the combining marks those scripts need).
+_NAME = re.compile(r"^(?:[-_'\u0900-\u097F\u0E00-\u0E7F]|[^\W_])+$")
+_MAX_NAME, _MAX_DESCRIPTION, _MAX_OPTIONS, _MAX_CHOICES, _MAX_CHOICE, _MAX_TOTAL = 32, 100, 25, 25, 100, 8000
+_MAX_CONTEXT_MENUS = 5
+CHAT_INPUT, USER_MENU, MESSAGE_MENU = 1, 2, 3
 
 
 @dataclass
@@ -36,8 +41,9 @@ class CommandRegistry:
         """Replace a scope's commands with ``body`` (a bulk overwrite), echoing them with ids."""
         if not isinstance(body, list):
             raise ApiError(400, 50109, "The request body contains invalid JSON.")
-        if len(body) > 100:
-            raise form_error("_root", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+        if len(body) > 110:
+            raise form_error("_root", "BASE_TYPE_MAX_LENGTH", "Must be 110 or fewer in length.")
+        _check_kinds(body)
         old = {(c["name"], c.get("type", 1)): c for c in self.scopes.get(guild_id, [])}
         seen: set[tuple[str, int]] = set()
         result = []
@@ -71,13 +77,18 @@ class CommandRegistry:
         """Return a scope's commands."""
         return self.scopes.get(guild_id, [])
 
-    def find(self, path: str) -> Resolved:
-        """Find ``"group sub"``-style paths in the guild's commands, then the global ones; LookupError if none."""
+    def find(self, path: str, *, dm: bool = False) -> Resolved:
+        """Find ``"group sub"``-style paths in the guild's commands, then the global ones; LookupError if none.
+
+        In a DM only global commands that allow the bot's DMs exist (guild commands never show there).
+        """
         words = path.strip().lstrip("/").split()
         if not words:
             raise LookupError("no command given")
-        for guild_id in (self.world.guild_id, None):
+        for guild_id in (None,) if dm else (self.world.guild_id, None):
             command = next((c for c in self.get(guild_id) if c["name"] == words[0] and c["type"] == 1), None)
+            if command is not None and dm and not _allowed_in_dms(command):
+                raise LookupError(f"/{words[0]} cannot be used in DMs")
             if command is None:
                 continue
             schema = command.get("options") or []
@@ -95,27 +106,71 @@ class CommandRegistry:
         raise LookupError(f"/{path} is not a synced command")
 
 
+def _allowed_in_dms(command: dict[str, Any]) -> bool:
+    contexts = command.get("contexts")
+    if contexts is not None:
+        return 1 in contexts
+    return command.get("dm_permission") is not False
+
+
+def _valid_name(name: str) -> bool:
+    return 1 <= len(name) <= _MAX_NAME and bool(_NAME.match(name)) and name == name.lower()
+
+
+def _check_kinds(body: list[dict[str, Any]]) -> None:
+    """Refuse more than 100 chat-input commands or more than 5 user or 5 message context menus."""
+    for kind, limit in ((CHAT_INPUT, 100), (USER_MENU, _MAX_CONTEXT_MENUS), (MESSAGE_MENU, _MAX_CONTEXT_MENUS)):
+        if sum(1 for item in body if int(item.get("type") or 1) == kind) > limit:
+            raise form_error(
+                "_root", "APPLICATION_COMMANDS_TOO_MANY", f"Maximum number of application commands of type {kind}"
+            )
+
+
 def _validate_command(index: int, item: dict[str, Any]) -> None:
     name = str(item.get("name") or "")
     kind = int(item.get("type") or 1)
-    if kind == 1 and (not _NAME.match(name) or name != name.lower()):
+    if kind == CHAT_INPUT and not _valid_name(name):
         raise form_error(f"{index}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-    if kind == 1 and not 1 <= len(str(item.get("description") or "")) <= 100:
+    if kind != CHAT_INPUT and not 1 <= len(name) <= _MAX_NAME:
+        raise form_error(f"{index}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+    if kind == CHAT_INPUT and not 1 <= len(str(item.get("description") or "")) <= _MAX_DESCRIPTION:
         raise form_error(f"{index}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    if kind != CHAT_INPUT and (item.get("description") or item.get("options")):
+        raise form_error(f"{index}.description", "CONTEXT_MENU_NO_DESCRIPTION", "Context menus take no description")
     _validate_options(f"{index}.options", item.get("options") or [])
+    if _text_size(item) > _MAX_TOTAL:
+        raise form_error(f"{index}", "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({_MAX_TOTAL})")
+
+
+def _text_size(item: dict[str, Any]) -> int:
+    """Count a command's names, descriptions and choices (names and values), as Discord's 8000 limit does."""
+    total = len(str(item.get("name") or "")) + len(str(item.get("description") or ""))
+    for choice in item.get("choices") or []:
+        total += len(str(choice.get("name") or "")) + len(str(choice.get("value") or ""))
+    return total + sum(_text_size(option) for option in item.get("options") or [])
 
 
 def _validate_options(path: str, options: list[dict[str, Any]]) -> None:
-    if len(options) > 25:
+    if len(options) > _MAX_OPTIONS:
         raise form_error(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
     optional_seen = False
+    names: set[str] = set()
     for index, option in enumerate(options):
         name = str(option.get("name") or "")
-        if not _NAME.match(name) or name != name.lower():
+        if not _valid_name(name):
             raise form_error(f"{path}.{index}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+        if name in names:
+            raise form_error(
+                f"{path}.{index}.name", "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Duplicate name"
+            )
+        names.add(name)
+        if not 1 <= len(str(option.get("description") or "")) <= _MAX_DESCRIPTION:
+            path_d = f"{path}.{index}.description"
+            raise form_error(path_d, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         if option.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP):
             _validate_options(f"{path}.{index}.options", option.get("options") or [])
             continue
+        _validate_choices(f"{path}.{index}", option)
         if option.get("required"):
             if optional_seen:
                 raise form_error(
@@ -127,10 +182,30 @@ def _validate_options(path: str, options: list[dict[str, Any]]) -> None:
             optional_seen = True
 
 
+def _validate_choices(path: str, option: dict[str, Any]) -> None:
+    choices = option.get("choices") or []
+    if len(choices) > _MAX_CHOICES:
+        raise form_error(f"{path}.choices", "BASE_TYPE_MAX_LENGTH", f"Must be {_MAX_CHOICES} or fewer in length.")
+    if choices and option.get("autocomplete"):
+        raise form_error(f"{path}.autocomplete", "APPLICATION_COMMAND_AUTOCOMPLETE_CHOICES", "Cannot have both")
+    for index, choice in enumerate(choices):
+        for key in ("name", "value"):
+            value = choice.get(key)
+            if isinstance(value, str) and not 1 <= len(value) <= _MAX_CHOICE:
+                where = f"{path}.choices.{index}.{key}"
+                raise form_error(where, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {_MAX_CHOICE} in length.")
+
+
 def build_options(
-    world: World, resolved: Resolved, values: dict[str, Any]
+    world: World, resolved: Resolved, values: dict[str, Any], *, focused: tuple[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Return the nested ``data.options`` and ``data.resolved`` for the given option values."""
+    """Return the nested ``data.options`` and ``data.resolved`` for the given option values.
+
+    With ``focused``, the options are an autocomplete's: only that option, with its typed text and ``focused``.
+    """
+    if focused is not None:
+        leaf_focus = [{"name": focused[0], "type": STRING, "value": focused[1], "focused": True}]
+        return _nest(resolved, leaf_focus), {}
     leaf: list[dict[str, Any]] = []
     found: dict[str, dict[str, Any]] = {}
     by_name = {o["name"]: o for o in resolved.schema}
@@ -145,10 +220,14 @@ def build_options(
             continue
         kind = option["type"]
         leaf.append({"name": name, "type": kind, "value": option_value(world, kind, values[name], found)})
+    return _nest(resolved, leaf), found
+
+
+def _nest(resolved: Resolved, leaf: list[dict[str, Any]]) -> list[dict[str, Any]]:
     options = leaf
     for word, kind in reversed(list(zip(resolved.path[1:], _kinds(resolved), strict=True))):
         options = [{"name": word, "type": kind, "options": options}]
-    return options, found
+    return options
 
 
 def _kinds(resolved: Resolved) -> list[int]:

@@ -9,13 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.commands import CommandRegistry
 from bot.sandbox.discord.gateway import GUILDS, Gateway
 from bot.sandbox.discord.interactions import Interactions
-from bot.sandbox.discord.payloads import iso, member_json, role_json, user_json
+from bot.sandbox.discord.payloads import channel_json, iso, member_json, role_json, user_json
 from bot.sandbox.discord.rest import API_PREFIX, Fault, RestLayer
 from bot.sandbox.discord.routes import Routes
-from bot.sandbox.discord.world import TEXT_CHANNEL, SnowflakeGenerator, World
+from bot.sandbox.discord.world import TEXT_CHANNEL, Message, SnowflakeGenerator, World
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,12 @@ class DiscordEmulator:
     """Emulate Discord for one guild, over real HTTP and websocket on loopback, for an unmodified discord.py."""
 
     def __init__(
-        self, *, clock: Clock, guild_name: str = "Vestry Sandbox", token: str = "sandbox-discord-token"
+        self,
+        *,
+        clock: Clock,
+        guild_name: str = "Vestry Sandbox",
+        token: str = "sandbox-discord-token",
+        rate_limits: str = "real",
     ) -> None:
         self.clock = clock
         self.token = token
@@ -34,7 +40,7 @@ class DiscordEmulator:
         self.gateway = Gateway(self.world, token)
         self.registry = CommandRegistry(self.world)
         self.interactions = Interactions(self.world, self.gateway, self.registry)
-        self.rest = RestLayer(token)
+        self.rest = RestLayer(token, clock, rate_limits)
         self.url = ""
         self.api_base = ""
         self.gateway_url = ""
@@ -45,7 +51,9 @@ class DiscordEmulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port`` (0 picks a free port) and fill in the URLs."""
         app = web.Application(client_max_size=MAX_UPLOAD)
-        self.rest.add_routes(app, Routes(self.world, self.gateway, self.registry, self.interactions).table())
+        self.rest.add_routes(
+            app, Routes(self.world, self.gateway, self.registry, self.interactions, self.rest.limiter).table()
+        )
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -175,18 +183,53 @@ class DiscordEmulator:
             member.roles = tuple(r for r in member.roles if r != role.id)
             self.gateway.member_updated(member.user.id)
 
-    def create_role(self, name: str, position: int) -> int:
-        """Add a role at ``position`` (roles at or above it move up one); GUILD_ROLE_CREATE/UPDATE."""
-        role, shifted = self.world.create_role(name, position)
+    def create_role(
+        self, name: str, position: int | None = None, *, managed: bool = False, mentionable: bool = False
+    ) -> int:
+        """Add a role at ``position`` (default: just above @everyone; roles at or above it move up one).
+
+        A ``managed`` role belongs to an integration (a sponsor bot, server boosts): nobody can grant it.
+        """
+        role, shifted = self.world.create_role(name, position or 1, managed=managed, mentionable=mentionable)
         guild_id = str(self.world.guild_id)
         self.gateway.dispatch("GUILD_ROLE_CREATE", {"guild_id": guild_id, "role": role_json(role)}, GUILDS)
         for other in shifted:
             self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": guild_id, "role": role_json(other)}, GUILDS)
         return role.id
 
+    def create_channel(self, name: str, *, private: bool = False) -> int:
+        """Add a text channel (CHANNEL_CREATE); a private one the bot cannot see (50001 Missing Access)."""
+        channel = self.world.create_channel(name, private=private)
+        data = channel_json(self.world, channel)
+        self.gateway.dispatch("CHANNEL_CREATE", data, GUILDS)
+        return channel.id
+
     def block_dms(self, member_ref: str | int, blocked: bool = True) -> None:
         """Make a member refuse DMs from the bot (sending then fails with 50007), or accept them again."""
         self.world.member(member_ref).user.dms_open = not blocked
+
+    async def member_message(self, channel_ref: str | int, member_ref: str | int, content: str) -> int:
+        """Post a message as a member (MESSAGE_CREATE); return its id."""
+        channel, member = self.world.channel(channel_ref), self.world.member(member_ref)
+        if not content or len(content) > 2000:
+            raise ValueError("a message needs 1 to 2000 characters")
+        if not self.world.can_view(member, channel):
+            raise ValueError(f"{member.user.name} cannot see #{channel.name}")
+        message = Message(self.world.ids.next(), channel.id, member.user.id, self.clock.now(), content=content)
+        message_rules.mentions(self.world, message)
+        self.world.store_message(message)
+        self.gateway.message_event("MESSAGE_CREATE", message)
+        return message.id
+
+    async def close_gateway(self, code: int) -> int:
+        """Close the bot's gateway connections with ``code`` (4004, 4014, 1001, ...); return how many."""
+        if not 1000 <= code <= 4999:
+            raise ValueError("a close code is between 1000 and 4999")
+        return await self.gateway.close_all(code)
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Return every request the emulator refused since start (429s with ``global`` and ``scope``)."""
+        return list(self.rest.rejections)
 
     # -- messages --------------------------------------------------------------------------------------
 
@@ -256,12 +299,23 @@ class DiscordEmulator:
         timeout: float = 15,
         *,
         channel: str | int = "general",
+        locale: str = "en-US",
+        dm: bool = False,
     ) -> dict[str, Any]:
         """Run ``/command`` as a member; return ``{"interaction", "responses"}`` once the bot has answered.
 
-        LookupError when no such command is synced; TimeoutError when the bot never answers.
+        ``dm`` runs it in the member's DM with the bot. LookupError when no such command is synced (or usable
+        there); TimeoutError when the bot never answers.
         """
-        return await self.interactions.invoke_command(member_ref, command, options, timeout, channel)
+        return await self.interactions.invoke_command(
+            member_ref, command, options, timeout, channel, locale=locale, dm=dm
+        )
+
+    async def autocomplete(
+        self, member_ref: str | int, command: str, option: str, value: str, timeout: float = 15
+    ) -> dict[str, Any]:
+        """Type ``value`` into an autocomplete option; return ``{"choices"}`` as the bot answered."""
+        return await self.interactions.autocomplete(member_ref, command, option, value, timeout)
 
     async def click_component(
         self,

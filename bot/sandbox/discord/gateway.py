@@ -20,9 +20,26 @@ log = logging.getLogger(__name__)
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
+GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
+MESSAGE_CONTENT = 1 << 15
+PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+#: Every intent bit Discord defines for API v10 (bits 22 and 23 are unused); anything else closes with 4013.
+DEFINED_INTENTS = 0b11001100011111111111111111
 HEARTBEAT_INTERVAL_MS = 41_250
+#: The emulated round trip of a heartbeat ACK: an instant ACK races discord.py's own bookkeeping and reads as
+#: a latency of a whole heartbeat interval.
+ACK_DELAY = 0.02
+#: Fatal closes: the client must stop and say why (4004 token, 4010-4014 shard or intents).
+FATAL_CLOSE_CODES = {
+    4004: "Authentication failed.",
+    4010: "Invalid shard.",
+    4011: "Sharding required.",
+    4012: "Invalid API version.",
+    4013: "Invalid intent(s).",
+    4014: "Disallowed intent(s).",
+}
 CHUNK_SIZE = 1000
 _HISTORY = 5000
 
@@ -34,6 +51,7 @@ class Connection:
     ws: web.WebSocketResponse
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
+    last_beat: float = 0.0
 
     def send(self, op: int, d: Any = None, t: str | None = None, s: int | None = None) -> None:
         """Queue one frame."""
@@ -71,6 +89,9 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.identified = asyncio.Event()
+        self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS
+        self._acks: set[asyncio.Task[None]] = set()
+        self.closes: list[int] = []
 
     # -- dispatching -----------------------------------------------------------------------------------
 
@@ -97,7 +118,15 @@ class Gateway:
                 data["guild_id"] = str(self.world.guild_id)
         else:
             data = gateway_message_json(self.world, message)
-        self.dispatch(event, data, intent)
+        private = message.author_id != self.world.bot_user_id and channel.type != DM_CHANNEL
+        if event == "MESSAGE_DELETE" or not private or self.world.bot_user_id in message.mentions:
+            self.dispatch(event, data, intent)
+            return
+        # Without MESSAGE_CONTENT a bot sees members' messages with empty content, embeds and components.
+        hidden = {**data, "content": "", "embeds": [], "components": [], "attachments": []}
+        for session in list(self.sessions.values()):
+            if session.intents & intent:
+                session.dispatch(event, data if session.intents & MESSAGE_CONTENT else hidden)
 
     def member_updated(self, user_id: int) -> None:
         """Dispatch GUILD_MEMBER_UPDATE with the member's full current state."""
@@ -112,10 +141,11 @@ class Gateway:
         """Run one websocket connection until it closes."""
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
-        conn = Connection(ws)
+        conn = Connection(ws, last_beat=asyncio.get_running_loop().time())
         self.connections.add(conn)
         writer = asyncio.create_task(self._writer(conn))
-        conn.send(10, {"heartbeat_interval": HEARTBEAT_INTERVAL_MS})
+        watchdog = asyncio.create_task(self._watchdog(conn))
+        conn.send(10, {"heartbeat_interval": self.heartbeat_interval_ms})
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
@@ -131,9 +161,28 @@ class Gateway:
                 conn.session.connection = None
             self.connections.discard(conn)
             conn.queue.put_nowait(None)
+            watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
         return ws
+
+    async def _watchdog(self, conn: Connection) -> None:
+        """Close a connection that stops heartbeating, as Discord does after about one interval (4009)."""
+        loop = asyncio.get_running_loop()
+        allowed = self.heartbeat_interval_ms / 1000 * 1.5
+        while not conn.ws.closed:
+            await asyncio.sleep(max(allowed - (loop.time() - conn.last_beat), 0.01))
+            if loop.time() - conn.last_beat > allowed and not conn.ws.closed:
+                log.warning("gateway: no heartbeat for %.1f s; closing the connection", loop.time() - conn.last_beat)
+                self.closes.append(4009)
+                await conn.ws.close(code=4009, message=b"Session timed out.")
+                return
+
+    async def _ack(self, conn: Connection) -> None:
+        await asyncio.sleep(ACK_DELAY)
+        conn.send(11)
 
     async def _writer(self, conn: Connection) -> None:
         while (frame := await conn.queue.get()) is not None:
@@ -147,7 +196,10 @@ class Gateway:
     async def _on_payload(self, conn: Connection, payload: dict[str, Any]) -> None:
         op, d = payload.get("op"), payload.get("d")
         if op == 1:
-            conn.send(11)
+            conn.last_beat = asyncio.get_running_loop().time()
+            task = asyncio.create_task(self._ack(conn))
+            self._acks.add(task)
+            task.add_done_callback(self._acks.discard)
         elif op == 2:
             await self._identify(conn, d or {})
         elif op == 6:
@@ -168,7 +220,14 @@ class Gateway:
             await conn.ws.close(code=4005, message=b"Already authenticated.")
             return
         if not self._token_ok(d.get("token")):
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            await self.close_connection(conn, 4004)
+            return
+        intents = int(d.get("intents") or 0)
+        if intents & ~DEFINED_INTENTS:
+            await self.close_connection(conn, 4013)
+            return
+        if intents & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
+            await self.close_connection(conn, 4014)
             return
         # A fresh IDENTIFY means the client gave up on older sessions; forget the ones nobody holds.
         for old_id in [k for k, s in self.sessions.items() if s.connection is None]:
@@ -265,6 +324,29 @@ class Gateway:
             if conn.session is not None:
                 conn.session.connection = None
             await conn.ws.close(code=4000, message=b"Unknown error.")
+
+    async def close_connection(self, conn: Connection, code: int) -> None:
+        """Close one connection with a Discord close code (a fatal one also ends its session)."""
+        self.closes.append(code)
+        if code in FATAL_CLOSE_CODES and conn.session is not None:
+            self.sessions.pop(conn.session.id, None)
+            conn.session.connection = None
+        elif conn.session is not None:
+            conn.session.connection = None
+        reason = FATAL_CLOSE_CODES.get(code, "Closed by the sandbox.")
+        await conn.ws.close(code=code, message=reason.encode())
+
+    async def close_all(self, code: int) -> int:
+        """Close every bot connection with ``code``, as Discord would (``POST /discord/gateway/close``)."""
+        connections = list(self.connections)
+        for conn in connections:
+            await self.close_connection(conn, code)
+        return len(connections)
+
+    def send_op(self, op: int, d: Any = None) -> None:
+        """Send op 7 RECONNECT or op 9 INVALID_SESSION to every connection, as Discord may at any time."""
+        for conn in list(self.connections):
+            conn.send(op, d)
 
     async def close(self) -> None:
         """Close every connection for good."""

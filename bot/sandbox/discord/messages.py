@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.sandbox.discord import validate as rules
 from bot.sandbox.discord.payloads import ATTACHMENT_SIZE_LIMIT
-from bot.sandbox.discord.rest import ApiError, UploadedFile, form_error
+from bot.sandbox.discord.rest import ApiError, UploadedFile
 from bot.sandbox.discord.world import (
     EPHEMERAL,
     LOADING,
@@ -19,60 +20,17 @@ from bot.sandbox.discord.world import (
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
-_EMBED_LIMITS = {"title": 256, "description": 4096}
 
 
 def validate(payload: dict[str, Any], files: list[UploadedFile], *, creating: bool) -> None:
-    """Reject bodies Discord rejects: too long, too many embeds, empty, duplicated custom ids."""
-    content = payload.get("content")
-    if content is not None and len(str(content)) > 2000:
-        raise form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
-    embeds = payload.get("embeds") or []
-    if len(embeds) > 10:
-        raise form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-    total = 0
-    for index, embed in enumerate(embeds):
-        for key, limit in _EMBED_LIMITS.items():
-            value = embed.get(key) or ""
-            total += len(value)
-            if len(value) > limit:
-                raise form_error(
-                    f"embeds.{index}.{key}", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
-                )
-        fields = embed.get("fields") or []
-        if len(fields) > 25:
-            raise form_error(f"embeds.{index}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-        for f_index, item in enumerate(fields):
-            for key, limit in (("name", 256), ("value", 1024)):
-                value = str(item.get(key) or "")
-                total += len(value)
-                if not value or len(value) > limit:
-                    path = f"embeds.{index}.fields.{f_index}.{key}"
-                    raise form_error(path, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length.")
-        total += len((embed.get("footer") or {}).get("text") or "") + len((embed.get("author") or {}).get("name") or "")
-    if total > 6000:
-        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
-    _check_custom_ids(payload.get("components") or [])
+    """Reject bodies Discord rejects: over a limit, malformed, badly laid out, oversized files, empty."""
+    rules.check_body(payload, files)
     for upload in files:
         if len(upload.data) > ATTACHMENT_SIZE_LIMIT:
             raise ApiError(413, 40005, "Request entity too large")
+    content, embeds = payload.get("content"), payload.get("embeds")
     if creating and not (content or embeds or files or payload.get("components") or payload.get("sticker_ids")):
         raise ApiError(400, 50006, "Cannot send an empty message")
-
-
-def _check_custom_ids(components: list[dict[str, Any]]) -> None:
-    seen: set[str] = set()
-    stack = list(components)
-    while stack:
-        item = stack.pop()
-        custom_id = item.get("custom_id")
-        if custom_id is not None:
-            if custom_id in seen:
-                raise form_error(
-                    "components", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"
-                )
-            seen.add(custom_id)
-        stack.extend(c for c in item.get("components") or [] if isinstance(c, dict))
 
 
 def normalise_embed(embed: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +64,7 @@ def apply(
     if not creating and message.loading:
         message.flags &= ~LOADING
     message.attachments = _attachments(world, message, payload, files)
-    _mentions(world, message)
+    mentions(world, message)
 
 
 def _attachments(
@@ -140,7 +98,7 @@ def _attachments(
     return kept
 
 
-def _mentions(world: World, message: Message) -> None:
+def mentions(world: World, message: Message) -> None:
     """Resolve mentions in the content as Discord does, honouring ``allowed_mentions``."""
     allowed = message.allowed_mentions
     parse = {"users", "roles", "everyone"} if allowed is None else set(allowed.get("parse") or [])

@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.sandbox.discord.world import DM_CHANNEL, Attachment, Channel, Member, Message, Role, User, World
+from bot.sandbox.discord.world import (
+    DM_CHANNEL,
+    VIEW_CHANNEL,
+    Attachment,
+    Channel,
+    Member,
+    Message,
+    Role,
+    User,
+    World,
+)
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
@@ -85,7 +95,16 @@ def role_json(role: Role) -> dict[str, Any]:
     }
     if role.bot_id is not None:
         data["tags"] = {"bot_id": str(role.bot_id)}
+    elif role.managed:
+        data["tags"] = {"integration_id": str(role.id)}  # an integration's role (a sponsor bot, a subscription)
     return data
+
+
+def _overwrites(world: World, channel: Channel) -> list[dict[str, Any]]:
+    """A private channel hides itself from @everyone, as a server admin sets it up."""
+    if not channel.private:
+        return []
+    return [{"id": str(world.guild_id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)}]
 
 
 def channel_json(world: World, channel: Channel, *, permissions: int | None = None) -> dict[str, Any]:
@@ -107,7 +126,7 @@ def channel_json(world: World, channel: Channel, *, permissions: int | None = No
         "guild_id": str(world.guild_id),
         "name": channel.name,
         "position": channel.position,
-        "permission_overwrites": [],
+        "permission_overwrites": _overwrites(world, channel),
         "topic": None,
         "nsfw": False,
         "last_message_id": last,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import mimetypes
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +13,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.clock import Clock
+from bot.sandbox.discord.limits import Limited, RateLimiter
 from bot.sandbox.rejections import Rejections
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ API_PREFIX = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"}
-_MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id")
+_MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_token", "interaction_id")
 _LOGGED_REPLY_LIMIT = 64 * 1024
 
 
@@ -50,19 +50,47 @@ def files_of(request: web.Request) -> list[UploadedFile]:
 class ApiError(Exception):
     """An error reply in Discord's shape: ``{"message", "code"}`` plus optional field ``errors``."""
 
-    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        scope: str | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.errors = errors
+        self.extra = extra or {}
+        self.headers = headers or {}
+        self.scope = scope
+
+    @classmethod
+    def from_limited(cls, limited: Limited) -> ApiError:
+        """Turn a rate-limit refusal into an error reply (the ban, with no JSON body, keeps a text marker)."""
+        body = dict(limited.body or {"message": "error code: 1015", "code": 0})
+        message, code = str(body.pop("message")), int(body.pop("code"))
+        return cls(limited.status, code, message, extra=body, headers=limited.headers, scope=limited.scope)
 
     def body(self) -> dict[str, Any]:
         """Return the JSON body."""
-        data: dict[str, Any] = {"message": self.message, "code": self.code}
+        data: dict[str, Any] = {"message": self.message, "code": self.code, **self.extra}
         if self.errors:
             data["errors"] = self.errors
         return data
+
+    def response(self) -> web.Response:
+        """Return the reply (the IP ban answers in plain text, without ``Via``, as Cloudflare does)."""
+        if self.scope == "ban":
+            return web.Response(status=429, text=self.message, headers=self.headers)
+        response = json_response(self.body(), self.status)
+        response.headers.update(self.headers)
+        return response
 
 
 def form_error(path: str, code: str, message: str) -> ApiError:
@@ -113,53 +141,16 @@ class Fault:
         return route in (template, path)
 
 
-class RateLimits:
-    """Per-bucket fixed windows that produce Discord's X-RateLimit-* headers.
-
-    By default ``Remaining`` never reaches 0, so discord.py never waits; ``enforce`` makes the limits real
-    (discord.py then sleeps pre-emptively, and excess requests get a genuine 429).
-    """
-
-    def __init__(self, limit: int = 50, window: float = 1.0) -> None:
-        self.limit = limit
-        self.window = window
-        self.enforce = False
-        self._windows: dict[str, tuple[float, int]] = {}
-
-    def take(self, bucket: str) -> tuple[dict[str, str], float | None]:
-        """Count one request; return the headers and, when enforced and exceeded, the retry-after."""
-        now = time.time()
-        if len(self._windows) > 10_000:  # one bucket per interaction token adds up; forget finished windows
-            self._windows = {k: v for k, v in self._windows.items() if now - v[0] < self.window}
-        start, used = self._windows.get(bucket, (now, 0))
-        if now - start >= self.window:
-            start, used = now, 0
-        used += 1
-        self._windows[bucket] = (start, used)
-        reset_after = max(0.001, start + self.window - now)
-        remaining = self.limit - used
-        exceeded = self.enforce and remaining < 0
-        if not self.enforce:
-            remaining = max(remaining, 1)
-        headers = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(max(remaining, 0)),
-            "X-RateLimit-Reset": f"{start + self.window:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Bucket": hashlib.sha1(bucket.split(":")[0].encode()).hexdigest()[:32],
-        }
-        return headers, (reset_after if exceeded else None)
-
-
 class RestLayer:
     """Wrap route handlers with the behaviour every Discord REST route shares."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, clock: Clock, rate_limits: str = "real") -> None:
         self.token = token
+        self.clock = clock
         self.faults: list[Fault] = []
         self.counts: dict[str, dict[str, int]] = {}
         self.log: deque[dict[str, Any]] = deque(maxlen=2000)
-        self.rate_limits = RateLimits()
+        self.limiter = RateLimiter(rate_limits)
         self.rejections = Rejections()
 
     def add_routes(self, app: web.Application, routes: list[tuple[str, str, Handler, bool]]) -> None:
@@ -172,18 +163,14 @@ class RestLayer:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             real_method = request.method
             path = request.path.removeprefix(API_PREFIX)
-            key = f"{real_method} {template if method != '*' else path}"
+            route = f"{real_method} {template if method != '*' else path}"
             major = next((request.match_info[p] for p in _MAJOR_PARAMETERS if p in request.match_info), "")
-            headers, limited = self.rate_limits.take(f"{real_method} {template}:{major}")
-            self.counts.setdefault(key, {"requests": 0, "not_modified": 0})["requests"] += 1
+            self.counts.setdefault(route, {"requests": 0, "not_modified": 0})["requests"] += 1
             entry: dict[str, Any] = {"method": real_method, "route": template, "path": path, "status": 0}
             entry["query"] = dict(request.query)
             self.log.append(entry)
-            response = await self._respond(request, real_method, template, path, handler, auth, entry, limited)
-            response.headers.update(headers)
+            response = await self._respond(request, route, path, major, handler, auth, entry)
             entry["status"] = response.status
-            if 400 <= response.status < 500 and "fault" not in entry:
-                self._note_rejection(real_method, template, response)
             body = response.body if isinstance(response, web.Response) else None
             if isinstance(body, bytes) and len(body) <= _LOGGED_REPLY_LIMIT:
                 entry["reply_body"] = body  # raw bytes; parsed only by whoever reads the log
@@ -194,50 +181,56 @@ class RestLayer:
     async def _respond(
         self,
         request: web.Request,
-        method: str,
-        template: str,
+        route: str,
         path: str,
+        major: str,
         handler: Handler,
         auth: bool,
         entry: dict[str, Any],
-        limited: float | None,
     ) -> web.StreamResponse:
+        method, template = route.split(" ", 1)
         fault = next((f for f in self.faults if f.times > 0 and f.matches(method, template, path)), None)
         if fault is not None:
             fault.times -= 1
             entry["fault"] = fault.status
             log.info("injecting %s into %s %s", fault.status, method, path)
             return _fault_response(fault.status, fault.retry_after)
-        if limited is not None:
-            return _fault_response(429, limited)
+        headers: dict[str, str] = {}
         try:
+            headers, limited = self.limiter.take(route, major, path)
+            if limited is not None:
+                raise ApiError.from_limited(limited)
             if auth and request.headers.get("Authorization") != f"Bot {self.token}":
                 raise ApiError(401, 0, "401: Unauthorized")
             await _read_body(request)
             entry["json"] = payload_of(request)
             if files_of(request):
                 entry["files"] = [f.filename for f in files_of(request)]
-            return await handler(request)
+            response = await handler(request)
         except ApiError as error:
-            return json_response(error.body(), error.status)
+            self.reject(method, template, error)
+            response = error.response()
+            for name, value in headers.items():
+                response.headers.setdefault(name, value)
+            return response
         except Exception as error:  # an emulator bug: fail loudly and fast (discord.py would retry a 500 for 25 s)
             log.exception("discord emulator failed on %s %s", method, path)
+            self.reject(method, template, ApiError(400, 0, f"sandbox emulator error: {error!r}"))
             return json_response({"message": f"sandbox emulator error: {error!r}", "code": 0}, 400)
+        response.headers.update(headers)
+        return response
 
-    def _note_rejection(self, method: str, template: str, response: web.StreamResponse) -> None:
-        body: dict[str, Any] = {}
-        raw = response.body if isinstance(response, web.Response) else None
-        if isinstance(raw, bytes):
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-            body = parsed if isinstance(parsed, dict) else {}
+    def reject(self, method: str, template: str, error: ApiError) -> None:
+        """Record a refusal for ``GET /discord/rejections`` and count it towards the invalid-request ban."""
         extra: dict[str, Any] = {}
-        if response.status == 429:
-            extra = {"global": bool(body.get("global")), "scope": response.headers.get("X-RateLimit-Scope", "user")}
-        message = str(body.get("message", response.reason or ""))
-        self.rejections.record(method, template, response.status, body.get("code"), message, **extra)
+        if error.errors:
+            extra["errors"] = error.errors
+        if error.status == 429:
+            extra["global"] = bool(error.extra.get("global", False))
+            extra["scope"] = error.scope or "user"
+        self.rejections.record(method, template, error.status, error.code, error.message, **extra)
+        self.limiter.note_status(error.status, error.scope)
+        log.info("discord emulator refused %s %s: %s %s %s", method, template, error.status, error.code, error.message)
 
     def request_counts(self) -> dict[str, dict[str, int]]:
         """Return ``{"METHOD /route/template": {"requests": n, "not_modified": 0}}``."""

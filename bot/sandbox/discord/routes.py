@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.commands import CommandRegistry
 from bot.sandbox.discord.gateway import Gateway
 from bot.sandbox.discord.interactions import Interactions
+from bot.sandbox.discord.limits import RateLimiter
 from bot.sandbox.discord.payloads import (
     channel_json,
     guild_json,
@@ -38,17 +40,28 @@ from bot.sandbox.discord.world import (
 )
 
 _MISSING_PERMISSIONS = (403, 50013, "Missing Permissions")
+_MISSING_ACCESS = (403, 50001, "Missing Access")
+#: How long Discord remembers a nonce sent with ``enforce_nonce`` (a few minutes), in sandbox time.
+NONCE_MEMORY = timedelta(minutes=5)
 
 
 class Routes:
     """Handlers for the bot-facing REST API."""
 
-    def __init__(self, world: World, gateway: Gateway, registry: CommandRegistry, interactions: Interactions) -> None:
+    def __init__(
+        self,
+        world: World,
+        gateway: Gateway,
+        registry: CommandRegistry,
+        interactions: Interactions,
+        limiter: RateLimiter,
+    ) -> None:
         self.world = world
         self.gateway = gateway
         self.registry = registry
         self.interactions = interactions
-        self._nonces: dict[tuple[int, str], int] = {}
+        self.limiter = limiter
+        self._nonces: dict[tuple[int, str], tuple[int, datetime]] = {}
 
     def table(self) -> list[tuple[str, str, Handler, bool]]:
         """Return ``(method, template, handler, needs_bot_auth)`` for every route (templates as in Discord's spec)."""
@@ -110,6 +123,8 @@ class Routes:
         channel = self.world.channels.get(_int(request.match_info["channel_id"]))
         if channel is None:
             raise ApiError(404, 10003, "Unknown Channel")
+        if channel.type != DM_CHANNEL and not self.world.can_view(self.world.bot_member, channel):
+            raise ApiError(*_MISSING_ACCESS)
         return channel
 
     def _message(self, request: web.Request, channel: Channel) -> Message:
@@ -127,7 +142,9 @@ class Routes:
         if role is None:
             raise ApiError(404, 10011, "Unknown Role")
         self._need(MANAGE_ROLES)
-        if role.id == self.world.guild_id or role.position >= self.world.top_position(self.world.bot_member):
+        if role.id == self.world.guild_id or role.managed:
+            raise ApiError(*_MISSING_PERMISSIONS)  # @everyone and integration roles are never granted or removed
+        if role.position >= self.world.top_position(self.world.bot_member):
             raise ApiError(*_MISSING_PERMISSIONS)
         return role
 
@@ -283,6 +300,8 @@ class Routes:
         user = self.world.users.get(_int(str(recipient)))
         if user is None or user.bot:
             raise form_error("recipient_id", "INVALID_RECIPIENT", "Invalid Recipient(s)")
+        if user.id not in self.world.dm_channels and not self.limiter.open_dm():
+            raise ApiError(403, 40003, "You are opening direct messages too fast.")
         return json_response(channel_json(self.world, self.world.open_dm(user)))
 
     async def get_channel(self, request: web.Request) -> web.Response:
@@ -309,8 +328,8 @@ class Routes:
         self._check_can_send(channel, bool(files))
         nonce = body.get("nonce")
         if body.get("enforce_nonce") and nonce is not None:
-            earlier = self.world.messages.get(self._nonces.get((channel.id, str(nonce)), 0))
-            if earlier is not None and not earlier.deleted:
+            earlier = self._remembered(channel.id, str(nonce))
+            if earlier is not None:
                 return json_response(message_json(self.world, earlier))
         message_rules.validate(body, files, creating=True)
         world = self.world
@@ -319,9 +338,18 @@ class Routes:
         message.flags &= ~EPHEMERAL  # only interaction responses can be ephemeral
         world.store_message(message)
         if nonce is not None:
-            self._nonces[(channel.id, str(nonce))] = message.id
+            self._nonces[(channel.id, str(nonce))] = (message.id, message.timestamp)
         self.gateway.message_event("MESSAGE_CREATE", message)
         return json_response(message_json(world, message))
+
+    def _remembered(self, channel_id: int, nonce: str) -> Message | None:
+        """Return the message posted with this nonce within the last few minutes of sandbox time."""
+        now = self.world.clock.now()
+        for key in [k for k, (_, at) in self._nonces.items() if now - at > NONCE_MEMORY]:
+            del self._nonces[key]
+        message_id, _ = self._nonces.get((channel_id, nonce), (0, now))
+        earlier = self.world.messages.get(message_id)
+        return earlier if earlier is not None and not earlier.deleted else None
 
     async def list_messages(self, request: web.Request) -> web.Response:
         """List a channel's messages, newest first (``limit``, ``before``, ``after``, ``around``)."""
@@ -354,6 +382,10 @@ class Routes:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
         body, files = payload_of(request) or {}, files_of(request)
         message_rules.validate(body, files, creating=False)
+        age = (self.world.clock.now() - message.timestamp).total_seconds()
+        limited = self.limiter.edit(channel.id, message.id, age)
+        if limited is not None:
+            raise ApiError.from_limited(limited)
         message_rules.apply(self.world, message, body, files, creating=False)
         message.edited_timestamp = self.world.clock.now()
         self.gateway.message_event("MESSAGE_UPDATE", message)

@@ -133,6 +133,7 @@ class Channel:
     position: int = 0
     recipient_id: int | None = None
     last_message_id: int | None = None
+    private: bool = False
 
 
 @dataclass(slots=True)
@@ -207,6 +208,8 @@ class World:
         self.dm_channels: dict[int, int] = {}
         self.uploads: dict[int, Attachment] = {}
         self._user_names: dict[str, int] = {}
+        #: Privileged gateway intents enabled for the application in the Developer Portal (GUILD_MEMBERS).
+        self.privileged_intents = 1 << 1
         self.application_id = ids.next()
         self.bot_user_id = self.application_id
         self.guild_id = ids.next()
@@ -332,15 +335,39 @@ class World:
         """Make a member leave; the user stays known (old messages keep their author)."""
         del self.members[member.user.id]
 
-    def create_role(self, name: str, position: int, permissions: int = 0) -> tuple[Role, list[Role]]:
+    def create_role(
+        self, name: str, position: int, permissions: int = 0, *, managed: bool = False, mentionable: bool = False
+    ) -> tuple[Role, list[Role]]:
         """Insert a role at ``position``, shifting the roles at or above it; return it and the shifted ones."""
+        if not name or len(name) > 100:
+            raise ValueError("a role needs a name of 1 to 100 characters")
         position = max(1, position)
         shifted = [r for r in self.roles.values() if r.id != self.guild_id and r.position >= position]
         for other in shifted:
             other.position += 1
-        role = Role(self.ids.next(), name, position, permissions)
+        role = Role(self.ids.next(), name, position, permissions, managed=managed, mentionable=mentionable)
         self.roles[role.id] = role
         return role, shifted
+
+    def create_channel(self, name: str, *, private: bool = False) -> Channel:
+        """Add a text channel (a private one the bot cannot see)."""
+        if not name or len(name) > 100:
+            raise ValueError("a channel needs a name of 1 to 100 characters")
+        if any(c.type == TEXT_CHANNEL and c.name.casefold() == name.casefold() for c in self.channels.values()):
+            raise ValueError(f"a channel named {name!r} already exists")
+        position = 1 + max((c.position for c in self.channels.values() if c.type == TEXT_CHANNEL), default=-1)
+        channel = Channel(self.ids.next(), name, TEXT_CHANNEL, position, private=private)
+        self.channels[channel.id] = channel
+        self.channel_messages[channel.id] = []
+        return channel
+
+    def can_view(self, member: Member, channel: Channel) -> bool:
+        """Tell whether a member sees a channel (a private channel only its admins and the owner see)."""
+        if channel.type == DM_CHANNEL:
+            return member.user.id == channel.recipient_id
+        if not channel.private:
+            return True
+        return bool(self.permissions(member) & ADMINISTRATOR) or member.user.id == self.owner_id
 
     def open_dm(self, user: User) -> Channel:
         """Return the DM channel with a user, creating it on first use."""
