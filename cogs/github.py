@@ -13,8 +13,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.checks import maintainer_only
+from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
+from bot.fit import fit_content
 from bot.github.types import GitHubError, RateLimited
+from bot.messages import OutMessage, mention
+from bot.outbox import enqueue_message
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -83,10 +87,11 @@ class GitHub(commands.Cog):
         repos = [r for r in followed if repo is None or r.lower() == repo.lower()]
         await interaction.response.defer(ephemeral=True, thinking=True)
         last_edit = 0.0
+        clock = self.services.clock
 
         async def show(progress: Any) -> None:
             nonlocal last_edit
-            if time.monotonic() - last_edit < 2:
+            if time.monotonic() - last_edit < 2 or not can_edit(interaction, clock.now()):
                 return
             last_edit = time.monotonic()
             try:
@@ -94,6 +99,11 @@ class GitHub(commands.Cog):
             except discord.HTTPException:
                 log.debug("could not edit the backfill progress message", exc_info=True)
 
+        lines = await self._backfill_lines(repos, show)
+        await self._finish(interaction, "Backfill finished.\n" + "\n".join(lines))
+
+    async def _backfill_lines(self, repos: list[str], show: Any) -> list[str]:
+        """Back-fill each repository in turn; return one line per repository."""
         lines = []
         for name in repos:
             try:
@@ -114,7 +124,25 @@ class GitHub(commands.Cog):
                     f"**{name}**: {report.prs} pull requests, {report.reviews} reviews, {report.issues} "
                     f"issues, {report.stars} stars in {report.requests} requests."
                 )
-        await interaction.edit_original_response(content="Backfill finished.\n" + "\n".join(lines))
+        return lines
+
+    async def _finish(self, interaction: discord.Interaction, text: str) -> None:
+        """Put the result in the command's reply, or, once its token has expired, in a normal message."""
+        if can_edit(interaction, self.services.clock.now()):
+            await interaction.edit_original_response(content=text)
+            return
+        settings = self.services.settings.discord.channels
+        channel_id = settings.maintainers or interaction.channel_id
+        if channel_id is None:
+            log.warning("backfill finished after its command expired, and there is no channel to say so: %s", text)
+            return
+        who = interaction.user.id
+        message = OutMessage(content=fit_content(f"{mention(who)} {text}"), mention_users=(who,))
+        key = f"backfill-result:{interaction.id}"
+        async with self.services.db.transaction() as conn:
+            await enqueue_message(conn, key, channel_id, message, now=self.services.clock.now())
+        if self.services.dispatcher is not None:
+            self.services.dispatcher.wake()
 
 
 async def setup(bot: VestryBot) -> None:

@@ -13,8 +13,10 @@ from discord.ext import commands
 
 from bot.discord.checks import in_guild
 from bot.discord.render import edit_reply, send_reply
+from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
-from bot.messages import Button, Reply, mention
+from bot.messages import Button, OutMessage, Reply, mention
+from bot.outbox import enqueue_dm
 from bot.services.linking import AuditEntry, DeviceSession, Link, LinkFailed, Linking, LinkResult, ProofRequest
 
 if TYPE_CHECKING:
@@ -244,11 +246,27 @@ class LinkingCog(commands.Cog, name="Linking"):
             log.exception("linking member %s through the device flow failed", session.discord_id)
             failed = LinkFailed("Something went wrong on our side; press **Try again**.")
             reply = failure_reply(failed, session.expected_github_id)
+        services = self.bot.services
+        if not can_edit(interaction, services.clock.now()):
+            await self._tell_by_dm(interaction, reply)
+            return
         try:
-            # The interaction token outlives the poll (14 of its 15 minutes), so the original message can be edited.
+            # The poll stops after 14 of the token's 15 minutes, so the original message can normally be edited.
             await edit_reply(interaction, reply)
         except discord.HTTPException as exc:
             log.warning("could not update the /link message of member %s: %s", session.discord_id, exc.status)
+
+    async def _tell_by_dm(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Say how /link ended in a DM: its message can no longer be edited once the token has expired."""
+        services = self.bot.services
+        text = f"Your `/link` from <t:{int(interaction.created_at.timestamp())}:R> ended: {reply.content}"
+        message = OutMessage(content=text, buttons=tuple(b for b in reply.buttons if b.custom_id))
+        async with services.db.transaction() as conn:
+            await enqueue_dm(
+                conn, f"link-result:{interaction.id}", interaction.user.id, message, now=services.clock.now()
+            )
+        if services.dispatcher is not None:
+            services.dispatcher.wake()
 
 
 async def setup(bot: VestryBot) -> None:

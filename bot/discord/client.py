@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.tree import VestryTree, message_for
+from bot.fit import fit_message
 from bot.messages import OutMessage
 from bot.outbox import PermanentError, TransientError
 
@@ -212,6 +213,7 @@ class BotSink:
     async def edit_message(self, channel_id: int, message_id: int, message: OutMessage) -> None:
         """Edit a message Vestry posted."""
         partial = self._bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+        message = fit_message(message)
         await _guard(
             partial.edit(
                 content=message.content or None,

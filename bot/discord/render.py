@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+from bot.fit import fit_message
 from bot.messages import Attachment, Button, OutMessage, Reply
 
 _STYLES = {
@@ -64,7 +65,8 @@ def allowed_mentions(users: Sequence[int] = (), roles: Sequence[int] = ()) -> di
 
 
 def message_kwargs(message: OutMessage) -> dict[str, Any]:
-    """Keyword arguments for ``Messageable.send`` from an OutMessage."""
+    """Keyword arguments for ``Messageable.send`` (or an edit) from an OutMessage, fitted into Discord's limits."""
+    message = fit_message(message)
     kwargs: dict[str, Any] = {
         "content": message.content or None,
         "embeds": embeds(message.embeds),
@@ -79,6 +81,7 @@ def message_kwargs(message: OutMessage) -> dict[str, Any]:
 
 async def send_reply(interaction: discord.Interaction, reply: Reply) -> None:
     """Answer an interaction with a Reply, as the first response or a followup."""
+    reply = fit_message(reply)
     kwargs: dict[str, Any] = {
         "content": reply.content or None,
         "embeds": embeds(reply.embeds),
@@ -97,6 +100,7 @@ async def send_reply(interaction: discord.Interaction, reply: Reply) -> None:
 
 async def edit_reply(interaction: discord.Interaction, reply: Reply) -> None:
     """Replace the interaction's original response with a Reply."""
+    reply = fit_message(reply)
     built = view(reply.buttons)
     await interaction.edit_original_response(
         content=reply.content or None,

@@ -120,10 +120,25 @@ async def test_device_flow_denied_says_so_and_try_again_starts_a_new_code(sandbo
 async def test_device_flow_expired_says_so_with_a_try_again_button(sandbox: Any) -> None:
     await sandbox.add_member("alice")
     interaction, _ = await start_device_link(sandbox, "alice")
-    await sandbox.clock(advance=1000)
+    await sandbox.clock(advance=850)  # past the 14 minutes the bot waits, within the token's 15
     message = await wait_for_text(sandbox, interaction, "expired")
     assert custom_ids(message) == ["link:retry"]
     assert await link_rows(sandbox) == []
+
+
+async def test_device_flow_that_outlives_its_token_says_so_in_a_dm_and_never_edits_late(sandbox: Any) -> None:
+    await sandbox.add_member("alice")
+    interaction, _ = await start_device_link(sandbox, "alice")
+    await sandbox.clock(advance=1000)  # the interaction token (15 minutes) is gone before the code's end is seen
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while not (dms := await sandbox.messages("dm:alice")):
+        assert loop.time() < deadline, "the bot never told alice how /link ended"
+        await asyncio.sleep(0.1)
+    assert "expired" in dms[0]["content"]
+    assert custom_ids(dms[0]) == ["link:retry"]
+    assert CODE.search(current(sandbox, interaction)["content"])  # the old message was left alone, not edited late
+    assert await sandbox.get("/discord/rejections") == []
 
 
 async def test_device_flow_slowed_down_backs_off_and_still_links(sandbox: Any) -> None:
