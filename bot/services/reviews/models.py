@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -10,8 +11,24 @@ ReviewerKind = Literal["user", "team"]
 
 
 def reviewer_key(kind: str, reviewer: str) -> str:
-    """Name a reviewer the way snoozes, acknowledgements and buttons do: ``user:<github id>`` or ``team:<slug>``."""
+    """Name a reviewer the way snoozes and acknowledgements do: ``user:<github id>`` or ``team:<slug>``."""
     return f"{kind}:{reviewer}"
+
+
+def button_key(key: str) -> str:
+    """Return the short, stable form of a reviewer key for a button's custom_id (≤ 24 characters, any slug).
+
+    A user's key (``user:<github id>``) is short already; a team's becomes ``t:`` and a hash of its slug, which
+    the click is matched back against the teams waiting in the queue (:func:`matches_button`).
+    """
+    if key.startswith("user:") and len(key) <= 24:
+        return key
+    return "t:" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def matches_button(key: str, short: str) -> bool:
+    """Tell whether a reviewer key is the one a button's short key names (old buttons carried the key itself)."""
+    return short in (key, button_key(key))
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.messages import Button, OutMessage, Reply, escape_markdown, mention, role_mention
-from bot.services.reviews.models import QueueSnapshot, Reviewer, ReviewerGroup, WaitingReview
+from bot.services.reviews.models import QueueSnapshot, Reviewer, ReviewerGroup, WaitingReview, button_key
 
 COLOR = 0x5865F2
 DESCRIPTION_BUDGET = 3800  # Discord allows 4096 characters in an embed description; keep room for the tail line
 GROUPS_PER_MESSAGE = 12  # two buttons per reviewer, at most 25 buttons on a message
 TITLE_MAX = 80
 BUTTON_PREFIX = "nudge"
+#: "On it" names this many pull requests and counts the rest, so the answer always fits in one message
+#: (a repository name can be 100 characters: 10 of them stay well within Discord's 2000).
+ON_IT_LISTED = 10
 
 
 def format_wait(waited: timedelta) -> str:
@@ -123,7 +126,7 @@ def buttons_for(groups: Sequence[ReviewerGroup]) -> list[Button]:
     buttons = []
     for group in groups:
         name = group.reviewer.name if group.reviewer.kind == "user" else f"team {group.reviewer.name}"
-        key = group.reviewer.key
+        key = button_key(group.reviewer.key)
         buttons.append(Button(_short(f"Snooze 1 day · {name}", 80), custom_id=f"{BUTTON_PREFIX}:snooze:{key}"))
         buttons.append(Button(_short(f"On it · {name}", 80), custom_id=f"{BUTTON_PREFIX}:onit:{key}", style="primary"))
     return buttons
@@ -247,8 +250,10 @@ def on_it_text(name: str, pulls: Sequence[str], until: datetime, by: int | None)
     if not pulls:
         return f"Nothing is waiting on **{escape_markdown(name)}** right now."
     marked = f" (marked by {mention(by)})" if by is not None else ""
+    shown = list(pulls[:ON_IT_LISTED])
+    listed = ", ".join(shown) + (f" and {len(pulls) - len(shown)} more" if len(pulls) > len(shown) else "")
     return (
-        f"👀 **{escape_markdown(name)}** is on it: {', '.join(pulls)}{marked}. "
+        f"👀 **{escape_markdown(_short(name, 100))}** is on it: {listed}{marked}. "
         f"No reminders about {'it' if len(pulls) == 1 else 'them'} until {when(until)}."
     )
 

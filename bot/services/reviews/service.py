@@ -16,7 +16,7 @@ from bot.db import Database
 from bot.errors import PermissionDenied, UserFacingError
 from bot.messages import OutMessage
 from bot.outbox import enqueue_dm, enqueue_message
-from bot.services.reviews.models import NudgeResult, QueueSnapshot, ReviewerGroup, reviewer_key
+from bot.services.reviews.models import NudgeResult, QueueSnapshot, ReviewerGroup, matches_button, reviewer_key
 from bot.services.reviews.queue import QueueReader
 from bot.services.reviews.render import dm_message, nudge_post
 from bot.services.reviews.schedule import NudgeSchedule
@@ -215,8 +215,20 @@ class ReviewQueue:
 
     # Buttons ------------------------------------------------------------------------------------------------
 
+    async def resolve_button(self, short: str) -> str:
+        """Turn a button's short key back into the reviewer key (a team's is looked up among waiting teams)."""
+        if not short.startswith("t:"):
+            return short
+        keys = {item.reviewer.key for item in (await self.reader.read(self._clock.now())).items}
+        keys.update(reviewer_key("team", slug) for slug in self._settings.reviews.team_roles)
+        found = next((key for key in keys if matches_button(key, short)), None)
+        if found is None:
+            raise UserFacingError("Nothing is waiting on this team any more; use /reviews to see the queue.")
+        return found
+
     async def target(self, key: str) -> Target:
         """Find the reviewer a button's key names."""
+        key = await self.resolve_button(key)
         kind, _, name = key.partition(":")
         if kind == "team" and name:
             return Target(key, f"team {name}", role_id=self._settings.reviews.team_roles.get(name))
@@ -249,6 +261,7 @@ class ReviewQueue:
         """Leave a reviewer out of nudges for a day, and always out of the next one (a Friday snooze covers Monday)."""
         target = await self.target(key)
         self.authorize(target, clicker)
+        key = target.key
         now = self._clock.now()
         until = now + SNOOZE
         following = self.schedule.next_posting_slot(now)
@@ -266,6 +279,7 @@ class ReviewQueue:
         """Acknowledge a reviewer's waiting requests: out of nudges for ``on_it_for``, or until re-requested."""
         target = await self.target(key)
         self.authorize(target, clicker)
+        key = target.key
         now = self._clock.now()
         until = now + self._settings.reviews.on_it_for
         items = (await self.reader.read(now)).only({key}).items
