@@ -84,10 +84,6 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
     """Add the Discord routes of the contract's second round: refusals, roles, channels, DMs, messages, gateway."""
     discord = sandbox.discord
 
-    @routes.get("/discord/rejections")
-    async def rejections(request: web.Request) -> web.Response:
-        return _json(discord.rejections())
-
     @routes.post("/discord/roles")
     async def create_role(request: web.Request) -> web.Response:
         body = await _body(request)

@@ -229,7 +229,7 @@ class DiscordEmulator:
 
     def rejections(self) -> list[dict[str, Any]]:
         """Return every request the emulator refused since start (429s with ``global`` and ``scope``)."""
-        return list(self.rest.rejections)
+        return self.rest.rejections.list()
 
     # -- messages --------------------------------------------------------------------------------------
 
