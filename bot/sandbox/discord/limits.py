@@ -38,8 +38,6 @@ ROUTE_RULES: dict[str, Rule] = {
     "PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}": Rule("members.roles", 10, 10.0),
     "DELETE /guilds/{guild_id}/members/{user_id}/roles/{role_id}": Rule("members.roles", 10, 10.0),
     "POST /users/@me/channels": Rule("dms.open", 5, 5.0),
-    "PUT /applications/{application_id}/commands": Rule("commands.overwrite", 2, 60.0),
-    "PUT /applications/{application_id}/guilds/{guild_id}/commands": Rule("commands.overwrite", 2, 60.0),
 }
 #: Every other route: a generous per-route bucket (Discord's own default is of this order).
 DEFAULT_RULE = Rule("default", 50, 1.0)
