@@ -14,6 +14,7 @@ import discord
 from bot.clock import Clock, SystemClock
 from bot.config import Secrets, Settings
 from bot.db import Database
+from bot.discord.gateway_errors import describe_gateway_end
 from bot.events import EventBus
 from bot.github.webhooks import Metrics, WebhookReceiver
 from bot.jobs import Jobs
@@ -237,7 +238,7 @@ class App:
         if ready not in done:
             ready.cancel()
             if self._bot_task in done and self._bot_task.exception() is not None:
-                raise StartupError(f"the Discord gateway failed: {self._bot_task.exception()}")
+                raise StartupError(describe_gateway_end(self._bot_task.exception()))
             raise StartupError("Discord did not become ready in time")
         await services.bus.start()
         await services.dispatcher.start()
@@ -262,6 +263,26 @@ class App:
         """Wait until the gateway task ends."""
         if self._bot_task is not None:
             await self._bot_task
+
+    async def serve_until(self, stop: asyncio.Event) -> str | None:
+        """Serve until ``stop`` is set (None) or the gateway ends for good (the one line saying why and what to do).
+
+        Transient closes never end the gateway task (discord.py resumes); fatal ones (4004, 4013, 4014) and
+        errors while reading an event do, and a service manager must see a failure to restart or alert.
+        """
+        if self._bot_task is None:
+            return None
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({self._bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if stop.is_set() or not self._bot_task.done() or self._bot_task.cancelled():
+            return None
+        exc = self._bot_task.exception()
+        line = describe_gateway_end(exc)
+        log.error("%s", line, exc_info=exc if exc is not None and not _is_close(exc) else None)
+        return line
 
     async def stop(self) -> None:
         """Stop in reverse order: jobs, gateway, dispatcher, events, webhooks, GitHub worker, database."""
@@ -288,3 +309,8 @@ class App:
                 await services.github.close()
         if self.db is not None:
             await self.db.close()
+
+
+def _is_close(exc: BaseException) -> bool:
+    """Tell whether an exception is Discord closing the gateway (no traceback needed, the line says it all)."""
+    return isinstance(exc, discord.ConnectionClosed | discord.PrivilegedIntentsRequired | discord.LoginFailure)

@@ -15,7 +15,7 @@ from bot.config import ConfigError, Settings, load_secrets, load_settings
 
 log = logging.getLogger("vestry")
 
-EXIT_OK, EXIT_INVALID, EXIT_STARTUP = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_STARTUP, EXIT_GATEWAY = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -139,9 +139,10 @@ def _run(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         try:
             await app.start()
-            waiter = asyncio.create_task(app.wait())
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            failure = await app.serve_until(stop)
+            if failure is not None:
+                print(f"vestry: {failure}", file=sys.stderr)
+                return EXIT_GATEWAY
             return EXIT_OK
         except (StartupError, MigrationError, DatabaseError) as exc:
             print(f"vestry: {exc}", file=sys.stderr)

@@ -31,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import logs
-from bot.app import App, RunOptions
+from bot.app import App, RunOptions, StartupError
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_secrets, parse_settings
 from bot.sandbox.config import builtin_config, deep_merge, resolve_names
@@ -190,15 +190,23 @@ def main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        failure: str | None = None
         try:
             info = await process.start()
             ready = Path(args.ready_file)
             partial = ready.with_name(ready.name + ".partial")
             partial.write_text(json.dumps(info), encoding="utf-8")
             partial.replace(ready)  # readers never see half a file
-            await stop.wait()
+            assert process.app is not None
+            failure = await process.app.serve_until(stop)
+        except StartupError as exc:
+            print(f"vestry: {exc}", file=sys.stderr)
+            return 2
         finally:
             await process.stop()
+        if failure is not None:
+            print(f"vestry: {failure}", file=sys.stderr)
+            return 3
         return 0
 
     return asyncio.run(run())
