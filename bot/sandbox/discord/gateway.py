@@ -28,6 +28,8 @@ PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 #: Every intent bit Discord defines for API v10 (bits 22 and 23 are unused); anything else closes with 4013.
 DEFINED_INTENTS = 0b11001100011111111111111111
 HEARTBEAT_INTERVAL_MS = 41_250
+#: Gateway commands a client may send: 120 every 60 seconds (then 4008 Rate limited).
+COMMAND_LIMIT, COMMAND_WINDOW = 120, 60.0
 #: The emulated round trip of a heartbeat ACK: an instant ACK races discord.py's own bookkeeping and reads as
 #: a latency of a whole heartbeat interval.
 ACK_DELAY = 0.02
@@ -52,6 +54,7 @@ class Connection:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
     last_beat: float = 0.0
+    sent: deque[float] = field(default_factory=deque)
 
     def send(self, op: int, d: Any = None, t: str | None = None, s: int | None = None) -> None:
         """Queue one frame."""
@@ -195,6 +198,13 @@ class Gateway:
 
     async def _on_payload(self, conn: Connection, payload: dict[str, Any]) -> None:
         op, d = payload.get("op"), payload.get("d")
+        now = asyncio.get_running_loop().time()
+        while conn.sent and now - conn.sent[0] >= COMMAND_WINDOW:
+            conn.sent.popleft()
+        conn.sent.append(now)
+        if len(conn.sent) > COMMAND_LIMIT:
+            await self.close_connection(conn, 4008)
+            return
         if op == 1:
             conn.last_beat = asyncio.get_running_loop().time()
             task = asyncio.create_task(self._ack(conn))

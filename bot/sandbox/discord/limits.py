@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,8 @@ class RateLimiter:
         self._message_edits: dict[int, Counter] = {}
         self._dm_opens = Counter()
         self.exhausted_hits = 0
+        #: The time source (seconds); tests may freeze it so that windows never pass on their own.
+        self.now: Callable[[], float] = time.monotonic
 
     def rule(self, route: str) -> Rule:
         """Return the bucket rule of ``"METHOD /template"``."""
@@ -115,7 +118,7 @@ class RateLimiter:
 
     def take(self, route: str, major: str, path: str) -> tuple[dict[str, str], Limited | None]:
         """Count one request; return the bucket headers and, when refused, the 429 to answer."""
-        now = time.monotonic()
+        now = self.now()
         if now < self._banned_until:
             return {}, Limited(429, None, {"Retry-After": str(int(self._banned_until - now) + 1)}, "ban")
         if not path.startswith(GLOBAL_EXEMPT_PREFIXES):
@@ -161,7 +164,7 @@ class RateLimiter:
         """Count an invalid request (401, 403, 429 not in the shared scope); ban past Discord's threshold."""
         if status not in (401, 403, 429) or scope in ("shared", "ban"):
             return
-        now = time.monotonic()
+        now = self.now()
         window = INVALID_WINDOW * self.scale
         if self._invalid.count(now, window) + 1 >= INVALID_LIMIT:
             self._banned_until = now + BAN_SECONDS * self.scale
@@ -169,11 +172,11 @@ class RateLimiter:
 
     def invalid_count(self) -> int:
         """Return the invalid requests counted in the current window."""
-        return self._invalid.count(time.monotonic(), INVALID_WINDOW * self.scale)
+        return self._invalid.count(self.now(), INVALID_WINDOW * self.scale)
 
     def edit(self, channel_id: int, message_id: int, age_seconds: float) -> Limited | None:
         """Count an edit of a message; refuse with 30046 or a shared-scope 429 past those caps."""
-        now = time.monotonic()
+        now = self.now()
         edits = self._message_edits.setdefault(message_id, Counter())
         window = SHARED_EDIT_WINDOW * self.scale
         if edits.count(now, window) >= SHARED_EDIT_LIMIT:
@@ -189,7 +192,7 @@ class RateLimiter:
 
     def open_dm(self) -> bool:
         """Count a new DM channel; False when too many were opened lately (40003)."""
-        now = time.monotonic()
+        now = self.now()
         if self._dm_opens.count(now, DM_OPEN_WINDOW * self.scale) >= DM_OPEN_LIMIT:
             return False
         self._dm_opens.add(now)
