@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import allowed_mentions, embeds, send_reply
+from bot.fit import fit_choices
 from bot.messages import OutMessage, Reply
 from bot.services.recognition import (
     MemberRef,
@@ -88,7 +89,7 @@ class Kudos(commands.Cog):
     @recognize.autocomplete("kind")
     async def kind_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Offer the contribution kinds that match what was typed."""
-        return [app_commands.Choice(name=label, value=key) for label, key in kind_choices(current)]
+        return [app_commands.Choice(name=label, value=key) for label, key in fit_choices(kind_choices(current))]
 
     @app_commands.command(name="profile")
     @app_commands.describe(member="Whose profile to show (yours when left out)")

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.discord.checks import NotMaintainer, in_guild, member_is_maintainer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
+from bot.discord.setup_checks import tier_role_problems
 from bot.errors import UserFacingError
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
@@ -127,16 +128,10 @@ class DiscordMembers:
         if guild is None or me is None:
             return "the bot cannot see the server yet"
         role = guild.get_role(role_id)
-        if role is None:
-            return f"ladder role {role_id} does not exist in the server"
-        if not me.guild_permissions.manage_roles:
+        if role is not None and not me.guild_permissions.manage_roles:
             return f"the bot lacks Manage Roles, so it cannot grant @{role.name}"
-        if role >= me.top_role:
-            return (
-                f"role @{role.name} is above the bot's own role @{me.top_role.name}: move the bot's role higher "
-                "in Server Settings → Roles"
-            )
-        return None
+        problems = tier_role_problems(guild, me, [role_id])
+        return problems[0] if problems else None
 
 
 class LadderCog(commands.Cog, name="Ladder"):

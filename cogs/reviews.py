@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.discord.checks import in_guild, member_is_maintainer
 from bot.discord.render import send_reply
 from bot.errors import UserFacingError
+from bot.fit import fit_choices
 from bot.messages import Reply
 from bot.schedule import crontab_trigger
 from bot.services.reviews import Clicker, ReviewQueue
@@ -106,7 +107,8 @@ class Reviews(commands.Cog):
     async def repo_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Offer the followed repositories."""
         repos = self.bot.services.settings.github.repositories
-        return [app_commands.Choice(name=repo, value=repo) for repo in repos if current.lower() in repo.lower()][:25]
+        matching = [(repo, repo) for repo in repos if current.lower() in repo.lower()]
+        return [app_commands.Choice(name=name, value=value) for name, value in fit_choices(matching)]
 
     @app_commands.command(name="away")
     @app_commands.guild_only()

@@ -14,7 +14,9 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.discord.pacing import OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
+from bot.discord.setup_checks import channel_problems, tier_role_problems
 from bot.discord.tree import VestryTree, message_for
 from bot.fit import fit_message
 from bot.messages import OutMessage
@@ -144,33 +146,11 @@ class VestryBot(commands.Bot):
         problems: list[str] = []
         if me is None:
             return ["the bot cannot see itself in the server"]
-        for purpose, channel_id in settings.discord.channels.model_dump().items():
-            if channel_id is None:
-                continue
-            channel = guild.get_channel(channel_id)
-            if channel is None:
-                problems.append(f"the {purpose} channel {channel_id} does not exist or is hidden from the bot")
-                continue
-            perms = channel.permissions_for(me)
-            for flag, label in (
-                ("send_messages", "Send Messages"),
-                ("embed_links", "Embed Links"),
-                ("attach_files", "Attach Files"),
-            ):
-                if not getattr(perms, flag):
-                    problems.append(f"missing {label} in #{channel.name} ({purpose} channel)")
-        managed = [tier.role_id for tier in settings.ladder.tiers] if settings.ladder.enabled else []
-        if managed and not me.guild_permissions.manage_roles:
-            problems.append("missing Manage Roles: ladder roles cannot be granted")
-        for role_id in managed:
-            role = guild.get_role(role_id)
-            if role is None:
-                problems.append(f"ladder role {role_id} does not exist in the server")
-            elif role >= me.top_role:
-                problems.append(
-                    f"role @{role.name} is above the bot's own role @{me.top_role.name}: move the "
-                    "bot's role higher in Server Settings → Roles"
-                )
+        problems += channel_problems(guild, me, settings.discord.channels.model_dump())
+        tiers = [tier.role_id for tier in settings.ladder.tiers] if settings.ladder.enabled else []
+        if tiers and not me.guild_permissions.manage_roles:
+            problems.append("missing Manage Roles: ladder roles cannot be granted; give the bot's role Manage Roles")
+        problems += tier_role_problems(guild, me, tiers)
         problems += self._mention_problems(guild, me)
         return problems
 
@@ -196,9 +176,21 @@ class BotSink:
 
     def __init__(self, bot: VestryBot) -> None:
         self._bot = bot
+        self.old_edits = OldEditBudget()
+
+    def _check_channel(self, channel_id: int) -> None:
+        """Refuse, without asking Discord, a post to a server channel the bot cannot see or write in (50001)."""
+        channel = self._bot.get_channel(channel_id)
+        if isinstance(channel, discord.abc.GuildChannel):
+            perms = channel.permissions_for(channel.guild.me)
+            if not (perms.view_channel and perms.send_messages):
+                raise PermanentError(
+                    f"the bot cannot see or write in #{channel.name}; /vestry status says how to fix it"
+                )
 
     async def send_message(self, channel_id: int, message: OutMessage, nonce: str) -> int:
         """Post a message in a channel."""
+        self._check_channel(channel_id)
         channel = self._bot.get_partial_messageable(channel_id)
         sent = await _guard(channel.send(**message_kwargs(message), nonce=nonce))
         return int(sent.id)
@@ -211,7 +203,11 @@ class BotSink:
         return int(sent.id)
 
     async def edit_message(self, channel_id: int, message_id: int, message: OutMessage) -> None:
-        """Edit a message Vestry posted."""
+        """Edit a message Vestry posted (edits of hour-old posts beyond the channel's budget are left undone)."""
+        if not self.old_edits.allow(channel_id, message_id, self._bot.services.clock.now()):
+            log.warning("left an edit of hour-old message %s undone: Discord caps such edits per channel", message_id)
+            return
+        self._check_channel(channel_id)
         partial = self._bot.get_partial_messageable(channel_id).get_partial_message(message_id)
         message = fit_message(message)
         await _guard(
