@@ -219,12 +219,22 @@ class BotSink:
             )
         )
 
+    def _check_role(self, guild_id: int, role_id: int) -> None:
+        """Refuse, without asking Discord, a role the bot can never grant or remove (403 50013 otherwise)."""
+        guild = self._bot.get_guild(guild_id)
+        if guild is not None and guild.me is not None and guild.get_role(role_id) is not None:
+            problems = tier_role_problems(guild, guild.me, [role_id])
+            if problems:
+                raise PermanentError(problems[0])
+
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         """Grant a role."""
+        self._check_role(guild_id, role_id)
         await _guard(self._bot.http.add_role(guild_id, user_id, role_id, reason=reason or None))
 
     async def remove_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         """Take a role away."""
+        self._check_role(guild_id, role_id)
         await _guard(self._bot.http.remove_role(guild_id, user_id, role_id, reason=reason or None))
 
 

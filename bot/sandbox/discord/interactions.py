@@ -169,6 +169,8 @@ class Interactions(Answers):
         data_options, _ = build_options(self.world, resolved, {}, focused=(option, value))
         record = self._new(AUTOCOMPLETE, member, channel, " ".join(resolved.path))
         data = {"id": resolved.command["id"], "name": resolved.command["name"], "type": 1, "options": data_options}
+        if resolved.guild_id is not None:
+            data["guild_id"] = str(resolved.guild_id)
         payload = self._payload(record, member, channel, locale)
         payload["data"] = data
         self.gateway.dispatch("INTERACTION_CREATE", payload)
