@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -76,7 +77,7 @@ class Admin(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         """Show the bot's health: uptime, GitHub rate limit, jobs and setup problems."""
         report = await collect_status(self.bot.services, self.bot.check_permissions())
-        latency = self.bot.latency * 1000 if self.bot.latency == self.bot.latency else None
+        latency = self.bot.latency * 1000 if math.isfinite(self.bot.latency) else None  # inf before the first ACK
         await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
 
     @vestry.command(name="sync")
