@@ -95,7 +95,7 @@ class GitHub(commands.Cog):
                 return
             last_edit = time.monotonic()
             try:
-                await interaction.edit_original_response(content=progress_text(progress))
+                await interaction.edit_original_response(content=fit_content(progress_text(progress)))
             except discord.HTTPException:
                 log.debug("could not edit the backfill progress message", exc_info=True)
 
@@ -129,7 +129,7 @@ class GitHub(commands.Cog):
     async def _finish(self, interaction: discord.Interaction, text: str) -> None:
         """Put the result in the command's reply, or, once its token has expired, in a normal message."""
         if can_edit(interaction, self.services.clock.now()):
-            await interaction.edit_original_response(content=text)
+            await interaction.edit_original_response(content=fit_content(text))
             return
         settings = self.services.settings.discord.channels
         channel_id = settings.maintainers or interaction.channel_id

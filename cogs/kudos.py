@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import allowed_mentions, embeds, send_reply
-from bot.fit import fit_choices
+from bot.fit import fit_choices, fit_message
 from bot.messages import OutMessage, Reply
 from bot.services.recognition import (
     MemberRef,
@@ -39,6 +39,7 @@ def member_ref(member: discord.Member | discord.User) -> MemberRef:
 
 async def send_public(interaction: discord.Interaction, message: OutMessage) -> None:
     """Answer in the channel for everyone to see, mentioning exactly who the message lists."""
+    message = fit_message(message)
     await interaction.response.send_message(
         content=message.content or None,
         embeds=embeds(message.embeds),

@@ -14,6 +14,7 @@ from bot.discord.checks import NotMaintainer, in_guild, member_is_maintainer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
 from bot.discord.setup_checks import tier_role_problems
 from bot.errors import UserFacingError
+from bot.fit import fit_buttons, fit_content, fit_embeds
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
 from bot.services.ladder.posts import APPROVE, DECLINE
@@ -204,7 +205,9 @@ class LadderCog(commands.Cog, name="Ladder"):
             self.guild_id, parse_category(category), parse_period(period), number, interaction.user.id
         )
         await interaction.response.edit_message(
-            embeds=embeds([board_embed(board)]), view=view(board_buttons(board)), allowed_mentions=allowed_mentions()
+            embeds=embeds(fit_embeds([board_embed(board)])),
+            view=view(fit_buttons(board_buttons(board))),
+            allowed_mentions=allowed_mentions(),
         )
 
     async def on_decision(self, interaction: discord.Interaction, rest: str) -> None:
@@ -216,7 +219,9 @@ class LadderCog(commands.Cog, name="Ladder"):
         if action not in (APPROVE, DECLINE) or not raw.isdigit():
             raise UserFacingError("That button is out of date.")
         decision = await self.ladder.decide(self.guild_id, int(raw), approve=action == APPROVE, by=interaction.user.id)
-        await interaction.response.edit_message(content=decision.text, view=None, allowed_mentions=allowed_mentions())
+        await interaction.response.edit_message(
+            content=fit_content(decision.text), view=None, allowed_mentions=allowed_mentions()
+        )
 
 
 async def setup(bot: VestryBot) -> None:

@@ -429,3 +429,20 @@ async def test_more_than_120_gateway_commands_a_minute_close_with_4008(discord_e
         while (message := await ws.receive(timeout=2)).type is not aiohttp.WSMsgType.CLOSE:
             pass
         assert message.data == 4008
+
+
+async def test_op_7_reconnect_resumes_and_op_9_starts_a_new_session(
+    discord_emu: DiscordEmulator, discord_emu_bot: EmuTestBot
+) -> None:
+    gateway = discord_emu.gateway
+    (session,) = gateway.sessions
+    gateway.send_op(7)
+    await asyncio.wait_for(discord_emu_bot.resumed_event.wait(), 10)
+    assert set(gateway.sessions) == {session}
+    gateway.send_op(9, False)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while set(gateway.sessions) in ({session}, set()):
+        assert loop.time() < deadline, "the bot never identified again"
+        await asyncio.sleep(0.05)
+    assert (await discord_emu.invoke_command("owner", "secret", {}))["responses"]
