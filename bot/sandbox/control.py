@@ -114,6 +114,12 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
         channel, member, content = _need(await _body(request), "channel", "member", "content")
         return _json({"id": str(await discord.member_message(channel, member, str(content)))})
 
+    @routes.post("/discord/reactions")
+    async def reaction(request: web.Request) -> web.Response:
+        member, message, emoji = _need(await _body(request), "member", "message", "emoji")
+        await discord.add_reaction(member, message, str(emoji))
+        return _json({})
+
     @routes.post("/discord/autocomplete")
     async def autocomplete(request: web.Request) -> web.Response:
         member, name, option, value = _need(await _body(request), "member", "command", "option", "value")

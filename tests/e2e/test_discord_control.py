@@ -64,3 +64,12 @@ async def test_a_member_with_dms_closed_is_refused_with_50007(sandbox_factory: A
             await user.send("hi")
         (refused,) = await sb.get("/discord/rejections")
         assert (refused["status"], refused["code"]) == (403, 50007)
+
+
+async def test_a_reaction_to_a_message_is_accepted_and_unknown_messages_are_404(sandbox: Any) -> None:
+    await sandbox.add_member("alice")
+    posted = await sandbox.post("/discord/messages", {"channel": "general", "member": "alice", "content": "hello"})
+    assert await sandbox.post("/discord/reactions", {"member": "owner", "message": posted["id"], "emoji": "🎉"}) == {}
+    with pytest.raises(ControlError) as failed:
+        await sandbox.post("/discord/reactions", {"member": "owner", "message": "1", "emoji": "🎉"})
+    assert failed.value.status == 404

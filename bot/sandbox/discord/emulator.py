@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.commands import CommandRegistry
-from bot.sandbox.discord.gateway import GUILDS, Gateway
+from bot.sandbox.discord.gateway import GUILD_MESSAGE_REACTIONS, GUILDS, Gateway
 from bot.sandbox.discord.interactions import Interactions
 from bot.sandbox.discord.payloads import channel_json, iso, member_json, role_json, user_json
 from bot.sandbox.discord.rest import API_PREFIX, Fault, RestLayer
@@ -220,6 +220,27 @@ class DiscordEmulator:
         self.world.store_message(message)
         self.gateway.message_event("MESSAGE_CREATE", message)
         return message.id
+
+    async def add_reaction(self, member_ref: str | int, message_ref: str | int, emoji: str) -> None:
+        """React to a message as a member (MESSAGE_REACTION_ADD, for bots with the reactions intent)."""
+        member = self.world.member(member_ref)
+        message = self.world.messages.get(int(message_ref)) if str(message_ref).isdigit() else None
+        if message is None or message.deleted or message.ephemeral:
+            raise KeyError(f"no message {message_ref}")
+        if not emoji or len(emoji) > 32:
+            raise ValueError("an emoji is 1 to 32 characters")
+        data = {
+            "user_id": str(member.user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "message_author_id": str(message.author_id),
+            "guild_id": str(self.world.guild_id),
+            "member": member_json(self.world, member),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        self.gateway.dispatch("MESSAGE_REACTION_ADD", data, GUILD_MESSAGE_REACTIONS)
 
     async def close_gateway(self, code: int) -> int:
         """Close the bot's gateway connections with ``code`` (4004, 4014, 1001, ...); return how many."""
