@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.sandbox.discord import validate
 from bot.sandbox.discord.limits import DEFAULT_RULE
 from bot.sandbox.discord_emulator import DiscordEmulator
 from tests.sandbox.conftest import EmuTestBot
@@ -446,3 +447,28 @@ async def test_op_7_reconnect_resumes_and_op_9_starts_a_new_session(
         assert loop.time() < deadline, "the bot never identified again"
         await asyncio.sleep(0.05)
     assert (await discord_emu.invoke_command("owner", "secret", {}))["responses"]
+
+
+def test_the_emulators_limits_agree_with_discords_openapi_description(discord_emu_spec: Any) -> None:
+    spec = discord_emu_spec
+    body = spec._deref(spec.request_schema("/channels/{channel_id}/messages", "post"))["properties"]
+    schemas = spec.spec["components"]["schemas"]
+    embed, field = schemas["RichEmbed"]["properties"], schemas["RichEmbedField"]["properties"]
+    button = schemas["ButtonComponentForMessageRequest"]["properties"]
+    mentions = schemas["MessageAllowedMentionsRequest"]["properties"]
+    nonce = next(b for b in body["nonce"]["oneOf"] if b.get("type") == "string")
+    assert (nonce["maxLength"], body["embeds"]["maxItems"], body["attachments"]["maxItems"]) == (
+        validate.MAX_NONCE,
+        validate.MAX_EMBEDS,
+        validate.MAX_FILES,
+    )
+    assert (embed["title"]["maxLength"], embed["description"]["maxLength"]) == (256, 4096)
+    assert (field["name"]["maxLength"], field["value"]["maxLength"]) == (256, 1024)
+    assert schemas["RichEmbedFooter"]["properties"]["text"]["maxLength"] == 2048
+    assert schemas["RichEmbedAuthor"]["properties"]["name"]["maxLength"] == 256
+    assert embed["color"]["maximum"] == 0xFFFFFF
+    assert (button["custom_id"]["minLength"], button["custom_id"]["maxLength"]) == (1, validate.MAX_CUSTOM_ID)
+    assert (button["label"]["maxLength"], button["url"]["maxLength"]) == (validate.MAX_LABEL, validate.MAX_URL)
+    assert mentions["users"]["maxItems"] == mentions["roles"]["maxItems"] == validate.MAX_MENTION_IDS
+    # The description allows 4000 characters of content (for Nitro users); a bot's messages stop at 2000.
+    assert body["content"]["maxLength"] >= validate.MAX_CONTENT == 2000
