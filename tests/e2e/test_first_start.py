@@ -41,6 +41,7 @@ async def test_first_start_runs_the_backfill_when_configured_and_announces_nothi
             db = sandbox.services.db
             assert await db.fetchval("SELECT COUNT(*) FROM pull_requests WHERE historical = 1") == 50
             assert sandbox.discord.messages("kudos") == []
+            assert sandbox.discord.rejections() == []
         finally:
             await sandbox.stop()
     finally:

@@ -179,6 +179,7 @@ async def test_changes_made_while_the_bot_is_down_are_caught_up_after_restart(tm
             assert await db.fetchval("SELECT COUNT(*) FROM pull_requests WHERE state = 'merged'") == 1
             assert await db.fetchval("SELECT COUNT(*) FROM issues WHERE state = 'closed'") == 1
             assert await db.fetchval("SELECT COUNT(*) FROM stars") == 1
+            assert first.discord.rejections() == second.discord.rejections() == []
         finally:
             await second.stop()
     finally:
