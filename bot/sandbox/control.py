@@ -114,6 +114,20 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
         channel, member, content = _need(await _body(request), "channel", "member", "content")
         return _json({"id": str(await discord.member_message(channel, member, str(content)))})
 
+    @routes.post("/discord/modals")
+    async def modal(request: web.Request) -> web.Response:
+        body = await _body(request)
+        member, interaction, custom_id = _need(body, "member", "interaction", "custom_id")
+        values = body.get("values") or {}
+        if not isinstance(values, dict):
+            raise BadRequest("values must be an object of field custom_id to text")
+        try:
+            return _json(await discord.submit_modal(member, interaction, str(custom_id), values))
+        except KeyError:
+            raise
+        except LookupError as exc:
+            return _json({"error": f"no such modal: {exc}"}, 404)
+
     @routes.post("/discord/reactions")
     async def reaction(request: web.Request) -> web.Response:
         member, message, emoji = _need(await _body(request), "member", "message", "emoji")
@@ -181,7 +195,12 @@ def control_app(sandbox: Sandbox) -> web.Application:
             raise BadRequest("options must be an object")
         locale, dm = str(body.get("locale") or "en-US"), bool(body.get("dm", False))
         try:
-            result = await discord.invoke_command(member, str(name), options, locale=locale, dm=dm)
+            if "target_message" in body or "target_member" in body:
+                result = await discord.invoke_menu(
+                    member, str(name), message=body.get("target_message"), member=body.get("target_member")
+                )
+            else:
+                result = await discord.invoke_command(member, str(name), options, locale=locale, dm=dm)
         except KeyError:
             raise
         except LookupError as exc:

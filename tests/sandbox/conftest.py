@@ -88,8 +88,12 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
 
     text = discord.ui.TextInput(label="What do you think?", custom_id="feedback-text")
 
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Thank the member, quoting the answer."""
+        await interaction.response.send_message(f"thanks: {self.text.value}")
 
-def _commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+
+def _commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu]:
     @app_commands.command()
     @app_commands.describe(user="who to ping", note="optional note")
     async def ping(interaction: discord.Interaction, user: discord.Member, note: str | None = None) -> None:
@@ -156,7 +160,12 @@ def _commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group
         """A three-level command."""
         await interaction.response.send_message("reset!")
 
-    return [ping, secret, slow, sleepy, post, claimable, feedback, vestry]
+    @app_commands.context_menu(name="Thank for this")
+    async def thank(interaction: discord.Interaction, message: discord.Message) -> None:
+        """Thank a message's author."""
+        await interaction.response.send_message(f"thanked {message.id}")
+
+    return [ping, secret, slow, sleepy, post, claimable, feedback, vestry, thank]
 
 
 @pytest.fixture

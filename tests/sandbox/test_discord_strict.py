@@ -472,3 +472,29 @@ def test_the_emulators_limits_agree_with_discords_openapi_description(discord_em
     assert mentions["users"]["maxItems"] == mentions["roles"]["maxItems"] == validate.MAX_MENTION_IDS
     # The description allows 4000 characters of content (for Nitro users); a bot's messages stop at 2000.
     assert body["content"]["maxLength"] >= validate.MAX_CONTENT == 2000
+
+
+async def test_a_modal_answer_can_be_submitted_with_its_fields(
+    discord_emu: DiscordEmulator, discord_emu_bot: EmuTestBot
+) -> None:
+    opened = await discord_emu.invoke_command("owner", "feedback", {})
+    (response,) = opened["responses"]
+    assert response["modal"]["fields"] == [
+        {"custom_id": "feedback-text", "label": "What do you think?", "required": True}
+    ]
+    with pytest.raises(ValueError, match="needs the field"):
+        await discord_emu.submit_modal("owner", opened["interaction"], response["modal"]["custom_id"], {})
+    submitted = await discord_emu.submit_modal(
+        "owner", opened["interaction"], response["modal"]["custom_id"], {"feedback-text": "lovely"}
+    )
+    assert submitted["responses"][0]["content"] == "thanks: lovely"
+
+
+async def test_a_message_context_menu_runs_on_its_target(
+    discord_emu: DiscordEmulator, discord_emu_bot: EmuTestBot
+) -> None:
+    posted = await discord_emu.member_message("general", "owner", "a helpful answer")
+    result = await discord_emu.invoke_menu("owner", "Thank for this", message=posted)
+    assert result["responses"][0]["content"] == f"thanked {posted}"
+    with pytest.raises(LookupError):
+        await discord_emu.invoke_menu("owner", "No such menu", message=posted)

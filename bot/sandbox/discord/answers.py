@@ -20,10 +20,15 @@ from bot.sandbox.discord.world import EPHEMERAL, LOADING, Message, World
 
 log = logging.getLogger(__name__)
 
-APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 #: An interaction token is valid for 15 minutes of sandbox time (then 401, 50027).
 TOKEN_LIFETIME = timedelta(minutes=15)
-_ALLOWED_CALLBACKS = {APPLICATION_COMMAND: {4, 5, 9}, MESSAGE_COMPONENT: {4, 5, 6, 7, 9}, AUTOCOMPLETE: {8}}
+_ALLOWED_CALLBACKS = {
+    APPLICATION_COMMAND: {4, 5, 9},
+    MESSAGE_COMPONENT: {4, 5, 6, 7, 9},
+    AUTOCOMPLETE: {8},
+    MODAL_SUBMIT: {4, 5, 6, 7},
+}
 _MAX_CHOICES, _MAX_CHOICE_TEXT = 25, 100
 
 
@@ -97,7 +102,7 @@ class Answers:
         if record.type == APPLICATION_COMMAND:
             metadata.update(name=record.name, command_type=1)
             legacy = {"id": str(record.id), "type": record.type, "name": record.name, "user": user}
-        else:
+        elif record.source_message_id is not None:
             metadata["interacted_message_id"] = str(record.source_message_id)
         message = Message(
             world.ids.next(),
@@ -125,7 +130,8 @@ class Answers:
             raise ApiError(404, 10062, "Unknown interaction")
         body = payload_of(request) or {}
         kind, data, files = body.get("type"), body.get("data") or {}, files_of(request)
-        if kind not in _ALLOWED_CALLBACKS[record.type]:
+        from_message = record.type != MODAL_SUBMIT or record.source_message_id is not None
+        if kind not in _ALLOWED_CALLBACKS[record.type] or (kind in (6, 7) and not from_message):
             raise form_error(
                 "type", "BASE_TYPE_CHOICES", f"Value must be one of {sorted(_ALLOWED_CALLBACKS[record.type])}."
             )

@@ -332,6 +332,22 @@ class DiscordEmulator:
             member_ref, command, options, timeout, channel, locale=locale, dm=dm
         )
 
+    async def invoke_menu(
+        self, member_ref: str | int, name: str, *, message: str | int | None = None, member: str | int | None = None
+    ) -> dict[str, Any]:
+        """Run a context-menu command on a message or a member; same return shape as invoke_command."""
+        if (message is None) == (member is None):
+            raise ValueError("give target_message or target_member")
+        kind, target = (3, message) if message is not None else (2, member)
+        assert target is not None
+        return await self.interactions.invoke_menu(member_ref, name, target, kind, 15)
+
+    async def submit_modal(
+        self, member_ref: str | int, interaction: str | int, custom_id: str, values: dict[str, str]
+    ) -> dict[str, Any]:
+        """Submit the modal an interaction was answered with; same return shape as invoke_command."""
+        return await self.interactions.submit_modal(member_ref, interaction, custom_id, values, 15)
+
     async def autocomplete(
         self, member_ref: str | int, command: str, option: str, value: str, timeout: float = 15
     ) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from bot.sandbox.discord.answers import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     TOKEN_LIFETIME,
     Answers,
     InteractionRecord,
 )
 from bot.sandbox.discord.commands import CHANNEL, MENTIONABLE, ROLE, USER, CommandRegistry, build_options, option_value
 from bot.sandbox.discord.gateway import Gateway
+from bot.sandbox.discord.menus import MESSAGE_MENU, find_menu, menu_data, modal_view, submission
 from bot.sandbox.discord.payloads import ATTACHMENT_SIZE_LIMIT, channel_json, member_json, message_json, user_json
 from bot.sandbox.discord.world import (
     ATTACH_FILES,
@@ -156,6 +158,51 @@ class Interactions(Answers):
         self.gateway.dispatch("INTERACTION_CREATE", payload)
         return await self._collect(record, timeout)
 
+    async def invoke_menu(
+        self, member_ref: str | int, name: str, target: str | int, kind: int, timeout: float, *, locale: str = "en-US"
+    ) -> dict[str, Any]:
+        """Run a context-menu command on a message (``kind`` 3) or a member (2); return the bot's responses."""
+        member = self.world.member(member_ref)
+        for guild_id in (self.world.guild_id, None):
+            command = find_menu(self.registry.get(guild_id), name, kind)
+            if command is not None:
+                break
+        else:
+            raise LookupError(f"{name!r} is not a synced context-menu command")
+        data = menu_data(self.world, command, target)
+        source = self.world.messages[int(data["target_id"])] if kind == MESSAGE_MENU else None
+        channel = self.world.channels[source.channel_id] if source is not None else self.world.channel("general")
+        record = self._new(APPLICATION_COMMAND, member, channel, name)
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        payload = self._payload(record, member, channel, locale)
+        payload["data"] = data
+        self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return await self._collect(record, timeout)
+
+    async def submit_modal(
+        self, member_ref: str | int, interaction: str | int, custom_id: str, values: dict[str, str], timeout: float
+    ) -> dict[str, Any]:
+        """Submit the modal an interaction was answered with; return the bot's responses to the submission."""
+        member = self.world.member(member_ref)
+        earlier = self.records.get(int(interaction)) if str(interaction).isdigit() else None
+        modal = next(
+            (
+                e
+                for e in (earlier.entries if earlier else [])
+                if isinstance(e, dict) and e.get("custom_id") == custom_id
+            ),
+            None,
+        )
+        if earlier is None or modal is None:
+            raise LookupError(f"interaction {interaction} was not answered with a modal {custom_id!r}")
+        channel = self.world.channels[earlier.channel_id]
+        record = self._new(MODAL_SUBMIT, member, channel, custom_id, earlier.source_message_id)
+        payload = self._payload(record, member, channel)
+        payload["data"] = submission(modal, values)
+        self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return await self._collect(record, timeout)
+
     async def autocomplete(
         self, member_ref: str | int, command: str, option: str, value: str, timeout: float, *, locale: str = "en-US"
     ) -> dict[str, Any]:
@@ -239,7 +286,8 @@ class Interactions(Answers):
         result = []
         for entry in record.entries:
             if isinstance(entry, dict):
-                modal = {"modal": entry, "content": None, "embeds": [], "components": [], "ephemeral": True}
+                view = modal_view(entry)
+                modal = {"modal": view, "content": None, "embeds": [], "components": [], "ephemeral": True}
                 result.append({**modal, "attachments": []})
                 continue
             message = self.world.messages[entry]

@@ -1,0 +1,76 @@
+"""Context-menu commands and modal submissions: the interactions that are not slash commands or clicks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox.discord.payloads import member_json, message_json, user_json
+from bot.sandbox.discord.world import World
+
+USER_MENU, MESSAGE_MENU = 2, 3
+TEXT_INPUT, LABEL = 4, 18
+
+
+def find_menu(commands: list[dict[str, Any]], name: str, kind: int) -> dict[str, Any] | None:
+    """Return the synced context-menu command of that kind and name, if any."""
+    return next((c for c in commands if c.get("type") == kind and c.get("name") == name), None)
+
+
+def menu_data(world: World, command: dict[str, Any], target: str | int) -> dict[str, Any]:
+    """Return the ``data`` of a context-menu interaction on a message or a member (KeyError when unknown)."""
+    data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": command["type"]}
+    if command["type"] == MESSAGE_MENU:
+        message = world.messages.get(int(target)) if str(target).isdigit() else None
+        if message is None or message.deleted or message.ephemeral:
+            raise KeyError(f"no message {target}")
+        data.update(target_id=str(message.id), resolved={"messages": {str(message.id): message_json(world, message)}})
+    else:
+        member = world.member(target)
+        key = str(member.user.id)
+        data.update(
+            target_id=key,
+            resolved={
+                "users": {key: user_json(member.user)},
+                "members": {key: member_json(world, member, with_user=False, permissions=True)},
+            },
+        )
+    return data
+
+
+def modal_view(modal: dict[str, Any]) -> dict[str, Any]:
+    """Describe a modal the bot answered with: ``{"custom_id", "title", "fields": [{custom_id, label, required}]}``."""
+    fields = []
+    for row in modal.get("components") or []:
+        for item in _inputs(row):
+            label = item.get("label") or row.get("label") or ""
+            fields.append(
+                {
+                    "custom_id": item.get("custom_id"),
+                    "label": label,
+                    "required": item.get("required", True) is not False,
+                }
+            )
+    return {"custom_id": modal.get("custom_id"), "title": modal.get("title"), "fields": fields}
+
+
+def _inputs(row: dict[str, Any]) -> list[dict[str, Any]]:
+    if row.get("type") == LABEL and isinstance(row.get("component"), dict):
+        return [row["component"]]
+    return [c for c in row.get("components") or [] if c.get("type") == TEXT_INPUT]
+
+
+def submission(modal: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """Return the ``data`` of a MODAL_SUBMIT for ``values`` (ValueError for unknown or missing required fields)."""
+    view = modal_view(modal)
+    known = {f["custom_id"]: f for f in view["fields"]}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"the modal {view['custom_id']!r} has no field(s) {unknown} (it has {sorted(known)})")
+    missing = [key for key, field in known.items() if field["required"] and not values.get(key)]
+    if missing:
+        raise ValueError(f"the modal {view['custom_id']!r} needs the field(s) {missing}")
+    rows = [
+        {"type": 1, "components": [{"type": TEXT_INPUT, "custom_id": key, "value": str(values.get(key, ""))}]}
+        for key in known
+    ]
+    return {"custom_id": view["custom_id"], "components": rows}
