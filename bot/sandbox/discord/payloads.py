@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -301,3 +302,29 @@ def gateway_message_json(world: World, message: Message) -> dict[str, Any]:
     if "guild_id" in data and author is not None:
         data["member"] = member_json(world, author, with_user=False)
     return data
+
+
+def application_json(world: World) -> dict[str, Any]:
+    """Return the bot's application object (``GET /applications/@me``)."""
+    bot = world.users[world.bot_user_id]
+    return {
+        "id": str(world.application_id),
+        "name": bot.name,
+        "icon": None,
+        "description": "",
+        "summary": "",
+        "type": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "verify_key": hashlib.sha256(str(world.application_id).encode()).hexdigest(),
+        "flags": 0,
+        "owner": user_json(world.users[world.owner_id]),
+        "team": None,
+        "rpc_origins": [],
+        "redirect_uris": [],
+        "tags": [],
+        "hook": True,
+        "bot": user_json(bot),
+        "approximate_guild_count": 1,
+        "integration_types_config": {"0": {}},
+    }

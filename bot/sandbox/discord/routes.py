@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from bot.sandbox.discord.gateway import Gateway
 from bot.sandbox.discord.interactions import Interactions
 from bot.sandbox.discord.limits import RateLimiter
 from bot.sandbox.discord.payloads import (
+    application_json,
     channel_json,
     guild_json,
     me_json,
@@ -163,31 +163,7 @@ class Routes:
 
     async def get_application(self, request: web.Request) -> web.Response:
         """Return the application (no ``interactions_endpoint_url``: interactions come over the gateway)."""
-        world = self.world
-        bot = world.users[world.bot_user_id]
-        return json_response(
-            {
-                "id": str(world.application_id),
-                "name": bot.name,
-                "icon": None,
-                "description": "",
-                "summary": "",
-                "type": None,
-                "bot_public": True,
-                "bot_require_code_grant": False,
-                "verify_key": hashlib.sha256(str(world.application_id).encode()).hexdigest(),
-                "flags": 0,
-                "owner": user_json(world.users[world.owner_id]),
-                "team": None,
-                "rpc_origins": [],
-                "redirect_uris": [],
-                "tags": [],
-                "hook": True,
-                "bot": user_json(bot),
-                "approximate_guild_count": 1,
-                "integration_types_config": {"0": {}},
-            }
-        )
+        return json_response(application_json(self.world))
 
     async def get_gateway(self, request: web.Request) -> web.Response:
         """Return the gateway URL."""

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
-
-DISCORD_EPOCH_MS = 1_420_070_400_000
+from bot.sandbox.discord.snowflakes import DISCORD_EPOCH_MS as DISCORD_EPOCH_MS
+from bot.sandbox.discord.snowflakes import SnowflakeGenerator as SnowflakeGenerator
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
 CREATE_INSTANT_INVITE = 1 << 0
@@ -69,23 +69,6 @@ MAINTAINERS = "Maintainers"
 BOT_NAME = "Vestry"
 OWNER_NAME = "owner"
 _NO_ROLES: tuple[int, ...] = ()
-
-
-class SnowflakeGenerator:
-    """Make increasing Discord snowflakes whose timestamp part follows the sandbox clock."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._last = 0
-        self._increment = 0
-
-    def next(self) -> int:
-        """Return a new snowflake, strictly larger than every earlier one."""
-        ms = int(self._clock.now().timestamp() * 1000) - DISCORD_EPOCH_MS
-        self._increment = (self._increment + 1) & 0xFFF
-        candidate = (max(ms, 0) << 22) | (1 << 17) | self._increment
-        self._last = max(candidate, self._last + 1)
-        return self._last
 
 
 @dataclass(slots=True)
