@@ -14,7 +14,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.discord.pacing import OldEditBudget
+from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.setup_checks import channel_problems, tier_role_problems
 from bot.discord.tree import VestryTree, message_for
@@ -177,6 +177,7 @@ class BotSink:
     def __init__(self, bot: VestryBot) -> None:
         self._bot = bot
         self.old_edits = OldEditBudget()
+        self.dms = DmOpener()
 
     def _check_channel(self, channel_id: int) -> None:
         """Refuse, without asking Discord, a post to a server channel the bot cannot see or write in (50001)."""
@@ -196,9 +197,15 @@ class BotSink:
         return int(sent.id)
 
     async def send_dm(self, user_id: int, message: OutMessage, nonce: str) -> int:
-        """Send a direct message."""
-        data = await _guard(self._bot.http.start_private_message(user_id))
-        channel = self._bot.get_partial_messageable(int(data["id"]), type=discord.ChannelType.private)
+        """Send a direct message (DM channels are opened at a pace Discord accepts, and remembered)."""
+        channel_id = self.dms.channels.get(user_id)
+        if channel_id is None:
+            wait = self.dms.wait_before_opening()
+            if wait > 0:
+                raise TransientError(f"opening DMs at Discord's pace; next in {wait:.0f}s", retry_after=wait)
+            data = await _guard(self._bot.http.start_private_message(user_id))
+            channel_id = self.dms.channels[user_id] = int(data["id"])
+        channel = self._bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
         sent = await _guard(channel.send(**message_kwargs(message), nonce=nonce))
         return int(sent.id)
 
@@ -243,7 +250,11 @@ async def _guard(call: Awaitable[T]) -> T:
         return await call
     except discord.RateLimited as exc:
         raise TransientError(f"rate limited for {exc.retry_after:.1f}s", retry_after=exc.retry_after) from exc
-    except (discord.Forbidden, discord.NotFound) as exc:
+    except discord.Forbidden as exc:
+        if exc.code == 40003:  # opening DMs too fast: a pause, not a refusal
+            raise TransientError("Discord asks to open DMs more slowly", retry_after=60) from exc
+        raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
+    except discord.NotFound as exc:
         raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
     except discord.HTTPException as exc:
         if exc.status == 429 or exc.status >= 500:

@@ -43,3 +43,28 @@ class OldEditBudget:
             return False
         spent.append(now)
         return True
+
+
+#: New DM channels a minute: Discord answers 403 40003 ("opening direct messages too fast") past its own limit.
+DM_OPENS, DM_WINDOW = 8, 60.0
+
+
+class DmOpener:
+    """Remember each member's DM channel and open new ones at a pace Discord accepts."""
+
+    def __init__(self, budget: int = DM_OPENS, window: float = DM_WINDOW, now: Callable[[], float] = time.monotonic):
+        self.budget = budget
+        self.window = window
+        self._now = now
+        self._opened: deque[float] = deque()
+        self.channels: dict[int, int] = {}
+
+    def wait_before_opening(self) -> float:
+        """Return 0 when a new DM channel may be opened now (and count it), else how many seconds to wait."""
+        now = self._now()
+        while self._opened and now - self._opened[0] >= self.window:
+            self._opened.popleft()
+        if len(self._opened) >= self.budget:
+            return self._opened[0] + self.window - now
+        self._opened.append(now)
+        return 0.0

@@ -8,7 +8,7 @@ import discord
 import pytest
 
 from bot.discord.gateway_errors import describe_gateway_end
-from bot.discord.pacing import OldEditBudget
+from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.fit import fit_buttons, fit_choices, fit_content, fit_embeds, fit_message
 from bot.messages import Button, OutMessage, Reply
 from bot.sandbox.discord import validate
@@ -80,3 +80,11 @@ def test_fatal_gateway_ends_name_the_fix() -> None:
     assert "members_intent = false" in describe_gateway_end(discord.PrivilegedIntentsRequired(None))
     assert "Reset Token" in describe_gateway_end(discord.LoginFailure())
     assert "start Vestry again" in describe_gateway_end(KeyError("d"))
+
+
+def test_new_dm_channels_are_opened_at_a_pace_discord_accepts() -> None:
+    clock = [0.0]
+    opener = DmOpener(budget=2, window=60, now=lambda: clock[0])
+    assert [opener.wait_before_opening() for _ in range(3)] == [0.0, 0.0, 60.0]
+    clock[0] = 60.0
+    assert opener.wait_before_opening() == 0.0
