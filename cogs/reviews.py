@@ -145,9 +145,12 @@ class Reviews(commands.Cog):
             target, until = await self.service.snooze(key, clicker)
             reply = Reply(content=snooze_text(target.name, until))
         elif action == "onit":
-            done = await self.service.on_it(key, clicker)
-            by = user.id if user.id != done.target.discord_id else None
-            reply = Reply(content=on_it_text(done.target.name, done.pulls, done.until, by), ephemeral=not done.pulls)
+            plan = await self.service.plan_on_it(key, clicker)
+            by = user.id if user.id != plan.target.discord_id else None
+            reply = Reply(content=on_it_text(plan.target.name, plan.pulls, plan.until, by), ephemeral=not plan.pulls)
+            await send_reply(interaction, reply)
+            await self.service.record_on_it(plan)  # only once the member has been told, so nothing drops silently
+            return
         else:
             raise UserFacingError("This button is from an older version of Vestry; use /reviews to see the queue.")
         await send_reply(interaction, reply)

@@ -57,6 +57,9 @@ class Acknowledged:
     target: Target
     pulls: list[str]
     until: datetime
+    rows: list[tuple[str, int, str]]
+    by_id: int
+    at: datetime
 
 
 def parse_until(text: str, now: datetime, tz: str) -> datetime:
@@ -277,34 +280,37 @@ class ReviewQueue:
 
     async def on_it(self, key: str, clicker: Clicker) -> Acknowledged:
         """Acknowledge a reviewer's waiting requests: out of nudges for ``on_it_for``, or until re-requested."""
+        plan = await self.plan_on_it(key, clicker)
+        await self.record_on_it(plan)
+        return plan
+
+    async def plan_on_it(self, key: str, clicker: Clicker) -> Acknowledged:
+        """Work out what "On it" covers, without recording it (the cog records once its answer is given)."""
         target = await self.target(key)
         self.authorize(target, clicker)
-        key = target.key
         now = self._clock.now()
         until = now + self._settings.reviews.on_it_for
-        items = (await self.reader.read(now)).only({key}).items
+        items = (await self.reader.read(now)).only({target.key}).items
+        rows = [(i.pull.repo, i.pull.number, iso(i.requested_at)) for i in items]
+        pulls = [f"{i.pull.repo}#{i.pull.number}" for i in items]
+        return Acknowledged(target, pulls, until, rows=rows, by_id=clicker.discord_id, at=now)
+
+    async def record_on_it(self, plan: Acknowledged) -> None:
+        """Record the acknowledgements an "On it" answer announced."""
         async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM review_acks WHERE guild_id = ? AND until < ?", (self.guild_id, iso(now)))
+            await conn.execute(
+                "DELETE FROM review_acks WHERE guild_id = ? AND until < ?", (self.guild_id, iso(plan.at))
+            )
             await conn.executemany(
                 "INSERT INTO review_acks(guild_id, reviewer, repo, number, requested_at, until, by_id, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id, reviewer, repo, number) DO UPDATE SET "
                 "requested_at = excluded.requested_at, until = excluded.until, by_id = excluded.by_id, "
                 "at = excluded.at",
                 [
-                    (
-                        self.guild_id,
-                        key,
-                        i.pull.repo,
-                        i.pull.number,
-                        iso(i.requested_at),
-                        iso(until),
-                        clicker.discord_id,
-                        iso(now),
-                    )
-                    for i in items
+                    (self.guild_id, plan.target.key, repo, number, requested, iso(plan.until), plan.by_id, iso(plan.at))
+                    for repo, number, requested in plan.rows
                 ],
             )
-        return Acknowledged(target, [f"{i.pull.repo}#{i.pull.number}" for i in items], until)
 
     # Reviewers' preferences -----------------------------------------------------------------------------------
 
