@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -52,6 +53,16 @@ def _good_url(value: object, limit: int = 2048) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _good_timestamp(value: object) -> bool:
+    if not isinstance(value, str) or "T" not in value:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def _embed_size(embed: dict[str, Any]) -> int:
     size = sum(len(str(embed.get(key) or "")) for key in _EMBED_TEXT)
     size += sum(len(str(f.get("name") or "")) + len(str(f.get("value") or "")) for f in embed.get("fields") or [])
@@ -79,6 +90,8 @@ def fit_embed(embed: dict[str, Any]) -> dict[str, Any]:
         del fitted["color"]
     if "url" in fitted and not _good_url(fitted["url"]):
         del fitted["url"]
+    if "timestamp" in fitted and not _good_timestamp(fitted["timestamp"]):
+        del fitted["timestamp"]
     for key in ("image", "thumbnail"):
         if isinstance(fitted.get(key), dict) and not _good_url(fitted[key].get("url")):
             del fitted[key]

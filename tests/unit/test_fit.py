@@ -35,6 +35,8 @@ def test_embeds_are_fitted_until_discord_would_accept_them() -> None:
     assert len(fitted) <= 10
     validate.check_embeds(fitted)  # the emulator's rules: raises on anything Discord refuses
     assert fitted[0]["title"].endswith("…") and "color" not in fitted[0] and "url" not in fitted[0]
+    assert fitted[0]["timestamp"] == "2026-03-02T12:00:00+00:00"
+    assert "timestamp" not in fit_embeds([{"title": "t", "timestamp": "yesterday"}])[0]
 
 
 def test_buttons_discord_would_refuse_are_left_out_and_labels_cut(caplog: pytest.LogCaptureFixture) -> None:
