@@ -498,3 +498,15 @@ async def test_a_message_context_menu_runs_on_its_target(
     assert result["responses"][0]["content"] == f"thanked {posted}"
     with pytest.raises(LookupError):
         await discord_emu.invoke_menu("owner", "No such menu", message=posted)
+
+
+async def test_requesting_more_than_100_members_by_id_closes_with_4002(discord_emu: DiscordEmulator) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(discord_emu.gateway_url) as ws:
+        await ws.receive_json(timeout=2)
+        await ws.send_json({"op": 2, "d": {"token": discord_emu.token, "intents": 1, "properties": {}}})
+        await ws.receive_json(timeout=2), await ws.receive_json(timeout=2)
+        ids = [str(i) for i in range(101)]
+        await ws.send_json({"op": 8, "d": {"guild_id": str(discord_emu.guild_id), "user_ids": ids, "limit": 0}})
+        while (message := await ws.receive(timeout=2)).type is not aiohttp.WSMsgType.CLOSE:
+            pass
+        assert message.data == 4002

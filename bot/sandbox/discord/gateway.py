@@ -216,6 +216,10 @@ class Gateway:
         elif op == 6:
             await self._resume(conn, d or {})
         elif op == 8:
+            ids = (d or {}).get("user_ids")
+            if isinstance(ids, list) and len(ids) > 100:  # Discord takes at most 100 ids a request
+                await self.close_connection(conn, 4002)
+                return
             self._request_members(conn, d or {})
         elif op in (3, 4):
             return
