@@ -79,3 +79,9 @@ def test_run_without_github_token_names_it_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "GITHUB_TOKEN" in lines[0]
+
+
+def test_sandbox_offers_real_and_fast_rate_limits_and_refuses_others() -> None:
+    assert "--rate-limits {real,fast}" in vestry("sandbox", "--help").stdout
+    refused = vestry("sandbox", "--rate-limits", "none")
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
