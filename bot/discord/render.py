@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import discord
 
+from bot.discord.tokens import can_edit
 from bot.fit import fit_message
 from bot.messages import Attachment, Button, OutMessage, Reply
+
+log = logging.getLogger(__name__)
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -93,13 +97,27 @@ async def send_reply(interaction: discord.Interaction, reply: Reply) -> None:
     if built is not None:
         kwargs["view"] = built
     if interaction.response.is_done():
+        if _expired(interaction):
+            return
         await interaction.followup.send(**kwargs)
     else:
         await interaction.response.send_message(**kwargs)
 
 
+def _expired(interaction: discord.Interaction) -> bool:
+    """Tell (and log) when the interaction's token has run out: Discord would refuse the request with 401 50027."""
+    services = getattr(interaction.client, "services", None)
+    now = services.clock.now() if services is not None else discord.utils.utcnow()
+    if can_edit(interaction, now):
+        return False
+    log.warning("not answering interaction %s: its 15-minute token has run out", interaction.id)
+    return True
+
+
 async def edit_reply(interaction: discord.Interaction, reply: Reply) -> None:
-    """Replace the interaction's original response with a Reply."""
+    """Replace the interaction's original response with a Reply (not once its token has run out)."""
+    if _expired(interaction):
+        return
     reply = fit_message(reply)
     built = view(reply.buttons)
     await interaction.edit_original_response(
