@@ -510,3 +510,20 @@ async def test_requesting_more_than_100_members_by_id_closes_with_4002(discord_e
         while (message := await ws.receive(timeout=2)).type is not aiohttp.WSMsgType.CLOSE:
             pass
         assert message.data == 4002
+
+
+def test_the_emulators_command_limits_agree_with_discords_openapi_description(discord_emu_spec: Any) -> None:
+    from bot.sandbox.discord import commands
+
+    schemas = discord_emu_spec.spec["components"]["schemas"]
+    command = schemas["ApplicationCommandCreateRequest"]["properties"]
+    option = schemas["ApplicationCommandStringOption"]["properties"]
+    choice = schemas["ApplicationCommandOptionStringChoice"]["properties"]
+    assert command["name"]["maxLength"] == option["name"]["maxLength"] == commands._MAX_NAME
+    assert command["description"]["maxLength"] == option["description"]["maxLength"] == commands._MAX_DESCRIPTION
+    assert command["options"]["maxItems"] == commands._MAX_OPTIONS
+    assert option["choices"]["maxItems"] == commands._MAX_CHOICES
+    assert choice["name"]["maxLength"] == commands._MAX_CHOICE
+    # The description lets a string choice's value run to 6000 characters; Discord's documentation (and the notes
+    # this emulator follows) says 100, so the emulator keeps to the stricter rule.
+    assert choice["value"]["maxLength"] >= commands._MAX_CHOICE
