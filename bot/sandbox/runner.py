@@ -187,9 +187,13 @@ def run_sandbox_cli(
             partial.replace(ready_file)  # readers never see half a file
         print(f"sandbox ready {line}", flush=True)
         try:
-            await stop.wait()
+            assert sandbox.app is not None
+            failure = await sandbox.app.serve_until(stop)  # as `vestry run`: a fatal gateway close ends it
         finally:
             await sandbox.stop()
+        if failure is not None:
+            print(f"vestry: {failure}", file=sys.stderr)
+            return 3
         return 0
 
     return asyncio.run(main())

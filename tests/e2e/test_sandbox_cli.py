@@ -42,3 +42,31 @@ async def test_sandbox_process_prints_ready_serves_the_control_api_and_stops_cle
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), timeout=15)
     assert code == 0
+
+
+async def test_sandbox_process_ends_with_exit_3_and_one_line_when_discord_resets_the_token(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        "--rate-limits",
+        "fast",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=15)).decode()
+        info = json.loads(line.removeprefix("sandbox ready "))
+        async with ControlClient(info["control"]) as client:
+            assert (await client.post("/discord/gateway/close", {"code": 4004}))["closed"] == 1
+        code = await asyncio.wait_for(process.wait(), timeout=20)
+        errors = (await process.stderr.read()).decode().splitlines()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == 3
+    (last,) = [e for e in errors if e.startswith("vestry: ")]
+    assert "4004" in last and "DISCORD_TOKEN" in last
