@@ -165,7 +165,7 @@ class BotHandle:
 async def emulators() -> AsyncIterator[tuple[DiscordEmulator, GitHubEmulator]]:
     """Both emulators on the wall clock (the bot process reads the same clock), with the default world."""
     clock = SystemClock()
-    discord = DiscordEmulator(clock=clock)
+    discord = DiscordEmulator(clock=clock, rate_limits="fast")
     github = GitHubEmulator(clock=clock)
     await discord.start()
     await github.start()
