@@ -125,7 +125,12 @@ async def test_a_managed_tier_role_is_flagged_and_never_granted(sandbox: Any) ->
     await sandbox.command("owner", "vestry link", member="alice", github="newbie")
     await sandbox.merge(await sandbox.pull("newbie", "First"))
     await sandbox.settle()
-    assert "Sponsor" not in (await sandbox.state())["members"][-1]["roles"]
+    alice = next(m for m in (await sandbox.state())["members"] if m["name"] == "alice")
+    assert "Follower" in alice["roles"] and "Sponsor" not in alice["roles"]
+    failed = await sandbox.sandbox.services.db.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'role_add' AND last_error LIKE '%belongs to an integration%'"
+    )
+    assert failed == 1  # the grant failed in the outbox, without asking Discord
     assert await sandbox.get("/discord/rejections") == []
 
 
