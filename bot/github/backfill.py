@@ -18,7 +18,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.client import GitHubWorker
+from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed
 from bot.ledger import Actor, Fact, IssueFact, Ledger, PullFact, ReviewFact, StarFact
 from bot.timeutil import iso
 
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 PHASES = ("pulls", "issues", "stars")
 PAGE_SIZE = 100
+MIN_PAGE_SIZE = 1
+RECOVER_AFTER = 3  # successful pages before a halved page size doubles again
+TIMEOUT_STATUSES = {502, 504}
+SAFE_ERROR_FIELDS = {"labels", "rateLimit"}  # a failed field here leaves the rest of a page trustworthy
 _CONNECTIONS = {"pulls": "pullRequests", "issues": "issues", "stars": "stargazers"}
 _QUERIES = {"pulls": gq.BACKFILL_PULLS, "issues": gq.BACKFILL_ISSUES, "stars": gq.BACKFILL_STARS}
 
@@ -65,7 +69,7 @@ class BackfillReport:
 
 def ledger_actor(who: gq.Actor | None) -> Actor | None:
     """Turn a GraphQL actor into a ledger actor."""
-    return None if who is None else Actor(who.id, who.login, who.is_bot)
+    return None if who is None else Actor(who.id, who.login, who.is_bot, type=who.type)
 
 
 def pull_facts(repo: str, pull: gq.BackfillPull, extra_reviews: Sequence[gq.BackfillReview] = ()) -> list[Fact]:
@@ -123,6 +127,12 @@ def star_facts(repo: str, star: gq.BackfillStar) -> StarFact:
     return StarFact(repo, user, star.starred_at)
 
 
+def _safe(error: dict[str, Any]) -> bool:
+    """Tell whether a GraphQL error concerns only a field that identifies nothing (its node stays usable)."""
+    path = error.get("path") or []
+    return any(str(part) in SAFE_ERROR_FIELDS for part in path)
+
+
 class Backfill:
     """Run resumable history imports, one repository at a time."""
 
@@ -131,6 +141,8 @@ class Backfill:
         self._ledger = ledger
         self._db = db
         self._clock = clock
+        self._sizes: dict[str, int] = {}
+        self._good_pages: dict[str, int] = {}
 
     async def is_done(self, repo: str) -> bool:
         """Tell whether ``repo``'s history was imported completely."""
@@ -158,7 +170,7 @@ class Backfill:
             report.phases.append(phase)
             cursor = stored[phase].get("cursor")
             while True:
-                data = await self._worker.graphql(_QUERIES[phase], gq.page_variables(repo, cursor))
+                data = await self.fetch(_QUERIES[phase], repo, cursor, phase)
                 total = gq.total_count(data, _CONNECTIONS[phase])
                 if phase == "pulls":
                     report.total_prs = total
@@ -212,16 +224,52 @@ class Backfill:
         reviews: list[gq.BackfillReview] = []
         cursor: str | None = None
         while True:
-            data = await self._worker.graphql(gq.BACKFILL_REVIEWS, gq.page_variables(repo, cursor, number=pull.number))
+            data = await self.fetch(gq.BACKFILL_REVIEWS, repo, cursor, "reviews", number=pull.number)
             page, cursor = gq.parse_review_page(data)
             reviews += page
             if cursor is None:
                 return reviews
 
+    def page_size(self, kind: str) -> int:
+        """Return the page size asked for now (halved after GitHub timed out, back to 100 as pages succeed)."""
+        return self._sizes.get(kind, PAGE_SIZE)
+
+    async def fetch(self, query: str, repo: str, cursor: str | None, kind: str, **extra: Any) -> dict[str, Any]:
+        """Fetch one page, halving the page size while GitHub answers 502/504 and growing it back afterwards.
+
+        Errors on fields that do not identify anything (labels) keep the rest of the page; other GraphQL errors,
+        rate limits and outages propagate (progress up to the last page is saved).
+        """
+        while True:
+            size = self.page_size(kind)
+            try:
+                data = await self._worker.graphql(query, gq.page_variables(repo, cursor, first=size, **extra))
+            except GitHubUnavailable as exc:
+                if exc.status not in TIMEOUT_STATUSES or size <= MIN_PAGE_SIZE:
+                    raise
+                self._sizes[kind], self._good_pages[kind] = max(size // 2, MIN_PAGE_SIZE), 0
+                log.warning("GitHub timed out on %d %s of %s; asking for %d", size, kind, repo, self._sizes[kind])
+                continue
+            except GraphQLFailed as exc:
+                if exc.data is None or not all(_safe(error) for error in exc.errors):
+                    raise
+                log.warning("%s; keeping the rest of the page", exc)
+                data = exc.data
+            self._grow(kind)
+            return data
+
+    def _grow(self, kind: str) -> None:
+        size = self.page_size(kind)
+        if size >= PAGE_SIZE:
+            return
+        self._good_pages[kind] = self._good_pages.get(kind, 0) + 1
+        if self._good_pages[kind] >= RECOVER_AFTER:
+            self._sizes[kind], self._good_pages[kind] = min(size * 2, PAGE_SIZE), 0
+
     def _progress(
         self, report: BackfillReport, phase: str, counts: dict[str, int], total: int, elapsed: float
     ) -> BackfillProgress:
-        pages_left = math.ceil(max(total - counts[phase], 0) / PAGE_SIZE)
+        pages_left = math.ceil(max(total - counts[phase], 0) / self.page_size(phase))
         later = PHASES[PHASES.index(phase) + 1 :]
         per_request = elapsed / report.requests if report.requests else None
         eta = None if per_request is None else per_request * (pages_left + len(later))

@@ -30,6 +30,7 @@ from bot.github.types import (
     GitHubError,
     GitHubUnavailable,
     GitHubUser,
+    GraphQLFailed,
     JsonResponse,
     NotFound,
     OpenPull,
@@ -48,6 +49,7 @@ __all__ = [
     "GitHubUnavailable",
     "GitHubUser",
     "GitHubWorker",
+    "GraphQLFailed",
     "JsonResponse",
     "NotFound",
     "OpenPull",
@@ -355,14 +357,44 @@ class GitHubWorker:
         return await self.call(fetch)
 
     async def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Run one GraphQL query and return its ``data``."""
+        """Run one GraphQL query and return its ``data``.
 
-        def run(gh: Github) -> dict[str, Any]:
-            headers, data = gh.requester.graphql_query(query, dict(variables))
-            self._note(_lower(headers), 200)
-            return dict(data.get("data") or {})
+        GitHub answers errors with HTTP 200 and an ``errors`` list: ``RATE_LIMITED`` becomes :class:`RateLimited`
+        (held until the window resets), a missing repository :class:`NotFound`, anything else
+        :class:`GraphQLFailed` naming the error types and carrying whatever partial ``data`` came with them.
+        """
+        return await self.call(lambda gh: self._graphql_sync(gh, query, dict(variables)), resource="graphql")
 
-        return await self.call(run, resource="graphql")
+    def _graphql_sync(self, gh: Github, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        status, raw_headers, body = gh.requester.requestJson(
+            "POST", gh.requester.graphql_url, input={"query": query, "variables": variables}
+        )
+        headers = _lower(raw_headers)
+        self._note(headers, status)
+        try:
+            answer = json.loads(body) if body else {}
+        except ValueError:
+            answer = {}
+        if status in (403, 429) or (status >= 400 and "rate limit" in str(answer).lower()):
+            raise self._rate_limited(status, headers, answer, "graphql")
+        if status >= 400:
+            raise self._translate(status, answer if isinstance(answer, dict) else None)
+        errors = [e for e in (answer.get("errors") or []) if isinstance(e, dict)]
+        data = answer.get("data") if isinstance(answer.get("data"), dict) else None
+        if not errors:
+            return dict(data or {})
+        kinds = {str(error.get("type") or "") for error in errors}
+        if "RATE_LIMITED" in kinds:
+            raise self._graphql_limited(headers)
+        if kinds == {"NOT_FOUND"} and (data is None or data.get("repository") is None):
+            raise NotFound(f"GitHub answered NOT_FOUND: {errors[0].get('message')}", 404)
+        raise GraphQLFailed(errors, data)
+
+    def _graphql_limited(self, headers: Mapping[str, str]) -> RateLimited:
+        """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
+        reset = headers.get("x-ratelimit-reset")
+        wait = _float(reset) - time.time() if reset else 60.0
+        return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")
 
     # features -------------------------------------------------------------------------------------------------
     async def get_user(self, login: str) -> GitHubUser | None:

@@ -18,11 +18,13 @@ def actor(data: Any) -> Actor | None:
     if not isinstance(data, Mapping) or "id" not in data or "login" not in data:
         return None
     try:
+        kind = str(data.get("type") or "User")
         return Actor(
             id=int(data["id"]),
             login=str(data["login"]),
-            is_bot=data.get("type") == "Bot",
+            is_bot=kind == "Bot",
             avatar_url=data.get("avatar_url"),
+            type=kind if kind in ("Bot", "Organization") else "User",
         )
     except (TypeError, ValueError):
         return None
@@ -70,6 +72,7 @@ def issue_fact(repo: str, issue: Mapping[str, Any], closer: Any = None) -> Issue
         closed_at=parse_iso(issue.get("closed_at")),
         closed_by=actor(closer if closer is not None else issue.get("closed_by")),
         state_reason=issue.get("state_reason"),
+        updated_at=parse_iso(issue.get("updated_at")),
     )
 
 

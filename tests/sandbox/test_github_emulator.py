@@ -382,7 +382,7 @@ async def test_graphql_backfills_2500_merged_pulls_in_25_requests(gh_emu: GitHub
     assert seventh.labels == ("docs",) and seventh.merged_by is not None and seventh.merged_by.login == "maintainer"
     assert seventh.reviews[0].author.login == "rev1" and seventh.reviews[0].state == "APPROVED"
     assert seventh.author == gql.Actor(gh_emu.user_id("dev7"), "dev7", False)
-    assert hundredth.author == gql.Actor(gh_emu.user_id("dependabot[bot]"), "dependabot[bot]", True)
+    assert hundredth.author == gql.Actor(gh_emu.user_id("dependabot[bot]"), "dependabot[bot]", True, "Bot")
     assert seventh.merged_at == START - timedelta(hours=2993)
 
 
@@ -417,7 +417,10 @@ async def test_graphql_errors_for_unknown_operations_and_repositories(gh_emu: Gi
         requester = client(gh_emu).requester
         with pytest.raises(GithubException) as caught:
             requester.graphql_query("query Whatever { viewer { login } }", {})
-        assert "BackfillPulls" in caught.value.data["errors"][0]["message"]
+        assert caught.value.data["errors"][0]["type"] == "NOT_IMPLEMENTED"
+        with pytest.raises(GithubException) as caught:
+            requester.graphql_query("query Whatever { viewr { login } }", {})
+        assert caught.value.data["errors"][0]["extensions"]["code"] == "undefinedField"
         with pytest.raises(UnknownObjectException):
             requester.graphql_query(gql.BACKFILL_PULLS, gql.page_variables("nobody/nothing"))
 
