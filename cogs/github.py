@@ -48,6 +48,8 @@ class GitHub(commands.Cog):
         every = settings.poll_interval if settings.poll else SAFETY_NET_POLL
         if self.services.poller is not None:
             self.services.jobs.add("github.poll", self.poll, IntervalTrigger(seconds=every.total_seconds()))
+        if self.services.backfill is not None:
+            self.services.jobs.add("github.backfill", self.resume_backfills, IntervalTrigger(minutes=1))
         admin = self.bot.get_cog("Admin")
         group = getattr(admin, "vestry", None)
         if isinstance(group, app_commands.Group) and group.get_command("backfill") is None:
@@ -56,6 +58,12 @@ class GitHub(commands.Cog):
     async def cog_unload(self) -> None:
         """Stop polling."""
         self.services.jobs.remove("github.poll")
+        self.services.jobs.remove("github.backfill")
+
+    async def resume_backfills(self) -> None:
+        """Continue backfills that stopped at a spent rate limit, once it has reset."""
+        for report in await self.services.backfill.resume_waiting():
+            log.info("resumed backfill of %s: %d PRs, %d reviews", report.repo, report.prs, report.reviews)
 
     async def poll(self) -> None:
         """Poll every followed repository once."""
@@ -100,8 +108,8 @@ class GitHub(commands.Cog):
                 report = await self.services.backfill.run(name, progress=lambda p: self.bot.loop.create_task(show(p)))
             except RateLimited as exc:
                 lines.append(
-                    f"**{name}**: GitHub's rate limit was reached; run it again after "
-                    f"{exc.reset_at:%H:%M} UTC — it continues where it stopped."
+                    f"**{name}**: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
+                    "and continues where it stopped."
                 )
                 continue
             except GitHubError as exc:

@@ -18,9 +18,9 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed
+from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed, RateLimited
 from bot.ledger import Actor, Fact, IssueFact, Ledger, PullFact, ReviewFact, StarFact
-from bot.timeutil import iso
+from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,44 @@ class Backfill:
         """Tell whether ``repo``'s history was imported completely."""
         return await self._db.get_state(f"backfill:done:{repo}") is not None
 
+    async def waiting(self) -> dict[str, str]:
+        """Return the repositories whose backfill stopped at a spent rate limit, with when it resets (ISO)."""
+        rows = await self._db.fetchall("SELECT key, value FROM state WHERE key LIKE 'backfill:waiting:%'")
+        return {str(row[0]).removeprefix("backfill:waiting:"): str(row[1]) for row in rows}
+
+    async def resume_waiting(self) -> list[BackfillReport]:
+        """Continue every backfill whose rate limit has reset (run by the ``github.backfill`` job)."""
+        reports = []
+        for repo, until in (await self.waiting()).items():
+            reset = parse_iso(until)
+            if reset is not None and reset > self._clock.now():
+                continue
+            log.info("GitHub's rate limit has reset; resuming the backfill of %s", repo)
+            try:
+                reports.append(await self.run(repo))
+            except RateLimited as exc:
+                log.info("the backfill of %s waits for GitHub's rate limit until %s", repo, iso(exc.reset_at))
+        return reports
+
     async def run(
         self, repo: str, progress: Callable[[BackfillProgress], None] | None = None, *, force: bool = False
     ) -> BackfillReport:
-        """Import ``repo``'s history (resuming an interrupted run); GitHub errors propagate after saving progress."""
+        """Import ``repo``'s history (resuming an interrupted run); GitHub errors propagate after saving progress.
+
+        A spent rate limit raises :class:`RateLimited` and marks the backfill as waiting: the ``github.backfill``
+        job resumes it where it stopped once the limit resets.
+        """
+        try:
+            report = await self._run(repo, progress, force=force)
+        except RateLimited as exc:
+            await self._db.set_state(f"backfill:waiting:{repo}", iso(exc.reset_at))
+            raise
+        await self._db.execute("DELETE FROM state WHERE key = ?", (f"backfill:waiting:{repo}",))
+        return report
+
+    async def _run(
+        self, repo: str, progress: Callable[[BackfillProgress], None] | None, *, force: bool
+    ) -> BackfillReport:
         report = BackfillReport(repo)
         if force:
             await self._reset(repo)

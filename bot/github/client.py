@@ -70,6 +70,11 @@ class _Stats:
     not_modified: int = 0
     limits: dict[str, RateLimitInfo] = field(default_factory=dict)
     backoff: dict[str, datetime] = field(default_factory=dict)
+    secondary_hits: dict[str, int] = field(default_factory=dict)
+
+
+SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute, then back off exponentially
+SECONDARY_WAIT_MAX = 3600.0
 
 
 class _CappedRetry(GithubRetry):
@@ -236,7 +241,9 @@ class GitHubWorker:
     def _guarded(self, fn: Callable[[Github], T], resource: str) -> T:
         assert self._gh is not None
         try:
-            return fn(self._gh)
+            result = fn(self._gh)
+            self._stats.secondary_hits.pop(resource, None)
+            return result
         except GitHubError as exc:
             if isinstance(exc, RateLimited):
                 self._hold(exc)
@@ -249,7 +256,9 @@ class GitHubWorker:
             raise self._translate(exc.status, exc.data) from None
         except requests.exceptions.RetryError as exc:
             if re.search(r"too many (403|429) error", str(exc)):
-                limited = RateLimited(self._clock.now() + timedelta(seconds=60), True, resource)
+                limited = RateLimited(
+                    self._clock.now() + timedelta(seconds=self._secondary_wait(resource)), True, resource
+                )
                 self._hold(limited)
                 raise limited from None
             raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}") from None
@@ -257,23 +266,29 @@ class GitHubWorker:
             raise GitHubUnavailable(f"cannot reach GitHub: {_short(exc)}") from None
 
     def _hold(self, exc: RateLimited) -> None:
-        resources = ("core", "graphql", "search") if exc.secondary else (exc.resource,)
-        for name in resources:
-            self._stats.backoff[name] = max(self._stats.backoff.get(name, exc.reset_at), exc.reset_at)
+        """Hold back calls to the limited resource only (REST core, GraphQL and search have separate limits)."""
+        name = exc.resource
+        self._stats.backoff[name] = max(self._stats.backoff.get(name, exc.reset_at), exc.reset_at)
         log.warning("%s", exc)
+
+    def _secondary_wait(self, resource: str) -> float:
+        """Seconds to wait after a secondary limit without ``retry-after``: 60 s, doubling while it repeats."""
+        hits = self._stats.secondary_hits.get(resource, 0)
+        self._stats.secondary_hits[resource] = hits + 1
+        return min(SECONDARY_WAIT * 2**hits, SECONDARY_WAIT_MAX)
 
     def _rate_limited(self, status: int, headers: Mapping[str, str], data: Any, resource: str) -> RateLimited:
         message = str(data.get("message", "")) if isinstance(data, Mapping) else str(data or "")
         secondary = "secondary" in message.lower() or (
             "retry-after" in headers and headers.get("x-ratelimit-remaining") != "0"
         )
+        resource = headers.get("x-ratelimit-resource", resource)
         if "retry-after" in headers:
             wait = _float(headers["retry-after"])
-        elif "x-ratelimit-reset" in headers:
-            wait = _float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
+        elif secondary or "x-ratelimit-reset" not in headers:
+            wait = self._secondary_wait(resource)
         else:
-            wait = 60.0
-        resource = headers.get("x-ratelimit-resource", resource)
+            wait = _float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
         return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), secondary, resource)
 
     @staticmethod
