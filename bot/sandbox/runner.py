@@ -41,6 +41,7 @@ class Sandbox:
         control_port: int = 0,
         workdir: str | None = None,
         github: GitHubEmulator | None = None,
+        device_interval: int = 5,
     ) -> None:
         self.clock = ManualClock()
         self.poll = poll
@@ -54,7 +55,7 @@ class Sandbox:
         self.workdir = Path(workdir)
         self.discord = DiscordEmulator(clock=self.clock)
         self._own_github = github is None
-        self.github = github or GitHubEmulator(clock=self.clock)
+        self.github = github or GitHubEmulator(clock=self.clock, device_interval=device_interval)
         self.app: App | None = None
         self._runner: web.AppRunner | None = None
         self.control_url = ""
