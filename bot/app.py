@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Secrets, Settings
 from bot.db import Database
 from bot.events import EventBus
+from bot.github.repos import Repositories
 from bot.github.webhooks import Metrics, WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
@@ -43,6 +44,7 @@ class Services:
     github: Any = None
     poller: Any = None
     backfill: Any = None
+    repos: Repositories = field(default_factory=lambda: Repositories(()))
     webhooks: WebhookReceiver | None = None
     dispatcher: Dispatcher | None = None
     features: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +94,7 @@ def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Cl
         ledger=ledger,
         metrics=metrics,
         started_at=clock.now(),
+        repos=Repositories(settings.github.repositories),
     )
     from bot.features import build_features
 
@@ -217,6 +220,7 @@ class App:
         await services.ledger.go_live()
         if services.github is not None:
             await services.github.start()
+            await services.repos.resolve(self.db, self.clock, services.github.repository)
         if services.webhooks is not None:
             hooks = self.settings.webhooks
             await services.webhooks.start(

@@ -85,7 +85,9 @@ class GitHub(commands.Cog):
 
     async def run_backfill(self, interaction: discord.Interaction, repo: str | None) -> None:
         """Run the backfill, editing one progress message as it goes."""
-        followed = self.services.settings.github.repositories
+        followed = self.services.repos.names() or self.services.settings.github.repositories
+        if repo is not None and self.services.repos.find(repo) is not None:
+            repo = self.services.repos.canonical(repo)
         if repo is not None and repo.lower() not in {r.lower() for r in followed}:
             raise UserFacingError(f"{repo[:100]!r} is not a followed repository. Followed: {', '.join(followed)}.")
         repos = [r for r in followed if repo is None or r.lower() == repo.lower()]

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
 from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed, RateLimited
+from bot.github.repos import Repositories
 from bot.ledger import Actor, Fact, IssueFact, Ledger, PullFact, ReviewFact, StarFact
 from bot.timeutil import iso, parse_iso
 
@@ -136,7 +137,10 @@ def _safe(error: dict[str, Any]) -> bool:
 class Backfill:
     """Run resumable history imports, one repository at a time."""
 
-    def __init__(self, worker: GitHubWorker, ledger: Ledger, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, worker: GitHubWorker, ledger: Ledger, db: Database, clock: Clock, repos: Repositories | None = None
+    ) -> None:
+        self._repos = repos
         self._worker = worker
         self._ledger = ledger
         self._db = db
@@ -173,14 +177,23 @@ class Backfill:
         """Import ``repo``'s history (resuming an interrupted run); GitHub errors propagate after saving progress.
 
         A spent rate limit raises :class:`RateLimited` and marks the backfill as waiting: the ``github.backfill``
-        job resumes it where it stopped once the limit resets.
+        job resumes it where it stopped once the limit resets. Rows are keyed by the repository's current name
+        as GitHub spells it, whatever spelling or former name ``repo`` uses.
         """
+        if self._repos is not None:
+            repo = self._repos.canonical(repo)
         try:
             report = await self._run(repo, progress, force=force)
         except RateLimited as exc:
             await self._db.set_state(f"backfill:waiting:{repo}", iso(exc.reset_at))
             raise
-        await self._db.execute("DELETE FROM state WHERE key = ?", (f"backfill:waiting:{repo}",))
+        except GraphQLFailed as exc:
+            log.error("the backfill of %s stopped: %s", repo, exc)
+            await self._db.set_state(f"backfill:error:{repo}", str(exc))
+            raise
+        await self._db.execute(
+            "DELETE FROM state WHERE key IN (?, ?)", (f"backfill:waiting:{repo}", f"backfill:error:{repo}")
+        )
         return report
 
     async def _run(

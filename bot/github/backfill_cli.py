@@ -13,6 +13,7 @@ from bot.clock import SystemClock
 from bot.db import Database, DatabaseError, MigrationError
 from bot.github.backfill import Backfill, BackfillProgress
 from bot.github.client import GitHubError, GitHubUnavailable, GitHubWorker, GraphQLFailed, NotFound, RateLimited
+from bot.github.repos import Repositories
 from bot.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ async def run_backfill_cli(
     worker = GitHubWorker.from_settings(settings.github, secrets, clock=clock)
     try:
         await worker.start()
-        backfill = Backfill(worker, Ledger(db, clock, settings.github.ignored_accounts), db, clock)
+        followed = Repositories(settings.github.repositories)
+        await followed.resolve(db, clock, worker.repository)
+        backfill = Backfill(worker, Ledger(db, clock, settings.github.ignored_accounts), db, clock, followed)
         for name in repos:
             code = await _one(backfill, name, console)
             if code != EXIT_OK:

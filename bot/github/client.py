@@ -487,6 +487,11 @@ class GitHubWorker:
         ordered = sorted(found.values(), key=lambda issue: (issue["created_at"], issue["number"]), reverse=True)
         return [{key: issue[key] for key in ("number", "title", "url", "labels")} for issue in ordered[:limit]]
 
+    async def repository(self, repo: str) -> dict[str, Any]:
+        """Return ``GET /repos/{owner}/{name}`` (a renamed or transferred repository's new one, as redirected)."""
+        response = await self.get_json(f"/repos/{repo}")
+        return dict(response.data or {})
+
     async def stargazers_count(self, repo: str) -> int:
         """Return how many people starred ``repo``."""
         response = await self.get_json(f"/repos/{repo}")
