@@ -23,6 +23,7 @@ import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import MaxRetryError, ResponseError
 
 from bot.clock import Clock, SystemClock
 from bot.github.payloads import actor, pull_fact
@@ -73,6 +74,7 @@ class _Stats:
     secondary_hits: dict[str, int] = field(default_factory=dict)
 
 
+TIMEOUT_STATUSES = (502, 504)
 SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute, then back off exponentially
 SECONDARY_WAIT_MAX = 3600.0
 
@@ -89,6 +91,9 @@ class _CappedRetry(GithubRetry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Any:
+        if response is not None and response.status in TIMEOUT_STATUSES and "/graphql" in str(url or ""):
+            # A GraphQL query that timed out would time out again: the caller asks for a smaller page instead.
+            raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
         if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
             wait = _float(response.headers.get("Retry-After"))
             if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
@@ -261,7 +266,9 @@ class GitHubWorker:
                 )
                 self._hold(limited)
                 raise limited from None
-            raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}") from None
+            failing = re.search(r"too many (5\d\d) error", str(exc))
+            status = int(failing.group(1)) if failing else None
+            raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}", status) from None
         except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
             raise GitHubUnavailable(f"cannot reach GitHub: {_short(exc)}") from None
 

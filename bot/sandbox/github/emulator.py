@@ -69,6 +69,10 @@ class GitHubEmulator(PullRequests):
         kind = "Bot" if user.is_bot else user.type
         return {"id": user.id, "login": user.login, "type": kind, "delivery": None}
 
+    def set_next_id(self, kind: str, value: int) -> None:
+        """Make the next ``kind`` id (``review``, ``pull``, ``issue``, ...) ``value`` (GitHub has ids above 2^31)."""
+        self.world.set_next_id(kind, value)
+
     async def rename_user(self, login: str, new_login: str) -> dict[str, Any]:
         """Rename an account; its id stays, and everything it wrote shows the new login."""
         user = accounts.rename_user(self.world, login, new_login)
@@ -228,8 +232,8 @@ class GitHubEmulator(PullRequests):
     async def load_history(self, repo: str, pulls: list[dict[str, Any]]) -> dict[str, Any]:
         """Bulk-load past merged pull requests without webhooks; users are created as needed.
 
-        Each row needs ``author`` and ``merged_at``; ``number``, ``merged_by``, ``title``, ``created_at``,
-        ``labels`` and ``reviews`` (``[{"by", "state", "submitted_at"}]``) are optional.
+        Each row needs ``author`` and ``merged_at``; ``number``, ``id``, ``merged_by``, ``title``, ``created_at``,
+        ``labels`` and ``reviews`` (``[{"by", "state", "submitted_at", "id"?}]``) are optional.
         """
         loaded = load_rows(self.world, self.world.repo(repo), pulls, self._now())
         return {"loaded": loaded, "delivery": None}

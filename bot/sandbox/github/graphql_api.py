@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,6 +95,8 @@ class GraphQLApi:
         self.render = render
         self._sorted: dict[tuple[int, str], tuple[int, list[Any]]] = {}
         self.last_rate: RateInfo | None = None
+        self.received: deque[tuple[str, dict[str, Any]]] = deque(maxlen=10_000)
+        """Every query received over HTTP with its variables, oldest first (for tests that check them)."""
 
     def execute(
         self, query: str, variables: dict[str, Any] | None, name: str | None = None, rate: RateInfo | None = None

@@ -309,6 +309,7 @@ class RestApi:
             return error_reply(400, "A query attribute must be specified and must be a string.")
         variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
         name = body.get("operationName") if isinstance(body.get("operationName"), str) else None
+        self.graphql.received.append((body["query"], dict(variables)))
         checked = self.graphql.check(body["query"], variables, name)
         if checked.errors:
             code = checked.errors[0].get("type") or checked.errors[0].get("extensions", {}).get("code")

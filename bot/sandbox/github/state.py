@@ -184,6 +184,13 @@ class World:
         # reviews and issue events share one sequence, so a timeline sorts by (time, id) in creation order
         self._ids["review"] = self._ids["event"]
 
+    def set_next_id(self, kind: str, value: int) -> None:
+        """Continue the ``kind`` sequence (and any sharing it) from ``value``."""
+        shared = [name for name, counter in self._ids.items() if counter is self._ids[kind]]
+        counter = itertools.count(int(value))
+        for name in shared:
+            self._ids[name] = counter
+
     def next_id(self, kind: str) -> int:
         """Return the next id of a kind of object."""
         return next(self._ids[kind])
