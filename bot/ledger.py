@@ -396,8 +396,17 @@ class Ledger:
             "at": iso(fact.at),
         }
         if fact.removed:
-            if before is None or before["removed_at"] is not None:
+            if before is None:
+                # Removed before its request arrived (deliveries out of order): remember the removal, so the
+                # older request, when it comes, does not count as waiting.
+                await conn.execute(
+                    "INSERT INTO review_requests(repo, number, reviewer_kind, reviewer, requested_at, removed_at) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (*key, iso(fact.at), iso(fact.at)),
+                )
                 return
+            if before["removed_at"] is not None or before["requested_at"] > iso(fact.at):
+                return  # already removed, or an older removal than the request now standing
             await conn.execute(
                 "UPDATE review_requests SET removed_at = ? WHERE repo = ? AND number = ? "
                 "AND reviewer_kind = ? AND reviewer = ?",

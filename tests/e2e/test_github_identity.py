@@ -1,4 +1,4 @@
-"""Repositories followed by id (renames, transfers, other spellings), account types, and GitHub's limits when polling."""
+"""Repositories followed by id (renames, transfers, other spellings), account types, GitHub limits when polling."""
 
 from __future__ import annotations
 
