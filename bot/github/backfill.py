@@ -118,6 +118,7 @@ def issue_facts(repo: str, issue: gq.BackfillIssue) -> IssueFact:
         closed_at=issue.closed_at,
         closed_by=ledger_actor(issue.closed_by),
         state_reason=issue.state_reason,
+        updated_at=issue.updated_at or issue.closed_at,
     )
 
 

@@ -97,6 +97,7 @@ query BackfillIssues($owner: String!, $name: String!, $cursor: String, $first: I
         title
         url
         createdAt
+        updatedAt
         closedAt
         stateReason
         author { ...BackfillActor }
@@ -198,6 +199,7 @@ class BackfillIssue:
     closed_by: Actor | None
     labels: tuple[str, ...]
     id: int = 0
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,4 +363,5 @@ def _parse_issue(node: dict[str, Any]) -> BackfillIssue:
         closed_by=parse_actor(closers[-1]["actor"]) if closers else None,
         labels=_labels(node),
         id=full_id(node),
+        updated_at=_time(node["updatedAt"]) if node.get("updatedAt") else None,
     )

@@ -74,19 +74,19 @@ async def test_every_document_the_bot_sends_is_valid_against_githubs_schema(sand
 
 
 def test_deprecated_unknown_and_oversized_queries_are_refused_as_github_does(schema: Any) -> None:
-    deprecated = "query { repository(owner: \"a\", name: \"b\") { pullRequest(number: 1) { databaseId } } }"
+    deprecated = 'query { repository(owner: "a", name: "b") { pullRequest(number: 1) { databaseId } } }'
     (error,) = check(schema, deprecated, {}, None).errors
     assert error["extensions"]["code"] == "deprecatedField" and "fullDatabaseId" in error["message"]
-    unknown = "query { repository(owner: \"a\", name: \"b\") { pullRequest(number: 1) { nope } } }"
+    unknown = 'query { repository(owner: "a", name: "b") { pullRequest(number: 1) { nope } } }'
     assert check(schema, unknown, {}, None).errors[0]["extensions"]["code"] == "undefinedField"
-    wrong_argument = "query { repository(owner: \"a\", name: \"b\", colour: 1) { id } }"
+    wrong_argument = 'query { repository(owner: "a", name: "b", colour: 1) { id } }'
     assert check(schema, wrong_argument, {}, None).errors[0]["extensions"]["code"] == "argumentNotAccepted"
-    too_many = "query { repository(owner: \"a\", name: \"b\") { issues(first: 101) { totalCount } } }"
+    too_many = 'query { repository(owner: "a", name: "b") { issues(first: 101) { totalCount } } }'
     assert check(schema, too_many, {}, None).errors[0]["type"] == "EXCESSIVE_PAGINATION"
-    unbounded = "query { repository(owner: \"a\", name: \"b\") { issues { totalCount } } }"
+    unbounded = 'query { repository(owner: "a", name: "b") { issues { totalCount } } }'
     assert check(schema, unbounded, {}, None).errors[0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
     huge = (
-        "query { repository(owner: \"a\", name: \"b\") { issues(first: 100) { nodes { "
+        'query { repository(owner: "a", name: "b") { issues(first: 100) { nodes { '
         "labels(first: 100) { nodes { issues(first: 100) { totalCount } } } } } } }"
     )
     assert check(schema, huge, {}, None).errors[0]["type"] == "MAX_NODE_LIMIT_EXCEEDED"
