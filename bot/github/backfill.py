@@ -200,6 +200,8 @@ class Backfill:
     async def _run(
         self, repo: str, progress: Callable[[BackfillProgress], None] | None, *, force: bool
     ) -> BackfillReport:
+        self._sizes.clear()  # each run starts with full pages; a timeout halves them for the rest of the run
+        self._good_pages.clear()
         report = BackfillReport(repo)
         if force:
             await self._reset(repo)
