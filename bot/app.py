@@ -220,7 +220,6 @@ class App:
         await services.ledger.go_live()
         if services.github is not None:
             await services.github.start()
-            await services.repos.resolve(self.db, self.clock, services.github.repository)
         if services.webhooks is not None:
             hooks = self.settings.webhooks
             await services.webhooks.start(
@@ -255,6 +254,10 @@ class App:
         services = self.services
         assert services is not None
         try:
+            if services.github is not None:
+                # Once per start: GitHub's spelling and id of each followed repository (a slow or absent GitHub
+                # must not hold up the start; until then deliveries are matched by name and teach the id).
+                await services.repos.resolve(services.db, services.clock, services.github.repository)
             if services.poller is not None:
                 await services.poller.catch_up()
             if first_start:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, ResponseError
 
 from bot.clock import Clock, SystemClock
+from bot.github import graphql as gq
 from bot.github.payloads import actor, pull_fact
 from bot.github.types import (
     GitHubError,
@@ -403,6 +404,7 @@ class GitHubWorker:
             raise self._translate(status, answer if isinstance(answer, dict) else None)
         errors = [e for e in (answer.get("errors") or []) if isinstance(e, dict)]
         data = answer.get("data") if isinstance(answer.get("data"), dict) else None
+        self._note_graphql_limit(data)
         if not errors:
             return dict(data or {})
         kinds = {str(error.get("type") or "") for error in errors}
@@ -411,6 +413,14 @@ class GitHubWorker:
         if kinds == {"NOT_FOUND"} and (data is None or data.get("repository") is None):
             raise NotFound(f"GitHub answered NOT_FOUND: {errors[0].get('message')}", 404)
         raise GraphQLFailed(errors, data)
+
+    def _note_graphql_limit(self, data: Mapping[str, Any] | None) -> None:
+        """Keep what a query's own ``rateLimit`` field said (points left, and when the window resets)."""
+        info = gq.rate_limit(dict(data)) if data else None
+        if info is not None:
+            limit = self._stats.limits.get("graphql")
+            reset_at = self._clock.now() + (info[1] - datetime.now(UTC))  # GitHub's reset is wall-clock time
+            self._stats.limits["graphql"] = RateLimitInfo("graphql", limit.limit if limit else 5000, info[0], reset_at)
 
     def _graphql_limited(self, headers: Mapping[str, str]) -> RateLimited:
         """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
