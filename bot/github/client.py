@@ -14,20 +14,19 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
-from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
+from github import Auth, Github, GithubException, GithubIntegration
+from github.GithubException import RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import MaxRetryError, ResponseError
 
 from bot.clock import Clock, SystemClock
 from bot.github import graphql as gq
 from bot.github.payloads import actor, pull_fact
+from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
     GitHubError,
     GitHubUnavailable,
@@ -66,42 +65,6 @@ STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
-@dataclass
-class _Stats:
-    requests: int = 0
-    not_modified: int = 0
-    limits: dict[str, RateLimitInfo] = field(default_factory=dict)
-    backoff: dict[str, datetime] = field(default_factory=dict)
-    secondary_hits: dict[str, int] = field(default_factory=dict)
-
-
-TIMEOUT_STATUSES = (502, 504)
-SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute, then back off exponentially
-SECONDARY_WAIT_MAX = 3600.0
-
-
-class _CappedRetry(GithubRetry):
-    """GithubRetry that also refuses to sleep on a long ``Retry-After`` (urllib3 would honour any length)."""
-
-    def increment(
-        self,
-        method: Any = None,
-        url: Any = None,
-        response: Any = None,
-        error: Any = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Any:
-        if response is not None and response.status in TIMEOUT_STATUSES and "/graphql" in str(url or ""):
-            # A GraphQL query that timed out would time out again: the caller asks for a smaller page instead.
-            raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
-        if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
-            wait = _float(response.headers.get("Retry-After"))
-            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-
 class GitHubWorker:
     """Run PyGithub on one dedicated thread and hand back plain data."""
 
@@ -126,12 +89,12 @@ class GitHubWorker:
         self._clock = clock or SystemClock()
         self._throttle = throttle
         self._timeout = timeout
-        self._retry = _CappedRetry(
+        self._retry = CappedRetry(
             total=retries, backoff_factor=retry_backoff, secondary_rate_wait=60, max_rate_limit_wait=max_rate_limit_wait
         )
         self._executor: ThreadPoolExecutor | None = None
         self._gh: Github | None = None
-        self._stats = _Stats()
+        self._stats = Stats()
 
     @classmethod
     def from_settings(
@@ -227,6 +190,12 @@ class GitHubWorker:
         return info.reset_at if info else None
 
     @property
+    def backoffs(self) -> dict[str, datetime]:
+        """The resources (``core``, ``graphql``, ``search``) held back now, each until when."""
+        now = self._clock.now()
+        return {name: until for name, until in self._stats.backoff.items() if until > now}
+
+    @property
     def backoff_until(self) -> datetime | None:
         """Until when a rate limit holds calls back (None when free)."""
         now = self._clock.now()
@@ -255,7 +224,7 @@ class GitHubWorker:
                 self._hold(exc)
             raise
         except RateLimitExceededException as exc:
-            limited = self._rate_limited(exc.status, _lower(exc.headers), exc.data, resource)
+            limited = self._rate_limited(exc.status, lower(exc.headers), exc.data, resource)
             self._hold(limited)
             raise limited from None
         except GithubException as exc:
@@ -269,9 +238,9 @@ class GitHubWorker:
                 raise limited from None
             failing = re.search(r"too many (5\d\d) error", str(exc))
             status = int(failing.group(1)) if failing else None
-            raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}", status) from None
+            raise GitHubUnavailable(f"GitHub kept failing: {short(exc)}", status) from None
         except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
-            raise GitHubUnavailable(f"cannot reach GitHub: {_short(exc)}") from None
+            raise GitHubUnavailable(f"cannot reach GitHub: {short(exc)}") from None
 
     def _hold(self, exc: RateLimited) -> None:
         """Hold back calls to the limited resource only (REST core, GraphQL and search have separate limits)."""
@@ -292,11 +261,11 @@ class GitHubWorker:
         )
         resource = headers.get("x-ratelimit-resource", resource)
         if "retry-after" in headers:
-            wait = _float(headers["retry-after"])
+            wait = to_float(headers["retry-after"])
         elif secondary or "x-ratelimit-reset" not in headers:
             wait = self._secondary_wait(resource)
         else:
-            wait = _float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
+            wait = to_float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
         return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), secondary, resource)
 
     @staticmethod
@@ -315,12 +284,12 @@ class GitHubWorker:
             self._stats.not_modified += 1
         if "x-ratelimit-remaining" in headers:
             reset = headers.get("x-ratelimit-reset")
-            reset_at = (self._clock.now() + timedelta(seconds=_float(reset) - time.time())) if reset else None
+            reset_at = (self._clock.now() + timedelta(seconds=to_float(reset) - time.time())) if reset else None
             resource = headers.get("x-ratelimit-resource", "core")
             self._stats.limits[resource] = RateLimitInfo(
                 resource,
-                int(_float(headers.get("x-ratelimit-limit"))),
-                int(_float(headers.get("x-ratelimit-remaining"))),
+                int(to_float(headers.get("x-ratelimit-limit"))),
+                int(to_float(headers.get("x-ratelimit-remaining"))),
                 reset_at,
             )
 
@@ -340,7 +309,7 @@ class GitHubWorker:
         if accept:
             headers["Accept"] = accept
         status, raw_headers, body = gh.requester.requestJson("GET", url, parameters=dict(params or {}), headers=headers)
-        lowered = _lower(raw_headers)
+        lowered = lower(raw_headers)
         self._note(lowered, status)
         data = json.loads(body) if body and status != 304 else None
         if status in (403, 429) and (
@@ -392,7 +361,7 @@ class GitHubWorker:
         status, raw_headers, body = gh.requester.requestJson(
             "POST", gh.requester.graphql_url, input={"query": query, "variables": variables}
         )
-        headers = _lower(raw_headers)
+        headers = lower(raw_headers)
         self._note(headers, status)
         try:
             answer = json.loads(body) if body else {}
@@ -425,7 +394,7 @@ class GitHubWorker:
     def _graphql_limited(self, headers: Mapping[str, str]) -> RateLimited:
         """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
         reset = headers.get("x-ratelimit-reset")
-        wait = _float(reset) - time.time() if reset else 60.0
+        wait = to_float(reset) - time.time() if reset else 60.0
         return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")
 
     # features -------------------------------------------------------------------------------------------------
@@ -517,18 +486,3 @@ class GitHubWorker:
 
 def _gist_texts(gist: Mapping[str, Any]) -> list[str]:
     return [str(f.get("content") or "") for f in (gist.get("files") or {}).values() if isinstance(f, Mapping)]
-
-
-def _lower(headers: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).split("\n", 1)[0][:200]

@@ -112,7 +112,7 @@ async def test_a_secondary_limit_without_retry_after_waits_a_minute_for_that_res
         until = worker.backoff_until
         now = sb.sandbox.clock.now()
         assert until is not None and 55 <= (until - now).total_seconds() <= 65, until
-        assert set(worker._stats.backoff) == {"core"}, "GraphQL and search are not held back"
+        assert set(worker.backoffs) == {"core"}, "GraphQL and search are not held back"
         assert await rows(sb, "SELECT number FROM pull_requests") == []
         await sb.clock(advance=120)
         await sb.run_job("github.poll")
