@@ -243,7 +243,8 @@ class Poller:
         if not self._backoff_loaded:
             self.backoff_until = parse_iso(await self._db.get_state(BACKOFF_KEY))
             self._backoff_loaded = True
-        candidates = [t for t in (self.backoff_until, self._worker.backoff_until) if t is not None]
+        # REST polling waits for the REST (core) limit only: a spent GraphQL budget (a backfill) holds back just stars.
+        candidates = [t for t in (self.backoff_until, self._worker.backoffs.get("core")) if t is not None]
         return max(candidates) if candidates else None
 
     async def _record_backoff(self, exc: RateLimited, report: PollReport) -> None:
@@ -255,35 +256,41 @@ class Poller:
 
     async def _poll_repo(self, repo: str, report: PollReport) -> None:
         lower = await self._ledger.go_live() - self._lookback
-        repo, stars_changed = await self._follow(repo)
+        repo, stars, etag = await self._follow(repo)
         await self._poll_pulls(repo, lower, report)
         await self._poll_issues(repo, lower, report)
-        if stars_changed:
-            await self._poll_stars(repo, lower, report)
+        if stars is not None:
+            try:
+                await self._poll_stars(repo, lower, report)
+            except RateLimited as exc:
+                if exc.resource != "graphql":
+                    raise
+                log.info("stars of %s wait for GitHub's GraphQL limit (until %s)", repo, iso(exc.reset_at))
+                etag = None  # read the repository in full next time, to try the stars again
+            else:
+                await self._db.set_state(f"poll:stars_count:{repo}", stars)
+        if etag:
+            await self._db.set_state(f"poll:etag:{repo}:repo", etag)
         report.repos += 1
 
-    async def _follow(self, repo: str) -> tuple[str, bool]:
-        """Read the repository (conditionally): follow a rename or transfer; tell whether its star count moved."""
-        response = await self._worker.get_json(
-            f"/repos/{repo}", etag=await self._db.get_state(f"poll:etag:{repo}:repo")
-        )
+    async def _follow(self, repo: str) -> tuple[str, str | None, str | None]:
+        """Read the repository (conditionally) and follow a rename or transfer; return its current name, its star
+        count when that changed since stars were last read (else None), and the ETag to keep once polled."""
+        etag_key = f"poll:etag:{repo}:repo"
+        response = await self._worker.get_json(f"/repos/{repo}", etag=await self._db.get_state(etag_key))
         if response.not_modified or not isinstance(response.data, dict):
-            return repo, False
+            return repo, None, None
         data = response.data
         record = self.repos.find(repo, int(data["id"]) if isinstance(data.get("id"), int) else None)
-        current = str(data.get("full_name") or repo)
         if record is not None:
             record.id = record.id or int(data.get("id") or 0) or None
-            self.repos.renamed(record, current)
+            self.repos.renamed(record, str(data.get("full_name") or repo))
             async with self._db.transaction() as conn:
                 await self.repos.apply_moves(conn, self._clock)
             repo = record.full_name
         count = str(int(data.get("stargazers_count") or 0))
         changed = count != await self._db.get_state(f"poll:stars_count:{repo}")
-        if response.etag:
-            await self._db.set_state(f"poll:etag:{repo}:repo", response.etag)
-        await self._db.set_state(f"poll:stars_count:{repo}", count)
-        return repo, changed
+        return repo, count if changed else None, response.etag
 
     async def _apply(self, facts: Sequence[Fact], report: PollReport) -> None:
         if facts:

@@ -136,3 +136,24 @@ async def test_45000_stars_are_polled_newest_first_without_a_422(sandbox_factory
         assert latest in {row[0] for row in await rows(sb, "SELECT login FROM github_users")}
         counts = (await sb.get("/requests"))["github"]
         assert "GET /repos/{owner}/{repo}/stargazers" not in counts
+
+
+async def test_a_spent_graphql_budget_holds_back_only_stars_while_rest_polling_goes_on(sandbox_factory: Any) -> None:
+    async with sandbox_factory(poll=True, expect_rejections=True) as sb:
+        await wait_until_live(sb)
+        await sb.run_job("github.poll")
+        sb.sandbox.github.set_rate_limit("graphql", 0)
+        await sb.post("/github/stars", {"repo": REPO, "user": "henry"}, deliver=False)
+        number = await sb.pull("ivy", "Merged while GraphQL is spent", deliver=False)
+        await sb.merge(number, deliver=False)
+        await sb.clock(advance=5)
+        await sb.run_job("github.poll")
+        await sb.settle()
+        assert await rows(sb, "SELECT number, state FROM pull_requests") == [(number, "merged")]
+        assert await rows(sb, "SELECT COUNT(*) FROM stars") == [(0,)]
+        assert [r["code"] for r in await sb.get("/github/rejections")] == ["RATE_LIMITED"]
+        sb.sandbox.github.set_rate_limit("graphql", 5000)
+        await sb.clock(advance=3700)
+        await sb.run_job("github.poll")
+        await sb.settle()
+        assert await rows(sb, "SELECT COUNT(*) FROM stars") == [(1,)]
