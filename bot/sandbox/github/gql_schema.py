@@ -97,7 +97,7 @@ enum IssueTimelineItemsItemType { CLOSED_EVENT }
 type IssueTimelineItemsConnection { nodes: [IssueTimelineItems] totalCount: Int! pageInfo: PageInfo! }
 type Issue {
   databaseId: Int fullDatabaseId: BigInt number: Int! title: String! url: URI! createdAt: DateTime!
-  closedAt: DateTime stateReason: IssueStateReason author: Actor
+  updatedAt: DateTime! closedAt: DateTime stateReason: IssueStateReason author: Actor
   labels(first: Int, after: String, last: Int, before: String): LabelConnection
   timelineItems(itemTypes: [IssueTimelineItemsItemType!], first: Int, after: String, last: Int, before: String):
     IssueTimelineItemsConnection!
