@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only
 from bot.errors import UserFacingError
-from bot.github.types import GitHubError, RateLimited
+from bot.github.types import GitHubError, GraphQLFailed, RateLimited
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -113,6 +113,9 @@ class GitHub(commands.Cog):
                     f"**{name}**: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
                     "and continues where it stopped."
                 )
+                continue
+            except GraphQLFailed as exc:
+                lines.append(f"**{name}**: {str(exc)[:300]}. Progress is saved; `/vestry status` shows it.")
                 continue
             except GitHubError as exc:
                 lines.append(f"**{name}**: GitHub could not be reached ({exc}); run it again, it resumes.")

@@ -344,7 +344,8 @@ class Gate:
             self.buckets[resource].used += 1
         answer.headers.update(common)
         if not is_open:
-            answer.headers.update(self._rate_headers(resource))
+            for name, value in self._rate_headers(resource).items():
+                answer.headers.setdefault(name, value)  # a GraphQL RATE_LIMITED answer sets its own
             answer.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
             answer.headers.setdefault("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
         return answer
