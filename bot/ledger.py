@@ -35,7 +35,7 @@ class Actor:
     login: str
     is_bot: bool = False
     avatar_url: str | None = None
-    type: str = "User"  # GitHub's account type: User, Bot or Organization
+    is_org: bool = False
 
     @property
     def is_ghost(self) -> bool:
@@ -45,7 +45,9 @@ class Actor:
     @property
     def account_type(self) -> str:
         """Return ``Bot``, ``Organization`` or ``User`` (a login ending in ``[bot]`` is a bot)."""
-        return "Bot" if self.is_bot or self.login.lower().endswith("[bot]") else self.type
+        if self.is_bot or self.login.lower().endswith("[bot]"):
+            return "Bot"
+        return "Organization" if self.is_org else "User"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ GraphQL gives bot logins without the ``[bot]`` suffix that REST and webhooks use
 so a login reads the same whichever source it came from. Pull requests, reviews and issues are keyed by
 ``fullDatabaseId`` (a 64-bit ``BigInt`` sent as a string; the deprecated ``databaseId`` cannot hold ids
 above 2^31), which equals the REST and webhook ids. A deleted account (``author: null``) becomes
-:data:`GHOST`, GitHub's own placeholder user; every actor keeps its account type (User, Bot, Organization).
+:data:`GHOST`, GitHub's own placeholder user; every actor keeps its account type (bot, organisation or user).
 """
 
 from __future__ import annotations
@@ -151,10 +151,10 @@ class Actor:
     id: int
     login: str
     is_bot: bool
-    type: str = "User"
+    is_org: bool = False
 
 
-GHOST = Actor(id=10137, login="ghost", is_bot=False, type="User")
+GHOST = Actor(id=10137, login="ghost", is_bot=False)
 """GitHub's placeholder for deleted accounts (the REST API shows the same id and login)."""
 
 
@@ -224,14 +224,13 @@ def parse_actor(node: dict[str, Any] | None) -> Actor | None:
     database_id = node.get("databaseId")
     if not login or database_id is None:
         return GHOST
-    typename = str(node.get("__typename") or "User")
+    typename = node.get("__typename")
     if int(database_id) == GHOST.id:
         return GHOST
     if typename == "Bot" and not login.endswith("[bot]"):
         login = f"{login}[bot]"
     is_bot = typename == "Bot" or login.endswith("[bot]")
-    kind = "Bot" if is_bot else ("Organization" if typename == "Organization" else "User")
-    return Actor(id=int(database_id), login=login, is_bot=is_bot, type=kind)
+    return Actor(id=int(database_id), login=login, is_bot=is_bot, is_org=typename == "Organization")
 
 
 def parse_pull_page(data: dict[str, Any]) -> tuple[list[BackfillPull], str | None]:

@@ -18,13 +18,12 @@ def actor(data: Any) -> Actor | None:
     if not isinstance(data, Mapping) or "id" not in data or "login" not in data:
         return None
     try:
-        kind = str(data.get("type") or "User")
         return Actor(
             id=int(data["id"]),
             login=str(data["login"]),
-            is_bot=kind == "Bot",
+            is_bot=data.get("type") == "Bot",
             avatar_url=data.get("avatar_url"),
-            type=kind if kind in ("Bot", "Organization") else "User",
+            is_org=data.get("type") == "Organization",
         )
     except (TypeError, ValueError):
         return None

@@ -382,7 +382,7 @@ async def test_graphql_backfills_2500_merged_pulls_in_25_requests(gh_emu: GitHub
     assert seventh.labels == ("docs",) and seventh.merged_by is not None and seventh.merged_by.login == "maintainer"
     assert seventh.reviews[0].author.login == "rev1" and seventh.reviews[0].state == "APPROVED"
     assert seventh.author == gql.Actor(gh_emu.user_id("dev7"), "dev7", False)
-    assert hundredth.author == gql.Actor(gh_emu.user_id("dependabot[bot]"), "dependabot[bot]", True, "Bot")
+    assert hundredth.author == gql.Actor(gh_emu.user_id("dependabot[bot]"), "dependabot[bot]", True)
     assert seventh.merged_at == START - timedelta(hours=2993)
 
 
