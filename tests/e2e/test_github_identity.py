@@ -80,7 +80,9 @@ async def test_every_actor_keeps_its_account_type_and_deleted_accounts_become_gh
     await sandbox.user("renovate[bot]", "Bot")
     for author in ("acme-org", "renovate[bot]", "frank"):
         await sandbox.merge(await sandbox.pull(author, f"Change by {author}"))
+    later = await sandbox.pull("frank", "Merged after frank deleted the account")
     await sandbox.delete("/github/users/frank")
+    await sandbox.merge(later)
     await sandbox.clock(advance=5)
     await sandbox.run_job("github.poll")
     await sandbox.command("owner", "vestry backfill")
@@ -89,6 +91,8 @@ async def test_every_actor_keeps_its_account_type_and_deleted_accounts_become_gh
     assert types["acme-org"] == "Organization" and types["renovate[bot]"] == "Bot" and types["frank"] == "User"
     ghost = await rows(sandbox, "SELECT id, login, account_type FROM github_users WHERE id = 10137")
     assert ghost == [(10137, "ghost", "User")]
+    db = sandbox.sandbox.services.db
+    assert await db.fetchval("SELECT author_id FROM pull_requests WHERE number = ?", (later,)) == 10137
 
 
 async def test_a_secondary_limit_without_retry_after_waits_a_minute_for_that_resource_only(
