@@ -247,7 +247,7 @@ def parse_review_page(data: dict[str, Any]) -> tuple[list[BackfillReview], str |
     if pull is None:
         return [], None
     connection = pull["reviews"]
-    reviews = [_parse_review(node) for node in connection["nodes"] if node is not None]
+    reviews = [_parse_review(node) for node in connection["nodes"] if node is not None and full_id(node)]
     return reviews, _next_cursor(connection)
 
 
@@ -313,11 +313,9 @@ def _labels(node: dict[str, Any]) -> tuple[str, ...]:
 
 
 def full_id(node: dict[str, Any]) -> int:
-    """Return a node's 64-bit ``fullDatabaseId`` (a string in JSON) as an integer; LookupError when missing."""
+    """Return a node's 64-bit ``fullDatabaseId`` (a string in JSON) as an integer; 0 when GitHub gave none."""
     value = node.get("fullDatabaseId")
-    if value is None:
-        raise LookupError("a GraphQL node came without its fullDatabaseId")
-    return int(value)
+    return int(value) if value is not None else 0
 
 
 def _parse_review(node: dict[str, Any]) -> BackfillReview:
@@ -332,7 +330,8 @@ def _parse_review(node: dict[str, Any]) -> BackfillReview:
 
 def _parse_pull(node: dict[str, Any]) -> BackfillPull:
     reviews = node.get("reviews") or {"nodes": [], "totalCount": 0}
-    parsed = tuple(_parse_review(review) for review in reviews["nodes"] if review)
+    # A review is keyed by its id: one GitHub sent without an id cannot be recorded (it is left out, not a crash).
+    parsed = tuple(_parse_review(review) for review in reviews["nodes"] if review and full_id(review))
     return BackfillPull(
         number=int(node["number"]),
         title=str(node.get("title") or ""),

@@ -87,3 +87,19 @@ async def test_a_failed_label_field_keeps_the_page_and_other_errors_stop_and_sho
     with pytest.raises(GraphQLFailed):
         await stopped.run("acme/other")
     assert "FORBIDDEN" in str(await db.get_state("backfill:error:acme/other"))
+
+
+def test_nodes_without_an_id_are_left_out_or_kept_by_number_never_a_crash() -> None:
+    page = _page({"nodes": [{"name": "docs"}]})
+    node = page["repository"]["pullRequests"]["nodes"][0]
+    node["fullDatabaseId"] = None
+    node["reviews"] = {
+        "totalCount": 2,
+        "nodes": [
+            {"fullDatabaseId": None, "state": "APPROVED", "submittedAt": "2021-01-02T00:00:00Z", "author": None},
+            {"fullDatabaseId": str(2**40), "state": "APPROVED", "submittedAt": "2021-01-02T00:00:00Z", "author": None},
+        ],
+    }
+    (pull,), _ = gq.parse_pull_page(page)
+    assert pull.number == 1 and pull.id == 0 and pull.labels == ("docs",)
+    assert [review.id for review in pull.reviews] == [2**40] and pull.reviews[0].author == gq.GHOST
