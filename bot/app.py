@@ -16,6 +16,7 @@ from bot.config import Secrets, Settings
 from bot.db import Database
 from bot.discord.gateway_errors import describe_gateway_end
 from bot.events import EventBus
+from bot.github.repos import Repositories
 from bot.github.webhooks import Metrics, WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
@@ -44,6 +45,7 @@ class Services:
     github: Any = None
     poller: Any = None
     backfill: Any = None
+    repos: Repositories = field(default_factory=lambda: Repositories(()))
     webhooks: WebhookReceiver | None = None
     dispatcher: Dispatcher | None = None
     features: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +95,7 @@ def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Cl
         ledger=ledger,
         metrics=metrics,
         started_at=clock.now(),
+        repos=Repositories(settings.github.repositories),
     )
     from bot.features import build_features
 
@@ -252,6 +255,10 @@ class App:
         services = self.services
         assert services is not None
         try:
+            if services.github is not None:
+                # Once per start: GitHub's spelling and id of each followed repository (a slow or absent GitHub
+                # must not hold up the start; until then deliveries are matched by name and teach the id).
+                await services.repos.resolve(services.db, services.clock, services.github.repository)
             if services.poller is not None:
                 await services.poller.catch_up()
             if first_start:

@@ -21,8 +21,8 @@ def build_github(services: Services, options: RunOptions) -> None:
         settings.github, services.secrets, clock=services.clock, sandbox=not options.github_throttle
     )
     services.github = worker
-    services.poller = Poller(worker, services.ledger, services.db, services.clock, settings.github.repositories)
-    services.backfill = Backfill(worker, services.ledger, services.db, services.clock)
+    services.poller = Poller(worker, services.ledger, services.db, services.clock, services.repos)
+    services.backfill = Backfill(worker, services.ledger, services.db, services.clock, services.repos)
 
 
 def build_features(services: Services, options: RunOptions) -> None:
@@ -36,7 +36,7 @@ def build_features(services: Services, options: RunOptions) -> None:
             services.ledger,
             services.clock,
             secret=secret.get_secret_value() if secret else None,
-            repositories=settings.github.repositories,
+            repositories=services.repos,
             path=settings.webhooks.path,
             metrics=services.metrics,
         )

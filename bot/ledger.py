@@ -24,6 +24,7 @@ from bot.timeutil import iso, parse_iso
 log = logging.getLogger(__name__)
 
 Source = Literal["webhook", "poll", "backfill"]
+GHOST_ID = 10137
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,19 @@ class Actor:
     login: str
     is_bot: bool = False
     avatar_url: str | None = None
+    is_org: bool = False
+
+    @property
+    def is_ghost(self) -> bool:
+        """Tell whether this is GitHub's placeholder for a deleted account."""
+        return self.id == GHOST_ID
+
+    @property
+    def account_type(self) -> str:
+        """Return ``Bot``, ``Organization`` or ``User`` (a login ending in ``[bot]`` is a bot)."""
+        if self.is_bot or self.login.lower().endswith("[bot]"):
+            return "Bot"
+        return "Organization" if self.is_org else "User"
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class IssueFact:
     closed_at: datetime | None = None
     closed_by: Actor | None = None
     state_reason: str | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +146,7 @@ class _Batch(ApplyResult):
 
     pull_rows: list[tuple[object, ...]] = field(default_factory=list)
     event_rows: list[tuple[str, dict[str, object], bool]] = field(default_factory=list)
-    pull_states: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    pull_states: dict[tuple[str, int], tuple[str, int, str | None]] = field(default_factory=dict)
 
 
 class Ledger:
@@ -213,14 +228,19 @@ class Ledger:
         for actor in actors.values():
             is_bot = actor.is_bot or actor.login.lower().endswith("[bot]")
             ignored = actor.login.lower() in self._ignored
-            rows.append((actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, now))
+            kind = actor.account_type
+            rows.append((actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, now, kind))
         await conn.executemany(
-            "INSERT INTO github_users(id, login, is_bot, ignored, avatar_url, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO github_users(id, login, is_bot, ignored, avatar_url, updated_at, account_type) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET login = excluded.login, is_bot = MAX(is_bot, excluded.is_bot), "
             "ignored = excluded.ignored, avatar_url = COALESCE(excluded.avatar_url, avatar_url), "
-            "updated_at = excluded.updated_at WHERE login != excluded.login OR ignored != excluded.ignored "
+            "updated_at = excluded.updated_at, account_type = CASE WHEN excluded.account_type = 'User' "
+            "THEN account_type ELSE excluded.account_type END "
+            "WHERE login != excluded.login OR ignored != excluded.ignored "
             "OR (excluded.avatar_url IS NOT NULL AND avatar_url IS NOT excluded.avatar_url) "
-            "OR is_bot < excluded.is_bot",
+            "OR is_bot < excluded.is_bot "
+            "OR (excluded.account_type != 'User' AND account_type != excluded.account_type)",
             rows,
         )
 
@@ -236,11 +256,11 @@ class Ledger:
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 rows = await conn.execute_fetchall(
-                    "SELECT number, state, draft FROM pull_requests WHERE repo = ? "
+                    "SELECT number, state, draft, updated_at FROM pull_requests WHERE repo = ? "
                     f"AND number IN ({','.join('?' * len(chunk))})",
                     (repo, *chunk),
                 )
-                batch.pull_states.update({(repo, int(row[0])): (str(row[1]), int(row[2])) for row in rows})
+                batch.pull_states.update({(repo, int(row[0])): (str(row[1]), int(row[2]), row[3]) for row in rows})
 
     async def _event(
         self, conn: aiosqlite.Connection, result: _Batch, kind: str, payload: dict[str, object], historical: bool
@@ -273,8 +293,10 @@ class Ledger:
         old_state = before[0] if before else None
         if old_state == "merged" and fact.state != "merged":
             return  # a merge is final; an older snapshot must not undo it
+        if before is not None and _older(fact.updated_at, before[2]) and not (fact.state == "merged" != old_state):
+            return  # a snapshot older than the stored one (a late or redelivered webhook) never undoes newer state
         historical = self._historical(source, fact.merged_at or fact.updated_at or fact.created_at, go_live)
-        result.pull_states[key] = (fact.state, int(fact.draft))
+        result.pull_states[key] = (fact.state, int(fact.draft), _t(fact.updated_at) or (before[2] if before else None))
         result.pull_rows.append(
             (
                 fact.repo,
@@ -376,8 +398,17 @@ class Ledger:
             "at": iso(fact.at),
         }
         if fact.removed:
-            if before is None or before["removed_at"] is not None:
+            if before is None:
+                # Removed before its request arrived (deliveries out of order): remember the removal, so the
+                # older request, when it comes, does not count as waiting.
+                await conn.execute(
+                    "INSERT INTO review_requests(repo, number, reviewer_kind, reviewer, requested_at, removed_at) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (*key, iso(fact.at), iso(fact.at)),
+                )
                 return
+            if before["removed_at"] is not None or before["requested_at"] > iso(fact.at):
+                return  # already removed, or an older removal than the request now standing
             await conn.execute(
                 "UPDATE review_requests SET removed_at = ? WHERE repo = ? AND number = ? "
                 "AND reviewer_kind = ? AND reviewer = ?",
@@ -404,12 +435,17 @@ class Ledger:
     ) -> None:
         author_id = _id(fact.author)
         closer_id = _id(fact.closed_by)
-        before = await _first(conn, "SELECT state FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number))
+        before = await _first(
+            conn, "SELECT state, updated_at FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number)
+        )
+        if before is not None and _older(fact.updated_at, before["updated_at"]):
+            return  # an older snapshot never reopens or relabels a newer one
         historical = self._historical(source, fact.closed_at or fact.created_at, go_live)
         await conn.execute(
             "INSERT INTO issues(repo, number, title, url, author_id, state, labels, created_at, closed_at, "
-            "closed_by_id, state_reason, historical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "closed_by_id, state_reason, historical, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(repo, number) DO UPDATE SET title = excluded.title, url = excluded.url, "
+            "updated_at = COALESCE(excluded.updated_at, updated_at), "
             "state = excluded.state, labels = excluded.labels, closed_at = excluded.closed_at, "
             "closed_by_id = COALESCE(excluded.closed_by_id, CASE WHEN excluded.state = 'closed' THEN closed_by_id END),"
             " state_reason = excluded.state_reason",
@@ -426,6 +462,7 @@ class Ledger:
                 closer_id,
                 fact.state_reason,
                 int(historical),
+                _t(fact.updated_at),
             ),
         )
         if fact.state == "closed" and (before is None or before["state"] != "closed"):
@@ -488,6 +525,12 @@ def _actors(fact: Fact) -> tuple[Actor | None, ...]:
     if isinstance(fact, IssueFact):
         return (fact.author, fact.closed_by)
     return (fact.user,)
+
+
+def _older(when: datetime | None, stored: str | None) -> bool:
+    """Tell whether a snapshot taken at ``when`` is older than the stored one (unknown times are not older)."""
+    before = parse_iso(stored) if stored else None
+    return when is not None and before is not None and when < before
 
 
 def _id(actor: Actor | None) -> int | None:

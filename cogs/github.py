@@ -16,7 +16,7 @@ from bot.discord.checks import maintainer_only
 from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
 from bot.fit import fit_content
-from bot.github.types import GitHubError, RateLimited
+from bot.github.types import GitHubError, GraphQLFailed, RateLimited
 from bot.messages import OutMessage, mention
 from bot.outbox import enqueue_message
 
@@ -52,6 +52,8 @@ class GitHub(commands.Cog):
         every = settings.poll_interval if settings.poll else SAFETY_NET_POLL
         if self.services.poller is not None:
             self.services.jobs.add("github.poll", self.poll, IntervalTrigger(seconds=every.total_seconds()))
+        if self.services.backfill is not None:
+            self.services.jobs.add("github.backfill", self.resume_backfills, IntervalTrigger(minutes=1))
         admin = self.bot.get_cog("Admin")
         group = getattr(admin, "vestry", None)
         if isinstance(group, app_commands.Group) and group.get_command("backfill") is None:
@@ -60,6 +62,12 @@ class GitHub(commands.Cog):
     async def cog_unload(self) -> None:
         """Stop polling."""
         self.services.jobs.remove("github.poll")
+        self.services.jobs.remove("github.backfill")
+
+    async def resume_backfills(self) -> None:
+        """Continue backfills that stopped at a spent rate limit, once it has reset."""
+        for report in await self.services.backfill.resume_waiting():
+            log.info("resumed backfill of %s: %d PRs, %d reviews", report.repo, report.prs, report.reviews)
 
     async def poll(self) -> None:
         """Poll every followed repository once."""
@@ -81,7 +89,9 @@ class GitHub(commands.Cog):
 
     async def run_backfill(self, interaction: discord.Interaction, repo: str | None) -> None:
         """Run the backfill, editing one progress message as it goes."""
-        followed = self.services.settings.github.repositories
+        followed = self.services.repos.names() or self.services.settings.github.repositories
+        if repo is not None and self.services.repos.find(repo) is not None:
+            repo = self.services.repos.canonical(repo)
         if repo is not None and repo.lower() not in {r.lower() for r in followed}:
             raise UserFacingError(f"{repo[:100]!r} is not a followed repository. Followed: {', '.join(followed)}.")
         repos = [r for r in followed if repo is None or r.lower() == repo.lower()]
@@ -110,9 +120,12 @@ class GitHub(commands.Cog):
                 report = await self.services.backfill.run(name, progress=lambda p: self.bot.loop.create_task(show(p)))
             except RateLimited as exc:
                 lines.append(
-                    f"**{name}**: GitHub's rate limit was reached; run it again after "
-                    f"{exc.reset_at:%H:%M} UTC — it continues where it stopped."
+                    f"**{name}**: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
+                    "and continues where it stopped."
                 )
+                continue
+            except GraphQLFailed as exc:
+                lines.append(f"**{name}**: {str(exc)[:300]}. Progress is saved; `/vestry status` shows it.")
                 continue
             except GitHubError as exc:
                 lines.append(f"**{name}**: GitHub could not be reached ({exc}); run it again, it resumes.")

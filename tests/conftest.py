@@ -36,8 +36,11 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Any]:
-    """A fresh sandbox with the built-in configuration (webhooks on)."""
-    async with running_sandbox() as client:
+    """A fresh sandbox with the built-in configuration (webhooks on).
+
+    Device codes ask for a 1 s polling interval here (GitHub's is 5 s, the sandbox's default) so links are quick.
+    """
+    async with running_sandbox(device_interval=1) as client:
         yield client
 
 

@@ -18,14 +18,19 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.client import GitHubWorker
+from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed, RateLimited
+from bot.github.repos import Repositories
 from bot.ledger import Actor, Fact, IssueFact, Ledger, PullFact, ReviewFact, StarFact
-from bot.timeutil import iso
+from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
 PHASES = ("pulls", "issues", "stars")
 PAGE_SIZE = 100
+MIN_PAGE_SIZE = 1
+RECOVER_AFTER = 3  # successful pages before a halved page size doubles again
+TIMEOUT_STATUSES = {502, 504}
+SAFE_ERROR_FIELDS = {"labels", "rateLimit"}  # a failed field here leaves the rest of a page trustworthy
 _CONNECTIONS = {"pulls": "pullRequests", "issues": "issues", "stars": "stargazers"}
 _QUERIES = {"pulls": gq.BACKFILL_PULLS, "issues": gq.BACKFILL_ISSUES, "stars": gq.BACKFILL_STARS}
 
@@ -65,7 +70,7 @@ class BackfillReport:
 
 def ledger_actor(who: gq.Actor | None) -> Actor | None:
     """Turn a GraphQL actor into a ledger actor."""
-    return None if who is None else Actor(who.id, who.login, who.is_bot)
+    return None if who is None else Actor(who.id, who.login, who.is_bot, is_org=who.is_org)
 
 
 def pull_facts(repo: str, pull: gq.BackfillPull, extra_reviews: Sequence[gq.BackfillReview] = ()) -> list[Fact]:
@@ -113,6 +118,7 @@ def issue_facts(repo: str, issue: gq.BackfillIssue) -> IssueFact:
         closed_at=issue.closed_at,
         closed_by=ledger_actor(issue.closed_by),
         state_reason=issue.state_reason,
+        updated_at=issue.updated_at or issue.closed_at,
     )
 
 
@@ -123,23 +129,79 @@ def star_facts(repo: str, star: gq.BackfillStar) -> StarFact:
     return StarFact(repo, user, star.starred_at)
 
 
+def _safe(error: dict[str, Any]) -> bool:
+    """Tell whether a GraphQL error concerns only a field that identifies nothing (its node stays usable)."""
+    path = error.get("path") or []
+    return any(str(part) in SAFE_ERROR_FIELDS for part in path)
+
+
 class Backfill:
     """Run resumable history imports, one repository at a time."""
 
-    def __init__(self, worker: GitHubWorker, ledger: Ledger, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, worker: GitHubWorker, ledger: Ledger, db: Database, clock: Clock, repos: Repositories | None = None
+    ) -> None:
+        self._repos = repos
         self._worker = worker
         self._ledger = ledger
         self._db = db
         self._clock = clock
+        self._sizes: dict[str, int] = {}
+        self._good_pages: dict[str, int] = {}
 
     async def is_done(self, repo: str) -> bool:
         """Tell whether ``repo``'s history was imported completely."""
         return await self._db.get_state(f"backfill:done:{repo}") is not None
 
+    async def waiting(self) -> dict[str, str]:
+        """Return the repositories whose backfill stopped at a spent rate limit, with when it resets (ISO)."""
+        rows = await self._db.fetchall("SELECT key, value FROM state WHERE key LIKE 'backfill:waiting:%'")
+        return {str(row[0]).removeprefix("backfill:waiting:"): str(row[1]) for row in rows}
+
+    async def resume_waiting(self) -> list[BackfillReport]:
+        """Continue every backfill whose rate limit has reset (run by the ``github.backfill`` job)."""
+        reports = []
+        for repo, until in (await self.waiting()).items():
+            reset = parse_iso(until)
+            if reset is not None and reset > self._clock.now():
+                continue
+            log.info("GitHub's rate limit has reset; resuming the backfill of %s", repo)
+            try:
+                reports.append(await self.run(repo))
+            except RateLimited as exc:
+                log.info("the backfill of %s waits for GitHub's rate limit until %s", repo, iso(exc.reset_at))
+        return reports
+
     async def run(
         self, repo: str, progress: Callable[[BackfillProgress], None] | None = None, *, force: bool = False
     ) -> BackfillReport:
-        """Import ``repo``'s history (resuming an interrupted run); GitHub errors propagate after saving progress."""
+        """Import ``repo``'s history (resuming an interrupted run); GitHub errors propagate after saving progress.
+
+        A spent rate limit raises :class:`RateLimited` and marks the backfill as waiting: the ``github.backfill``
+        job resumes it where it stopped once the limit resets. Rows are keyed by the repository's current name
+        as GitHub spells it, whatever spelling or former name ``repo`` uses.
+        """
+        if self._repos is not None:
+            repo = self._repos.canonical(repo)
+        try:
+            report = await self._run(repo, progress, force=force)
+        except RateLimited as exc:
+            await self._db.set_state(f"backfill:waiting:{repo}", iso(exc.reset_at))
+            raise
+        except GraphQLFailed as exc:
+            log.error("the backfill of %s stopped: %s", repo, exc)
+            await self._db.set_state(f"backfill:error:{repo}", str(exc))
+            raise
+        await self._db.execute(
+            "DELETE FROM state WHERE key IN (?, ?)", (f"backfill:waiting:{repo}", f"backfill:error:{repo}")
+        )
+        return report
+
+    async def _run(
+        self, repo: str, progress: Callable[[BackfillProgress], None] | None, *, force: bool
+    ) -> BackfillReport:
+        self._sizes.clear()  # each run starts with full pages; a timeout halves them for the rest of the run
+        self._good_pages.clear()
         report = BackfillReport(repo)
         if force:
             await self._reset(repo)
@@ -158,7 +220,7 @@ class Backfill:
             report.phases.append(phase)
             cursor = stored[phase].get("cursor")
             while True:
-                data = await self._worker.graphql(_QUERIES[phase], gq.page_variables(repo, cursor))
+                data = await self.fetch(_QUERIES[phase], repo, cursor, phase)
                 total = gq.total_count(data, _CONNECTIONS[phase])
                 if phase == "pulls":
                     report.total_prs = total
@@ -212,16 +274,52 @@ class Backfill:
         reviews: list[gq.BackfillReview] = []
         cursor: str | None = None
         while True:
-            data = await self._worker.graphql(gq.BACKFILL_REVIEWS, gq.page_variables(repo, cursor, number=pull.number))
+            data = await self.fetch(gq.BACKFILL_REVIEWS, repo, cursor, "reviews", number=pull.number)
             page, cursor = gq.parse_review_page(data)
             reviews += page
             if cursor is None:
                 return reviews
 
+    def page_size(self, kind: str) -> int:
+        """Return the page size asked for now (halved after GitHub timed out, back to 100 as pages succeed)."""
+        return self._sizes.get(kind, PAGE_SIZE)
+
+    async def fetch(self, query: str, repo: str, cursor: str | None, kind: str, **extra: Any) -> dict[str, Any]:
+        """Fetch one page, halving the page size while GitHub answers 502/504 and growing it back afterwards.
+
+        Errors on fields that do not identify anything (labels) keep the rest of the page; other GraphQL errors,
+        rate limits and outages propagate (progress up to the last page is saved).
+        """
+        while True:
+            size = self.page_size(kind)
+            try:
+                data = await self._worker.graphql(query, gq.page_variables(repo, cursor, first=size, **extra))
+            except GitHubUnavailable as exc:
+                if exc.status not in TIMEOUT_STATUSES or size <= MIN_PAGE_SIZE:
+                    raise
+                self._sizes[kind], self._good_pages[kind] = max(size // 2, MIN_PAGE_SIZE), 0
+                log.warning("GitHub timed out on %d %s of %s; asking for %d", size, kind, repo, self._sizes[kind])
+                continue
+            except GraphQLFailed as exc:
+                if exc.data is None or not all(_safe(error) for error in exc.errors):
+                    raise
+                log.warning("%s; keeping the rest of the page", exc)
+                data = exc.data
+            self._grow(kind)
+            return data
+
+    def _grow(self, kind: str) -> None:
+        size = self.page_size(kind)
+        if size >= PAGE_SIZE:
+            return
+        self._good_pages[kind] = self._good_pages.get(kind, 0) + 1
+        if self._good_pages[kind] >= RECOVER_AFTER:
+            self._sizes[kind], self._good_pages[kind] = min(size * 2, PAGE_SIZE), 0
+
     def _progress(
         self, report: BackfillReport, phase: str, counts: dict[str, int], total: int, elapsed: float
     ) -> BackfillProgress:
-        pages_left = math.ceil(max(total - counts[phase], 0) / PAGE_SIZE)
+        pages_left = math.ceil(max(total - counts[phase], 0) / self.page_size(phase))
         later = PHASES[PHASES.index(phase) + 1 :]
         per_request = elapsed / report.requests if report.requests else None
         eta = None if per_request is None else per_request * (pages_left + len(later))

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from bot.clock import SystemClock
 from bot.db import Database, DatabaseError, MigrationError
 from bot.github.backfill import Backfill, BackfillProgress
-from bot.github.client import GitHubError, GitHubUnavailable, GitHubWorker, NotFound, RateLimited
+from bot.github.client import GitHubError, GitHubUnavailable, GitHubWorker, GraphQLFailed, NotFound, RateLimited
+from bot.github.repos import Repositories
 from bot.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -57,7 +58,9 @@ async def run_backfill_cli(
     worker = GitHubWorker.from_settings(settings.github, secrets, clock=clock)
     try:
         await worker.start()
-        backfill = Backfill(worker, Ledger(db, clock, settings.github.ignored_accounts), db, clock)
+        followed = Repositories(settings.github.repositories)
+        await followed.resolve(db, clock, worker.repository)
+        backfill = Backfill(worker, Ledger(db, clock, settings.github.ignored_accounts), db, clock, followed)
         for name in repos:
             code = await _one(backfill, name, console)
             if code != EXIT_OK:
@@ -97,10 +100,13 @@ async def _one(backfill: Backfill, repo: str, console: Console) -> int:
             report = await backfill.run(repo, update)
         except RateLimited as exc:
             console.print(
-                f"[yellow]{repo}: GitHub's rate limit is used up until {exc.reset_at:%H:%M:%S} UTC. "
-                "Progress is saved; run the same command again after that.[/yellow]"
+                f"[yellow]{repo}: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
+                "(the running bot continues where this stopped, or run the same command again then).[/yellow]"
             )
             return EXIT_TEMPFAIL
+        except GraphQLFailed as exc:
+            console.print(f"[red]{repo}: {exc}. Progress is saved.[/red]")
+            return EXIT_ERROR
         except NotFound:
             console.print(f"[red]{repo}: no such repository, or the token cannot read it.[/red]")
             return EXIT_ERROR

@@ -14,22 +14,24 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
-from github.GithubException import RateLimitExceededExceedsMaxWait, RateLimitExceededException
+from github import Auth, Github, GithubException, GithubIntegration
+from github.GithubException import RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.clock import Clock, SystemClock
+from bot.github import graphql as gq
 from bot.github.payloads import actor, pull_fact
+from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
     GitHubError,
     GitHubUnavailable,
     GitHubUser,
+    GraphQLFailed,
     JsonResponse,
     NotFound,
     OpenPull,
@@ -48,6 +50,7 @@ __all__ = [
     "GitHubUnavailable",
     "GitHubUser",
     "GitHubWorker",
+    "GraphQLFailed",
     "JsonResponse",
     "NotFound",
     "OpenPull",
@@ -60,33 +63,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
-
-
-@dataclass
-class _Stats:
-    requests: int = 0
-    not_modified: int = 0
-    limits: dict[str, RateLimitInfo] = field(default_factory=dict)
-    backoff: dict[str, datetime] = field(default_factory=dict)
-
-
-class _CappedRetry(GithubRetry):
-    """GithubRetry that also refuses to sleep on a long ``Retry-After`` (urllib3 would honour any length)."""
-
-    def increment(
-        self,
-        method: Any = None,
-        url: Any = None,
-        response: Any = None,
-        error: Any = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Any:
-        if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
-            wait = _float(response.headers.get("Retry-After"))
-            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class GitHubWorker:
@@ -113,12 +89,12 @@ class GitHubWorker:
         self._clock = clock or SystemClock()
         self._throttle = throttle
         self._timeout = timeout
-        self._retry = _CappedRetry(
+        self._retry = CappedRetry(
             total=retries, backoff_factor=retry_backoff, secondary_rate_wait=60, max_rate_limit_wait=max_rate_limit_wait
         )
         self._executor: ThreadPoolExecutor | None = None
         self._gh: Github | None = None
-        self._stats = _Stats()
+        self._stats = Stats()
 
     @classmethod
     def from_settings(
@@ -214,6 +190,12 @@ class GitHubWorker:
         return info.reset_at if info else None
 
     @property
+    def backoffs(self) -> dict[str, datetime]:
+        """The resources (``core``, ``graphql``, ``search``) held back now, each until when."""
+        now = self._clock.now()
+        return {name: until for name, until in self._stats.backoff.items() if until > now}
+
+    @property
     def backoff_until(self) -> datetime | None:
         """Until when a rate limit holds calls back (None when free)."""
         now = self._clock.now()
@@ -234,44 +216,56 @@ class GitHubWorker:
     def _guarded(self, fn: Callable[[Github], T], resource: str) -> T:
         assert self._gh is not None
         try:
-            return fn(self._gh)
+            result = fn(self._gh)
+            self._stats.secondary_hits.pop(resource, None)
+            return result
         except GitHubError as exc:
             if isinstance(exc, RateLimited):
                 self._hold(exc)
             raise
         except RateLimitExceededException as exc:
-            limited = self._rate_limited(exc.status, _lower(exc.headers), exc.data, resource)
+            limited = self._rate_limited(exc.status, lower(exc.headers), exc.data, resource)
             self._hold(limited)
             raise limited from None
         except GithubException as exc:
             raise self._translate(exc.status, exc.data) from None
         except requests.exceptions.RetryError as exc:
             if re.search(r"too many (403|429) error", str(exc)):
-                limited = RateLimited(self._clock.now() + timedelta(seconds=60), True, resource)
+                limited = RateLimited(
+                    self._clock.now() + timedelta(seconds=self._secondary_wait(resource)), True, resource
+                )
                 self._hold(limited)
                 raise limited from None
-            raise GitHubUnavailable(f"GitHub kept failing: {_short(exc)}") from None
+            failing = re.search(r"too many (5\d\d) error", str(exc))
+            status = int(failing.group(1)) if failing else None
+            raise GitHubUnavailable(f"GitHub kept failing: {short(exc)}", status) from None
         except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
-            raise GitHubUnavailable(f"cannot reach GitHub: {_short(exc)}") from None
+            raise GitHubUnavailable(f"cannot reach GitHub: {short(exc)}") from None
 
     def _hold(self, exc: RateLimited) -> None:
-        resources = ("core", "graphql", "search") if exc.secondary else (exc.resource,)
-        for name in resources:
-            self._stats.backoff[name] = max(self._stats.backoff.get(name, exc.reset_at), exc.reset_at)
+        """Hold back calls to the limited resource only (REST core, GraphQL and search have separate limits)."""
+        name = exc.resource
+        self._stats.backoff[name] = max(self._stats.backoff.get(name, exc.reset_at), exc.reset_at)
         log.warning("%s", exc)
+
+    def _secondary_wait(self, resource: str) -> float:
+        """Seconds to wait after a secondary limit without ``retry-after``: 60 s, doubling while it repeats."""
+        hits = self._stats.secondary_hits.get(resource, 0)
+        self._stats.secondary_hits[resource] = hits + 1
+        return min(SECONDARY_WAIT * 2**hits, SECONDARY_WAIT_MAX)
 
     def _rate_limited(self, status: int, headers: Mapping[str, str], data: Any, resource: str) -> RateLimited:
         message = str(data.get("message", "")) if isinstance(data, Mapping) else str(data or "")
         secondary = "secondary" in message.lower() or (
             "retry-after" in headers and headers.get("x-ratelimit-remaining") != "0"
         )
-        if "retry-after" in headers:
-            wait = _float(headers["retry-after"])
-        elif "x-ratelimit-reset" in headers:
-            wait = _float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
-        else:
-            wait = 60.0
         resource = headers.get("x-ratelimit-resource", resource)
+        if "retry-after" in headers:
+            wait = to_float(headers["retry-after"])
+        elif secondary or "x-ratelimit-reset" not in headers:
+            wait = self._secondary_wait(resource)
+        else:
+            wait = to_float(headers["x-ratelimit-reset"]) - time.time()  # GitHub's reset is wall-clock epoch
         return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), secondary, resource)
 
     @staticmethod
@@ -290,12 +284,12 @@ class GitHubWorker:
             self._stats.not_modified += 1
         if "x-ratelimit-remaining" in headers:
             reset = headers.get("x-ratelimit-reset")
-            reset_at = (self._clock.now() + timedelta(seconds=_float(reset) - time.time())) if reset else None
+            reset_at = (self._clock.now() + timedelta(seconds=to_float(reset) - time.time())) if reset else None
             resource = headers.get("x-ratelimit-resource", "core")
             self._stats.limits[resource] = RateLimitInfo(
                 resource,
-                int(_float(headers.get("x-ratelimit-limit"))),
-                int(_float(headers.get("x-ratelimit-remaining"))),
+                int(to_float(headers.get("x-ratelimit-limit"))),
+                int(to_float(headers.get("x-ratelimit-remaining"))),
                 reset_at,
             )
 
@@ -315,7 +309,7 @@ class GitHubWorker:
         if accept:
             headers["Accept"] = accept
         status, raw_headers, body = gh.requester.requestJson("GET", url, parameters=dict(params or {}), headers=headers)
-        lowered = _lower(raw_headers)
+        lowered = lower(raw_headers)
         self._note(lowered, status)
         data = json.loads(body) if body and status != 304 else None
         if status in (403, 429) and (
@@ -355,14 +349,53 @@ class GitHubWorker:
         return await self.call(fetch)
 
     async def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Run one GraphQL query and return its ``data``."""
+        """Run one GraphQL query and return its ``data``.
 
-        def run(gh: Github) -> dict[str, Any]:
-            headers, data = gh.requester.graphql_query(query, dict(variables))
-            self._note(_lower(headers), 200)
-            return dict(data.get("data") or {})
+        GitHub answers errors with HTTP 200 and an ``errors`` list: ``RATE_LIMITED`` becomes :class:`RateLimited`
+        (held until the window resets), a missing repository :class:`NotFound`, anything else
+        :class:`GraphQLFailed` naming the error types and carrying whatever partial ``data`` came with them.
+        """
+        return await self.call(lambda gh: self._graphql_sync(gh, query, dict(variables)), resource="graphql")
 
-        return await self.call(run, resource="graphql")
+    def _graphql_sync(self, gh: Github, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        status, raw_headers, body = gh.requester.requestJson(
+            "POST", gh.requester.graphql_url, input={"query": query, "variables": variables}
+        )
+        headers = lower(raw_headers)
+        self._note(headers, status)
+        try:
+            answer = json.loads(body) if body else {}
+        except ValueError:
+            answer = {}
+        if status in (403, 429) or (status >= 400 and "rate limit" in str(answer).lower()):
+            raise self._rate_limited(status, headers, answer, "graphql")
+        if status >= 400:
+            raise self._translate(status, answer if isinstance(answer, dict) else None)
+        errors = [e for e in (answer.get("errors") or []) if isinstance(e, dict)]
+        data = answer.get("data") if isinstance(answer.get("data"), dict) else None
+        self._note_graphql_limit(data)
+        if not errors:
+            return dict(data or {})
+        kinds = {str(error.get("type") or "") for error in errors}
+        if "RATE_LIMITED" in kinds:
+            raise self._graphql_limited(headers)
+        if kinds == {"NOT_FOUND"} and (data is None or data.get("repository") is None):
+            raise NotFound(f"GitHub answered NOT_FOUND: {errors[0].get('message')}", 404)
+        raise GraphQLFailed(errors, data)
+
+    def _note_graphql_limit(self, data: Mapping[str, Any] | None) -> None:
+        """Keep what a query's own ``rateLimit`` field said (points left, and when the window resets)."""
+        info = gq.rate_limit(dict(data)) if data else None
+        if info is not None:
+            limit = self._stats.limits.get("graphql")
+            reset_at = self._clock.now() + (info[1] - datetime.now(UTC))  # GitHub's reset is wall-clock time
+            self._stats.limits["graphql"] = RateLimitInfo("graphql", limit.limit if limit else 5000, info[0], reset_at)
+
+    def _graphql_limited(self, headers: Mapping[str, str]) -> RateLimited:
+        """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
+        reset = headers.get("x-ratelimit-reset")
+        wait = to_float(reset) - time.time() if reset else 60.0
+        return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")
 
     # features -------------------------------------------------------------------------------------------------
     async def get_user(self, login: str) -> GitHubUser | None:
@@ -440,6 +473,11 @@ class GitHubWorker:
         ordered = sorted(found.values(), key=lambda issue: (issue["created_at"], issue["number"]), reverse=True)
         return [{key: issue[key] for key in ("number", "title", "url", "labels")} for issue in ordered[:limit]]
 
+    async def repository(self, repo: str) -> dict[str, Any]:
+        """Return ``GET /repos/{owner}/{name}`` (a renamed or transferred repository's new one, as redirected)."""
+        response = await self.get_json(f"/repos/{repo}")
+        return dict(response.data or {})
+
     async def stargazers_count(self, repo: str) -> int:
         """Return how many people starred ``repo``."""
         response = await self.get_json(f"/repos/{repo}")
@@ -448,18 +486,3 @@ class GitHubWorker:
 
 def _gist_texts(gist: Mapping[str, Any]) -> list[str]:
     return [str(f.get("content") or "") for f in (gist.get("files") or {}).values() if isinstance(f, Mapping)]
-
-
-def _lower(headers: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).split("\n", 1)[0][:200]

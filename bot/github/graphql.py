@@ -1,13 +1,16 @@
 """GraphQL queries for backfilling a repository's history, and pure parsers for their answers.
 
 Each query is a module constant with its own operation name; the sandbox's GitHub emulator recognises
-the query by that name. Run one with ``Github.requester.graphql_query(QUERY, page_variables(...))`` and
-hand the response (or its ``data`` member) to the matching ``parse_*`` function, which returns plain
-frozen dataclasses and the cursor of the next page (``None`` on the last page).
+the query by that name. Run one with ``GitHubWorker.graphql(QUERY, page_variables(...))`` and hand the
+answer's ``data`` to the matching ``parse_*`` function, which returns plain frozen dataclasses and the
+cursor of the next page (``None`` on the last page). Page sizes are variables (``first``), so a caller can
+ask for smaller pages when GitHub times out on a busy repository.
 
 GraphQL gives bot logins without the ``[bot]`` suffix that REST and webhooks use; the parsers add it,
-so a login reads the same whichever source it came from. Numeric ids (``databaseId``) equal the REST ids.
-A deleted account (``author: null``) becomes :data:`GHOST`, GitHub's own placeholder user.
+so a login reads the same whichever source it came from. Pull requests, reviews and issues are keyed by
+``fullDatabaseId`` (a 64-bit ``BigInt`` sent as a string; the deprecated ``databaseId`` cannot hold ids
+above 2^31), which equals the REST and webhook ids. A deleted account (``author: null``) becomes
+:data:`GHOST`, GitHub's own placeholder user; every actor keeps its account type (bot, organisation or user).
 """
 
 from __future__ import annotations
@@ -27,19 +30,21 @@ fragment BackfillActor on Actor {
   login
   ... on User { databaseId }
   ... on Bot { databaseId }
+  ... on Organization { databaseId }
   ... on Mannequin { databaseId }
 }
 """
 
 BACKFILL_PULLS = (
     """
-query BackfillPulls($owner: String!, $name: String!, $cursor: String) {
+query BackfillPulls($owner: String!, $name: String!, $cursor: String, $first: Int!) {
+  rateLimit { cost remaining resetAt }
   repository(owner: $owner, name: $name) {
-    pullRequests(states: MERGED, first: 100, after: $cursor, orderBy: {field: CREATED_AT, direction: ASC}) {
+    pullRequests(states: MERGED, first: $first, after: $cursor, orderBy: {field: CREATED_AT, direction: ASC}) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes {
-        databaseId
+        fullDatabaseId
         number
         title
         url
@@ -50,7 +55,7 @@ query BackfillPulls($owner: String!, $name: String!, $cursor: String) {
         labels(first: 20) { nodes { name } }
         reviews(first: 100) {
           totalCount
-          nodes { databaseId state submittedAt author { ...BackfillActor } }
+          nodes { fullDatabaseId state submittedAt author { ...BackfillActor } }
         }
       }
     }
@@ -62,13 +67,14 @@ query BackfillPulls($owner: String!, $name: String!, $cursor: String) {
 
 BACKFILL_REVIEWS = (
     """
-query BackfillReviews($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+query BackfillReviews($owner: String!, $name: String!, $number: Int!, $cursor: String, $first: Int!) {
+  rateLimit { cost remaining resetAt }
   repository(owner: $owner, name: $name) {
     pullRequest(number: $number) {
-      reviews(first: 100, after: $cursor) {
+      reviews(first: $first, after: $cursor) {
         totalCount
         pageInfo { hasNextPage endCursor }
-        nodes { databaseId state submittedAt author { ...BackfillActor } }
+        nodes { fullDatabaseId state submittedAt author { ...BackfillActor } }
       }
     }
   }
@@ -79,17 +85,19 @@ query BackfillReviews($owner: String!, $name: String!, $number: Int!, $cursor: S
 
 BACKFILL_ISSUES = (
     """
-query BackfillIssues($owner: String!, $name: String!, $cursor: String) {
+query BackfillIssues($owner: String!, $name: String!, $cursor: String, $first: Int!) {
+  rateLimit { cost remaining resetAt }
   repository(owner: $owner, name: $name) {
-    issues(states: CLOSED, first: 100, after: $cursor, orderBy: {field: CREATED_AT, direction: ASC}) {
+    issues(states: CLOSED, first: $first, after: $cursor, orderBy: {field: CREATED_AT, direction: ASC}) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes {
-        databaseId
+        fullDatabaseId
         number
         title
         url
         createdAt
+        updatedAt
         closedAt
         stateReason
         author { ...BackfillActor }
@@ -106,9 +114,10 @@ query BackfillIssues($owner: String!, $name: String!, $cursor: String) {
 )
 
 BACKFILL_STARS = """
-query BackfillStars($owner: String!, $name: String!, $cursor: String) {
+query BackfillStars($owner: String!, $name: String!, $cursor: String, $first: Int!) {
+  rateLimit { cost remaining resetAt }
   repository(owner: $owner, name: $name) {
-    stargazers(first: 100, after: $cursor, orderBy: {field: STARRED_AT, direction: ASC}) {
+    stargazers(first: $first, after: $cursor, orderBy: {field: STARRED_AT, direction: ASC}) {
       totalCount
       pageInfo { hasNextPage endCursor }
       edges { starredAt node { login databaseId } }
@@ -116,6 +125,23 @@ query BackfillStars($owner: String!, $name: String!, $cursor: String) {
   }
 }
 """
+
+RECENT_STARS = """
+query RecentStars($owner: String!, $name: String!, $cursor: String, $first: Int!) {
+  rateLimit { cost remaining resetAt }
+  repository(owner: $owner, name: $name) {
+    stargazers(first: $first, after: $cursor, orderBy: {field: STARRED_AT, direction: DESC}) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { starredAt node { login databaseId } }
+    }
+  }
+}
+"""
+"""Stargazers newest first: polling reads only the first page(s) until it meets a star it knows."""
+
+DOCUMENTS = (BACKFILL_PULLS, BACKFILL_REVIEWS, BACKFILL_ISSUES, BACKFILL_STARS, RECENT_STARS)
+"""Every GraphQL document Vestry sends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +151,7 @@ class Actor:
     id: int
     login: str
     is_bot: bool
+    is_org: bool = False
 
 
 GHOST = Actor(id=10137, login="ghost", is_bot=False)
@@ -172,6 +199,7 @@ class BackfillIssue:
     closed_by: Actor | None
     labels: tuple[str, ...]
     id: int = 0
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,10 +210,10 @@ class BackfillStar:
     starred_at: datetime
 
 
-def page_variables(full_name: str, cursor: str | None = None, **extra: Any) -> dict[str, Any]:
-    """Return the variables for one page of a backfill query on ``owner/name``."""
+def page_variables(full_name: str, cursor: str | None = None, first: int = 100, **extra: Any) -> dict[str, Any]:
+    """Return the variables for one page (of ``first`` rows) of a backfill query on ``owner/name``."""
     owner, _, name = full_name.partition("/")
-    return {"owner": owner, "name": name, "cursor": cursor, **extra}
+    return {"owner": owner, "name": name, "cursor": cursor, "first": first, **extra}
 
 
 def parse_actor(node: dict[str, Any] | None) -> Actor | None:
@@ -197,9 +225,12 @@ def parse_actor(node: dict[str, Any] | None) -> Actor | None:
     if not login or database_id is None:
         return GHOST
     typename = node.get("__typename")
+    if int(database_id) == GHOST.id:
+        return GHOST
     if typename == "Bot" and not login.endswith("[bot]"):
         login = f"{login}[bot]"
-    return Actor(id=int(database_id), login=login, is_bot=typename == "Bot" or login.endswith("[bot]"))
+    is_bot = typename == "Bot" or login.endswith("[bot]")
+    return Actor(id=int(database_id), login=login, is_bot=is_bot, is_org=typename == "Organization")
 
 
 def parse_pull_page(data: dict[str, Any]) -> tuple[list[BackfillPull], str | None]:
@@ -216,7 +247,7 @@ def parse_review_page(data: dict[str, Any]) -> tuple[list[BackfillReview], str |
     if pull is None:
         return [], None
     connection = pull["reviews"]
-    reviews = [_parse_review(node) for node in connection["nodes"] if node is not None]
+    reviews = [_parse_review(node) for node in connection["nodes"] if node is not None and full_id(node)]
     return reviews, _next_cursor(connection)
 
 
@@ -236,6 +267,14 @@ def parse_star_page(data: dict[str, Any]) -> tuple[list[BackfillStar], str | Non
         if edge is not None and edge.get("node") is not None
     ]
     return stars, _next_cursor(connection)
+
+
+def rate_limit(data: dict[str, Any]) -> tuple[int, datetime] | None:
+    """Return ``(remaining, resetAt)`` from a query's ``rateLimit``, when it asked for it."""
+    info = data.get("rateLimit")
+    if not isinstance(info, dict) or info.get("resetAt") is None:
+        return None
+    return int(info.get("remaining") or 0), _time(str(info["resetAt"]))
 
 
 def total_count(data: dict[str, Any], connection: str) -> int:
@@ -273,10 +312,16 @@ def _labels(node: dict[str, Any]) -> tuple[str, ...]:
     return tuple(label["name"] for label in (node.get("labels") or {}).get("nodes", []) if label)
 
 
+def full_id(node: dict[str, Any]) -> int:
+    """Return a node's 64-bit ``fullDatabaseId`` (a string in JSON) as an integer; 0 when GitHub gave none."""
+    value = node.get("fullDatabaseId")
+    return int(value) if value is not None else 0
+
+
 def _parse_review(node: dict[str, Any]) -> BackfillReview:
     submitted = node.get("submittedAt")
     return BackfillReview(
-        id=int(node["databaseId"]),
+        id=full_id(node),
         state=str(node["state"]),
         submitted_at=_time(submitted) if submitted else None,
         author=parse_actor(node.get("author")) or GHOST,
@@ -285,7 +330,8 @@ def _parse_review(node: dict[str, Any]) -> BackfillReview:
 
 def _parse_pull(node: dict[str, Any]) -> BackfillPull:
     reviews = node.get("reviews") or {"nodes": [], "totalCount": 0}
-    parsed = tuple(_parse_review(review) for review in reviews["nodes"] if review)
+    # A review is keyed by its id: one GitHub sent without an id cannot be recorded (it is left out, not a crash).
+    parsed = tuple(_parse_review(review) for review in reviews["nodes"] if review and full_id(review))
     return BackfillPull(
         number=int(node["number"]),
         title=str(node.get("title") or ""),
@@ -296,7 +342,7 @@ def _parse_pull(node: dict[str, Any]) -> BackfillPull:
         merged_by=parse_actor(node.get("mergedBy")),
         labels=_labels(node),
         reviews=parsed,
-        id=int(node.get("databaseId") or 0),
+        id=full_id(node),
         reviews_total=int(reviews.get("totalCount", len(parsed))),
     )
 
@@ -314,5 +360,6 @@ def _parse_issue(node: dict[str, Any]) -> BackfillIssue:
         author=parse_actor(node.get("author")) or GHOST,
         closed_by=parse_actor(closers[-1]["actor"]) if closers else None,
         labels=_labels(node),
-        id=int(node.get("databaseId") or 0),
+        id=full_id(node),
+        updated_at=_time(node["updatedAt"]) if node.get("updatedAt") else None,
     )

@@ -23,6 +23,7 @@ def actor(data: Any) -> Actor | None:
             login=str(data["login"]),
             is_bot=data.get("type") == "Bot",
             avatar_url=data.get("avatar_url"),
+            is_org=data.get("type") == "Organization",
         )
     except (TypeError, ValueError):
         return None
@@ -70,6 +71,7 @@ def issue_fact(repo: str, issue: Mapping[str, Any], closer: Any = None) -> Issue
         closed_at=parse_iso(issue.get("closed_at")),
         closed_by=actor(closer if closer is not None else issue.get("closed_by")),
         state_reason=issue.get("state_reason"),
+        updated_at=parse_iso(issue.get("updated_at")),
     )
 
 

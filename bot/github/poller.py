@@ -1,8 +1,12 @@
 """Poll GitHub for what changed, with conditional requests, and hand the facts to the ledger.
 
 Each followed repository has three lists: pull requests (newest update first), closed issues and stargazers.
-Page 1 of each goes out with ``If-None-Match``; an unchanged list answers 304, which costs no rate limit,
-so an idle poll makes only 304s. A changed list is read down to the stored cursor, each changed item is
+First the repository itself is read with ``If-None-Match`` (it shows a rename or transfer, which is then
+followed, and the star count). Page 1 of each list goes out with ``If-None-Match``; an unchanged list answers
+304, which costs no rate limit, so an idle poll makes only 304s. Stars are read newest first through GraphQL
+(``stargazers(orderBy: STARRED_AT desc)``), and only when the count changed: REST lists them oldest first and
+refuses pages past about 400 (422), which a repository with 40,000 stars reaches.
+A changed list is read down to the stored cursor, each changed item is
 completed (merger, reviews, review requests, closer) and applied with source ``"poll"``; the cursor moves
 after every item, and the ETag is stored only once the whole list is done, so an interrupted poll resumes.
 """
@@ -12,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +24,11 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.github.client import STAR_MEDIA_TYPE, GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
+from bot.github import graphql as gq
+from bot.github.backfill import star_facts
+from bot.github.client import GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
 from bot.github.payloads import actor, issue_fact, pull_fact
+from bot.github.repos import Repositories
 from bot.ledger import Fact, Ledger, ReviewFact, ReviewRequestFact, StarFact
 from bot.timeutil import iso, parse_iso
 
@@ -177,7 +183,7 @@ class Poller:
         ledger: Ledger,
         db: Database,
         clock: Clock,
-        repositories: Sequence[str],
+        repositories: Sequence[str] | Repositories,
         *,
         first_poll_lookback: timedelta = timedelta(days=7),
         max_pages: int = 10,
@@ -188,7 +194,7 @@ class Poller:
         self._ledger = ledger
         self._db = db
         self._clock = clock
-        self.repositories = list(repositories)
+        self.repos = repositories if isinstance(repositories, Repositories) else Repositories(repositories)
         self._lookback = first_poll_lookback
         self._max_pages = max_pages
         self._jitter = jitter
@@ -197,6 +203,11 @@ class Poller:
         self.backoff_until: datetime | None = None
         self._backoff_loaded = False
         self.last_report: PollReport | None = None
+
+    @property
+    def repositories(self) -> list[str]:
+        """The followed repositories' current names."""
+        return self.repos.names()
 
     async def catch_up(self) -> PollReport:
         """Poll once now: at start-up and after a gap in webhook deliveries, so nothing made meanwhile is lost."""
@@ -232,7 +243,8 @@ class Poller:
         if not self._backoff_loaded:
             self.backoff_until = parse_iso(await self._db.get_state(BACKOFF_KEY))
             self._backoff_loaded = True
-        candidates = [t for t in (self.backoff_until, self._worker.backoff_until) if t is not None]
+        # REST polling waits for the REST (core) limit only: a spent GraphQL budget (a backfill) holds back just stars.
+        candidates = [t for t in (self.backoff_until, self._worker.backoffs.get("core")) if t is not None]
         return max(candidates) if candidates else None
 
     async def _record_backoff(self, exc: RateLimited, report: PollReport) -> None:
@@ -244,10 +256,41 @@ class Poller:
 
     async def _poll_repo(self, repo: str, report: PollReport) -> None:
         lower = await self._ledger.go_live() - self._lookback
+        repo, stars, etag = await self._follow(repo)
         await self._poll_pulls(repo, lower, report)
         await self._poll_issues(repo, lower, report)
-        await self._poll_stars(repo, lower, report)
+        if stars is not None:
+            try:
+                await self._poll_stars(repo, lower, report)
+            except RateLimited as exc:
+                if exc.resource != "graphql":
+                    raise
+                log.info("stars of %s wait for GitHub's GraphQL limit (until %s)", repo, iso(exc.reset_at))
+                etag = None  # read the repository in full next time, to try the stars again
+            else:
+                await self._db.set_state(f"poll:stars_count:{repo}", stars)
+        if etag:
+            await self._db.set_state(f"poll:etag:{repo}:repo", etag)
         report.repos += 1
+
+    async def _follow(self, repo: str) -> tuple[str, str | None, str | None]:
+        """Read the repository (conditionally) and follow a rename or transfer; return its current name, its star
+        count when that changed since stars were last read (else None), and the ETag to keep once polled."""
+        etag_key = f"poll:etag:{repo}:repo"
+        response = await self._worker.get_json(f"/repos/{repo}", etag=await self._db.get_state(etag_key))
+        if response.not_modified or not isinstance(response.data, dict):
+            return repo, None, None
+        data = response.data
+        record = self.repos.find(repo, int(data["id"]) if isinstance(data.get("id"), int) else None)
+        if record is not None:
+            record.id = record.id or int(data.get("id") or 0) or None
+            self.repos.renamed(record, str(data.get("full_name") or repo))
+            async with self._db.transaction() as conn:
+                await self.repos.apply_moves(conn, self._clock)
+            repo = record.full_name
+        count = str(int(data.get("stargazers_count") or 0))
+        changed = count != await self._db.get_state(f"poll:stars_count:{repo}")
+        return repo, count if changed else None, response.etag
 
     async def _apply(self, facts: Sequence[Fact], report: PollReport) -> None:
         if facts:
@@ -373,49 +416,26 @@ class Poller:
 
     # stars ----------------------------------------------------------------------------------------------------
     async def _poll_stars(self, repo: str, lower: datetime, report: PollReport) -> None:
-        etag_key, state_key = f"poll:etag:{repo}:stars", f"poll:stars:{repo}"
-        stored = await self._db.get_state(state_key)
-        cursor = Cursor.load(stored, lower)
-        if stored:
-            page_no = int(json.loads(stored).get("page", 1))
-        else:
-            page_no = max(1, math.ceil(await self._worker.stargazers_count(repo) / PER_PAGE))
-        url = f"/repos/{repo}/stargazers"
-        response = await self._worker.get_json(
-            url,
-            params={"per_page": PER_PAGE, "page": page_no},
-            etag=await self._db.get_state(etag_key) if stored else None,
-            accept=STAR_MEDIA_TYPE,
-        )
-        if response.not_modified:
-            return
-        entries: list[Any] = []
+        """Read stargazers newest first until a star already applied (no page cap can be reached)."""
+        state_key = f"poll:stars:{repo}"
+        cursor = Cursor.load(await self._db.get_state(state_key), lower)
+        found: list[StarFact] = []
+        after: str | None = None
         for _ in range(self._max_pages):
-            data = list(response.data or [])
-            if not data and page_no > 1 and not entries:
-                page_no -= 1  # unstars moved the end of the list back a page
-            else:
-                entries += data
-                if len(data) < PER_PAGE:
-                    break
-                page_no += 1
-            response = await self._worker.get_json(
-                url, params={"per_page": PER_PAGE, "page": page_no}, accept=STAR_MEDIA_TYPE
-            )
+            data = await self._worker.graphql(gq.RECENT_STARS, gq.page_variables(repo, after, first=PER_PAGE))
+            stars, after = gq.parse_star_page(data)
+            found += [star_facts(repo, star) for star in stars if cursor.is_new(star.starred_at, star.user.id)]
+            if after is None or not stars or not cursor.reaches(stars[-1].starred_at):
+                break
         else:
-            response = JsonResponse(200, None)  # read too far to finish: keep no ETag, read again next time
-        facts = [
-            fact
-            for fact in (star_fact(repo, entry) for entry in entries)
-            if fact is not None and cursor.is_new(fact.starred_at, fact.user.id)
-        ]
-        facts.sort(key=lambda fact: (fact.starred_at, fact.user.id))
+            log.warning(
+                "more than %d pages of new stars on %s; run a backfill to import the rest", self._max_pages, repo
+            )
+        facts = sorted(found, key=lambda fact: (fact.starred_at or lower, fact.user.id))
         await self._apply(facts, report)
         for fact in facts:
             cursor.advance(fact.starred_at, fact.user.id)  # type: ignore[arg-type]
-        await self._db.set_state(state_key, json.dumps({**json.loads(cursor.dump()), "page": page_no}))
-        if response.etag:
-            await self._db.set_state(etag_key, response.etag)
+        await self._db.set_state(state_key, cursor.dump())
 
 
 def _changed(items: Iterable[Mapping[str, Any]], cursor: Cursor) -> list[Mapping[str, Any]]:

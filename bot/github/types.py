@@ -26,6 +26,17 @@ class GitHubUnavailable(GitHubError):
     """GitHub is down or unreachable: 5xx, timeout, connection error."""
 
 
+class GraphQLFailed(GitHubError):
+    """GitHub answered a GraphQL query with errors (HTTP 200); ``types`` names them (``NOT_FOUND``, ...)."""
+
+    def __init__(self, errors: list[dict[str, Any]], data: dict[str, Any] | None = None) -> None:
+        self.errors = errors
+        self.data = data
+        self.types = [str(e.get("type") or (e.get("extensions") or {}).get("code") or "ERROR") for e in errors]
+        first = str(errors[0].get("message") or "") if errors else ""
+        super().__init__(f"GitHub refused the GraphQL query ({', '.join(self.types)}): {first[:300]}", 200)
+
+
 class RateLimited(GitHubError):
     """A primary or secondary rate limit: do not call again before ``reset_at``."""
 

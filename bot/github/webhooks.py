@@ -9,6 +9,7 @@ releases them from the spool. Acknowledging never waits for the ledger's write l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
 from bot.github.payloads import PayloadError, facts_from_webhook, repo_name
+from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
 from bot.ledger import ApplyResult, Fact, Ledger
 from bot.timeutil import iso
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024
 RETRY_LATER = 5.0  # seconds before a delivery the database could not take (full disk, read-only) is tried again
-HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issues", "star", "member", "ping"})
+# "repository" (renamed, transferred) carries no facts but shows a followed repository's new name.
+HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issues", "star", "member", "ping", "repository"})
 # Deliveries are stored, and later recorded in the ledger, many to a transaction when many arrive at once: one
 # commit and one turn of the write lock per batch instead of per delivery (benchmarks/RESULTS.md, ingest).
 BATCH = 200
@@ -135,7 +138,7 @@ class WebhookReceiver:
         clock: Clock,
         *,
         secret: str | None,
-        repositories: Iterable[str],
+        repositories: Iterable[str] | Repositories,
         path: str = "/github/webhook",
         metrics: Metrics | None = None,
         health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
@@ -146,8 +149,8 @@ class WebhookReceiver:
         self._ledger = ledger
         self._clock = clock
         self._secret = secret.encode() if secret else None
-        self._repos = {repo.lower() for repo in repositories}
-        self._repo_names = [repo.encode() for repo in self._repos]
+        # Followed repositories are matched by id, so a renamed or transferred one (or another spelling) is ours.
+        self._repos = repositories if isinstance(repositories, Repositories) else Repositories(repositories)
         self.path = path
         self.metrics = metrics or Metrics()
         self.metrics.gauges["vestry_webhook_pending"] = self._pending_gauge
@@ -396,7 +399,7 @@ class WebhookReceiver:
         if item.event == "ping":
             return _Answer(200, "pong", None)
         lowered = body.lower()
-        if item.event not in HANDLED_EVENTS or not any(name in lowered for name in self._repo_names):
+        if item.event not in HANDLED_EVENTS or not any(name in lowered for name in self._repos.needles()):
             # No followed repository is named anywhere in the body: not ours (processing checks the exact one).
             log.debug("ignoring %s delivery %s", item.event, item.delivery)
             return _Answer(202, "ignored: not an event or repository Vestry follows", "ignored")
@@ -528,10 +531,11 @@ class WebhookReceiver:
             return [], NOT_JSON, None
         action = None if payload.get("action") is None else str(payload["action"])
         repo = repo_name(payload)
-        if repo is None or repo.lower() not in self._repos:
+        followed = self._repos.observe(payload)
+        if followed is None:
             return [], f"ignored: {repo or 'no repository'} is not a followed repository", action
         try:
-            return facts_from_webhook(event, payload), None, action
+            return _renamed(facts_from_webhook(event, payload), followed.full_name), None, action
         except PayloadError as exc:
             log.warning("webhook delivery %s could not be used: %s", delivery, exc)
             return [], str(exc), action
@@ -565,6 +569,7 @@ class WebhookReceiver:
             entry = item.entry
             rows += (entry.delivery, entry.event, item.action, entry.received_at, now, item.error)
         async with self._db.transaction() as conn:
+            await self._repos.apply_moves(conn, self._clock)
             fresh = {
                 row[0]
                 for row in await conn.execute_fetchall(
@@ -578,6 +583,11 @@ class WebhookReceiver:
             result = await self._ledger.apply_in(conn, facts, "webhook", go_live) if facts else ApplyResult()
         self._ledger.committed(result)
         self.spool.release([item.entry for item in work])
+
+
+def _renamed(facts: list[Fact], name: str) -> list[Fact]:
+    """Key facts by the repository's current name (a late delivery may still carry an old one)."""
+    return [fact if fact.repo == name else dataclasses.replace(fact, repo=name) for fact in facts]
 
 
 def _text(status: int, text: str) -> web.Response:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.sandbox.github.webhooks import HOLD
+from bot.sandbox.github_control import add_github_routes
 from bot.timeutil import parse_iso
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ def _when(value: Any) -> datetime | None:
 
 
 def _deliver(request: web.Request) -> bool:
+    """``?deliver=false`` changes silently; ``?deliver=hold`` sends, but holds the webhooks (see ``_guard``)."""
     return request.query.get("deliver", "true").lower() not in {"false", "0", "no"}
 
 
@@ -66,6 +69,9 @@ def _repo(request: web.Request) -> str:
 
 def _guard(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        # ?deliver=hold: this request's webhooks wait for /github/deliveries/release (reset after the request,
+        # as a keep-alive connection serves its next request in the same task)
+        hold = HOLD.set(request.query.get("deliver", "").lower() == "hold")
         try:
             return await handler(request)
         except BadRequest as exc:
@@ -76,6 +82,8 @@ def _guard(handler: Handler) -> Handler:
             return _json({"error": f"timed out: {exc}"}, 504)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
+        finally:
+            HOLD.reset(hold)
 
     return wrapped
 
@@ -269,14 +277,19 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/issues/{owner}/{repo}/{number}/close")
     async def gh_close_issue(request: web.Request) -> web.Response:
-        (by,) = _need(await _body(request), "by")
-        return _json(
-            await github.close_issue(_repo(request), int(request.match_info["number"]), by, deliver=_deliver(request))
-        )
+        body = await _body(request)
+        (by,) = _need(body, "by")
+        number = int(request.match_info["number"])
+        reason = str(body.get("reason", "completed"))
+        return _json(await github.close_issue(_repo(request), number, by, deliver=_deliver(request), reason=reason))
 
     @routes.post("/github/stars")
     async def gh_star(request: web.Request) -> web.Response:
-        repo, user = _need(await _body(request), "repo", "user")
+        body = await _body(request)
+        if "count" in body:
+            (repo,) = _need(body, "repo")
+            return _json(await github.star_many(str(repo), int(body["count"])))
+        repo, user = _need(body, "repo", "user")
         return _json(await github.star(repo, user, deliver=_deliver(request)))
 
     @routes.post("/github/history")
@@ -304,13 +317,19 @@ def control_app(sandbox: Sandbox) -> web.Application:
     @routes.post("/github/faults")
     async def gh_fault(request: web.Request) -> web.Response:
         body = await _body(request)
-        method, route, status = _need(body, "method", "route", "status")
+        (status,) = _need(body, "status")
+        graphql = isinstance(status, str) and status.startswith("graphql-")
+        method = body.get("method", "POST" if graphql else None)
+        route = body.get("route", "/graphql" if graphql else None)
+        if method is None or route is None:
+            raise BadRequest("missing field(s): method, route")
         github.add_fault(
             str(method),
             str(route),
-            status if status == "secondary-rate-limit" else int(status),
+            status if isinstance(status, str) and not status.isdigit() else int(status),
             int(body.get("times", 1)),
             float(body.get("retry_after", 1)),
+            None if body.get("max_nodes") is None else int(body["max_nodes"]),
         )
         return _json({})
 
@@ -363,6 +382,7 @@ def control_app(sandbox: Sandbox) -> web.Application:
     async def github_rejections(request: web.Request) -> web.Response:
         return _json(github.gate.rejections.list())
 
+    add_github_routes(routes, github, _body)
     app = web.Application()
     for route in routes:
         assert isinstance(route, web.RouteDef)

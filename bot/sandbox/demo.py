@@ -152,7 +152,7 @@ class Demo:
         await self.wait_for_link("dana")
         notes.append(_first_text(result))
 
-    async def wait_for_link(self, member: str, timeout: float = 10) -> None:
+    async def wait_for_link(self, member: str, timeout: float = 30) -> None:
         """Wait until the device-flow poller has linked the member."""
         deadline = time.monotonic() + timeout
         member_id = self.sandbox.discord.member_id(member)

@@ -42,6 +42,7 @@ class Sandbox:
         workdir: str | None = None,
         github: GitHubEmulator | None = None,
         rate_limits: str = "fast",
+        device_interval: int = 5,
     ) -> None:
         """Prepare a sandbox; ``rate_limits`` is ``"real"`` (``vestry sandbox``'s default) or ``"fast"`` (tests)."""
         self.clock = ManualClock()
@@ -56,7 +57,7 @@ class Sandbox:
         self.workdir = Path(workdir)
         self.discord = DiscordEmulator(clock=self.clock, rate_limits=rate_limits)
         self._own_github = github is None
-        self.github = github or GitHubEmulator(clock=self.clock)
+        self.github = github or GitHubEmulator(clock=self.clock, device_interval=device_interval)
         self.app: App | None = None
         self._runner: web.AppRunner | None = None
         self.control_url = ""

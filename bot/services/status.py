@@ -47,6 +47,8 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     last_poll = getattr(services.poller, "last_report", None) if services.poller else None
     if last_poll is not None and last_poll.errors:
         found.append(f"the last GitHub poll failed (it is retried on schedule): {last_poll.errors[0][:200]}")
+    found += services.repos.problems()
+    found += await _github_problems(services)
     failed = await services.db.fetchall(
         "SELECT kind, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",
         (iso(now - timedelta(days=1)),),
@@ -64,3 +66,21 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
         jobs=await services.jobs.info(),
         problems=found,
     )
+
+
+async def _github_problems(services: Services) -> list[str]:
+    """Backfills waiting for GitHub's rate limit, and GraphQL errors that stopped one (named by their type)."""
+    rows = await services.db.fetchall(
+        "SELECT key, value FROM state WHERE key LIKE 'backfill:waiting:%' OR key LIKE 'backfill:error:%' ORDER BY key"
+    )
+    found = []
+    for row in rows:
+        key, value = str(row["key"]), str(row["value"])
+        if key.startswith("backfill:waiting:"):
+            repo = key.removeprefix("backfill:waiting:")
+            found.append(
+                f"the backfill of {repo} waits for GitHub's rate limit; it resumes by itself at {value[11:16]} UTC"
+            )
+        else:
+            found.append(f"the backfill of {key.removeprefix('backfill:error:')} stopped: {value[:200]}")
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -64,6 +65,24 @@ async def test_cli_reports_a_rate_limit_with_a_retry_later_code(emulator: GitHub
     )
 
     assert code == EXIT_TEMPFAIL and "run the same command again" in out.getvalue()
+
+
+async def test_cli_says_when_a_spent_graphql_budget_resumes_and_exits_75(
+    emulator: GitHubEmulator, tmp_path: Path
+) -> None:
+    rows = [{"number": n, "author": f"dev{n}", "merged_at": f"2021-01-01T00:{n:02d}:00Z"} for n in range(1, 6)]
+    await emulator.load_history(REPO, rows)
+    emulator.add_fault("POST", "/graphql", "graphql-rate-limited", 1, retry_after=1800)
+    out = io.StringIO()
+
+    code = await run_backfill_cli(
+        _settings(emulator, tmp_path / "v.sqlite3"), _secrets(emulator.token), REPO, Console(file=out, width=200)
+    )
+
+    text = out.getvalue()
+    assert code == EXIT_TEMPFAIL == 75
+    assert re.search(r"GitHub's rate limit is spent; it resumes by itself at \d\d:\d\d UTC", text), text
+    assert "Traceback" not in text
 
 
 async def test_cli_refuses_bad_input(emulator: GitHubEmulator, tmp_path: Path) -> None:

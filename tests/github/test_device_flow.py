@@ -41,7 +41,7 @@ async def test_pending_then_approved_then_user_is_read(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     code = await flow.request_code(CLIENT_ID)
-    assert code.interval == 1 and code.verification_uri.startswith(emulator.url) and code.user_code in repr(code)
+    assert code.interval == 5 and code.verification_uri.startswith(emulator.url) and code.user_code in repr(code)
     assert code.device_code not in repr(code)
 
     pending = await flow.poll_token(CLIENT_ID, code.device_code)
@@ -70,7 +70,7 @@ async def test_wait_for_token_returns_once_approved(
 
     token = await flow.wait_for_token(CLIENT_ID, code, sleep=_sleeper(clock, slept, approve_on_third))
 
-    assert slept == [1, 1, 1]
+    assert slept == [5, 5, 5]
     assert (await flow.fetch_user(emulator.url, token)).login == "bob"
 
 
@@ -86,7 +86,7 @@ async def test_slow_down_interval_is_respected(flow: DeviceFlow, emulator: GitHu
     code = await flow.request_code(CLIENT_ID)
     await flow.poll_token(CLIENT_ID, code.device_code)
     too_soon = await flow.poll_token(CLIENT_ID, code.device_code)
-    assert too_soon.status == "slow_down" and too_soon.interval == 6
+    assert too_soon.status == "slow_down" and too_soon.interval == 10
     slept: list[float] = []
 
     async def approve_on_third(calls: int) -> None:
@@ -95,8 +95,8 @@ async def test_slow_down_interval_is_respected(flow: DeviceFlow, emulator: GitHu
 
     await flow.wait_for_token(CLIENT_ID, code, sleep=_sleeper(clock, slept, approve_on_third))
 
-    # The first wait is the code's 1 s, too short now: GitHub answers slow_down with 11 s, and that is kept.
-    assert slept == [1, 11, 11]
+    # The first wait is the code's 5 s (GitHub's default), too short now: slow_down answers 15 s, and that is kept.
+    assert slept == [5, 15, 15]
 
 
 async def test_expired_code_raises(flow: DeviceFlow, clock: ManualClock) -> None:

@@ -417,7 +417,10 @@ async def test_graphql_errors_for_unknown_operations_and_repositories(gh_emu: Gi
         requester = client(gh_emu).requester
         with pytest.raises(GithubException) as caught:
             requester.graphql_query("query Whatever { viewer { login } }", {})
-        assert "BackfillPulls" in caught.value.data["errors"][0]["message"]
+        assert caught.value.data["errors"][0]["type"] == "NOT_IMPLEMENTED"
+        with pytest.raises(GithubException) as caught:
+            requester.graphql_query("query Whatever { viewr { login } }", {})
+        assert caught.value.data["errors"][0]["extensions"]["code"] == "undefinedField"
         with pytest.raises(UnknownObjectException):
             requester.graphql_query(gql.BACKFILL_PULLS, gql.page_variables("nobody/nothing"))
 
@@ -449,14 +452,14 @@ async def test_device_flow_pending_slow_down_then_token_for_the_approving_user(
 ) -> None:
     code, poll = await _start_device_flow(gh_emu)
     assert code["verification_uri"] == f"{gh_emu.url}/login/device"
-    assert (code["expires_in"], code["interval"]) == (900, 1) and len(code["user_code"]) == 9
+    assert (code["expires_in"], code["interval"]) == (900, 5) and len(code["user_code"]) == 9
     assert gh_emu.pending_device_codes() == [code["user_code"]]
     assert (await _device_post(gh_emu, "/login/oauth/access_token", poll))["error"] == "authorization_pending"
     slow = await _device_post(gh_emu, "/login/oauth/access_token", poll)
-    assert slow["error"] == "slow_down" and slow["interval"] == 6
+    assert slow["error"] == "slow_down" and slow["interval"] == 10
     await gh_emu.device_approve(code["user_code"], "dev42")
     assert gh_emu.pending_device_codes() == []
-    gh_clock.advance(6)
+    gh_clock.advance(10)
     token = await _device_post(gh_emu, "/login/oauth/access_token", poll)
     assert token["token_type"] == "bearer" and token["scope"] == "read:user"
 

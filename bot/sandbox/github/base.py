@@ -40,7 +40,7 @@ def as_utc(value: datetime | str | None) -> datetime | None:
 class EmulatorBase:
     """The emulator's parts (world, renderer, webhook sender, device flow, gate) and shared helpers."""
 
-    def __init__(self, *, clock: Clock, token: str = "sandbox-github-token") -> None:
+    def __init__(self, *, clock: Clock, token: str = "sandbox-github-token", device_interval: int = 5) -> None:
         self.clock = clock
         self.token = token
         self.url = ""
@@ -48,7 +48,7 @@ class EmulatorBase:
         self.render = Renderer(self.world)
         self.payloads = Payloads(self.render)
         self.hooks = WebhookSender()
-        self.device = DeviceFlow(self.world, clock)
+        self.device = DeviceFlow(self.world, clock, device_interval)
         self.gate = Gate(self.world.tokens.get, self.user_id)
         self.graphql = GraphQLApi(self.world, self.render)
         self._runner: web.AppRunner | None = None

@@ -16,7 +16,7 @@ from bot.sandbox.github.state import DeviceCode, World
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 EXPIRES_IN = 900
-INTERVAL = 1
+INTERVAL = 5  # GitHub's default polling interval; slow_down adds SLOW_DOWN_STEP
 SLOW_DOWN_STEP = 5
 POLL_TOLERANCE = 0.2
 ERROR_URI = "https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow"
@@ -28,6 +28,7 @@ _DESCRIPTIONS = {
     "unsupported_grant_type": "The grant type is not supported.",
     "incorrect_client_credentials": "The client_id is not valid.",
     "incorrect_device_code": "The device_code provided is not valid.",
+    "device_flow_disabled": "Device flow must be explicitly enabled for this App",
 }
 
 
@@ -38,9 +39,11 @@ def _normalise(user_code: str) -> str:
 class DeviceFlow:
     """Issue device codes, answer polls, and let the control API approve or deny them."""
 
-    def __init__(self, world: World, clock: Clock) -> None:
+    def __init__(self, world: World, clock: Clock, interval: int = INTERVAL) -> None:
         self.world = world
         self.clock = clock
+        self.interval = interval
+        self.disabled = False
         self.base = ""
         self.codes: dict[str, DeviceCode] = {}
         self._by_user_code: dict[str, DeviceCode] = {}
@@ -85,7 +88,7 @@ class DeviceFlow:
             scope=scope,
             created_at=self.clock.now(),
             expires_in=EXPIRES_IN,
-            interval=INTERVAL,
+            interval=self.interval,
         )
         self.codes[code.device_code] = code
         self._by_user_code[letters] = code
@@ -95,6 +98,8 @@ class DeviceFlow:
         """Answer one access-token poll as GitHub does (errors are 200 with an ``error`` field)."""
         if params.get("grant_type") != GRANT_TYPE:
             return self._error("unsupported_grant_type")
+        if self.disabled:
+            return self._error("device_flow_disabled")
         code = self.codes.get(params.get("device_code", ""))
         if code is None:
             return self._error("incorrect_device_code")
@@ -150,6 +155,8 @@ class DeviceFlow:
         client_id = params.get("client_id", "")
         if not client_id:
             return self._reply(request, {"error": "Not Found"}, status=404)
+        if self.disabled:
+            return self._reply(request, self._error("device_flow_disabled"), status=400)
         code = self.new_code(client_id, params.get("scope", ""))
         data = {
             "device_code": code.device_code,

@@ -11,10 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.github import accounts
 from bot.sandbox.github.history import load_rows
 from bot.sandbox.github.pulls import PullRequests
 from bot.sandbox.github.rest import RestApi
-from bot.sandbox.github.server import Fault
+from bot.sandbox.github.server import GRAPHQL_FAULTS, SECONDARY_FAULTS, Fault
 from bot.sandbox.github.state import Gist, Repo
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,51 @@ class GitHubEmulator(PullRequests):
         user = self.world.ensure_user(login, type, self._now())
         kind = "Bot" if user.is_bot else user.type
         return {"id": user.id, "login": user.login, "type": kind, "delivery": None}
+
+    def set_next_id(self, kind: str, value: int) -> None:
+        """Make the next ``kind`` id (``review``, ``pull``, ``issue``, ...) ``value`` (GitHub has ids above 2^31)."""
+        self.world.set_next_id(kind, value)
+
+    async def rename_user(self, login: str, new_login: str) -> dict[str, Any]:
+        """Rename an account; its id stays, and everything it wrote shows the new login."""
+        user = accounts.rename_user(self.world, login, new_login)
+        self.render.reset(self.url)
+        return accounts.summary(user)
+
+    async def delete_user(self, login: str) -> dict[str, Any]:
+        """Delete an account: everything it wrote now shows ``ghost`` (id 10137); its stars are gone."""
+        user = accounts.delete_user(self.world, login, self._now())
+        self.render.reset(self.url)
+        return {**accounts.summary(user), "ghost": accounts.GHOST_ID}
+
+    async def rename_repo(self, full_name: str, new_full_name: str, deliver: bool = True) -> dict[str, Any]:
+        """Rename or transfer a repository: the id stays, old paths answer 301, webhooks carry the new name."""
+        repo, old = accounts.rename_repo(self.world, full_name, new_full_name, self._now())
+        self.render.reset(self.url)
+        old_owner, _, old_name = old.partition("/")
+        if old_owner != repo.owner:
+            action, changes = "transferred", {"owner": {"from": {"user": self.render.user(old_owner)}}}
+        else:
+            action, changes = "renamed", {"repository": {"name": {"from": old_name}}}
+        sender = "maintainer" if "maintainer" in self.world.users else repo.owner
+        hooks = [self.payloads.repository(action, repo, sender, changes)] if self._sending(deliver) else []
+        return await self._send(hooks, id=repo.id, full_name=repo.full_name, renamed_from=old)
+
+    async def star_many(self, repo: str, count: int) -> dict[str, Any]:
+        """Add ``count`` stars from as many new users at once, without webhooks (for pagination caps)."""
+        target = self.world.repo(repo)
+        added = accounts.star_many(self.world, target, int(count), self._now())
+        return {"stars": len(target.stars), "added": len(added), "delivery": None}
+
+    async def release_deliveries(self, order: str = "as-held", seed: int | None = None) -> dict[str, Any]:
+        """Deliver the held webhooks in that order (``as-held``, ``reverse`` or ``shuffle``)."""
+        ids = await self.hooks.release(order, seed)
+        return {"delivery": ids[0] if ids else None, "deliveries": ids}
+
+    async def redeliver(self, delivery: str) -> dict[str, Any]:
+        """Deliver a past delivery again, same id and body; KeyError if unknown."""
+        record = await self.hooks.redeliver(delivery)
+        return {"delivery": delivery, "status": record["status"]}
 
     def set_bio(self, login: str, bio: str | None) -> None:
         """Set a profile bio (the proof fallback of /link)."""
@@ -145,6 +191,8 @@ class GitHubEmulator(PullRequests):
         self, repo: str, number: int, by: str, deliver: bool = True, *, reason: str = "completed"
     ) -> dict[str, Any]:
         """Close an issue (``reason`` ``completed`` or ``not_planned``)."""
+        if reason not in ("completed", "not_planned"):
+            raise ValueError("reason must be completed or not_planned")
         target = self.world.repo(repo)
         item = self.world.item(repo, number)
         if item.is_pull:
@@ -184,8 +232,8 @@ class GitHubEmulator(PullRequests):
     async def load_history(self, repo: str, pulls: list[dict[str, Any]]) -> dict[str, Any]:
         """Bulk-load past merged pull requests without webhooks; users are created as needed.
 
-        Each row needs ``author`` and ``merged_at``; ``number``, ``merged_by``, ``title``, ``created_at``,
-        ``labels`` and ``reviews`` (``[{"by", "state", "submitted_at"}]``) are optional.
+        Each row needs ``author`` and ``merged_at``; ``number``, ``id``, ``merged_by``, ``title``, ``created_at``,
+        ``labels`` and ``reviews`` (``[{"by", "state", "submitted_at", "id"?}]``) are optional.
         """
         loaded = load_rows(self.world, self.world.repo(repo), pulls, self._now())
         return {"loaded": loaded, "delivery": None}
@@ -222,11 +270,29 @@ class GitHubEmulator(PullRequests):
         return {"id": gist.id, "html_url": self.render.gist_html_url(gist), "delivery": None}
 
     # faults and counts ----------------------------------------------------------------------------------------
-    def add_fault(self, method: str, route: str, status: int | str, times: int, retry_after: float = 1) -> None:
-        """Fail the next ``times`` requests to ``method route`` (a template like ``/repos/{owner}/{repo}/pulls``)."""
-        if status != "secondary-rate-limit" and (not isinstance(status, int) or status not in FAULT_STATUSES):
+    def add_fault(
+        self,
+        method: str,
+        route: str,
+        status: int | str,
+        times: int,
+        retry_after: float = 1,
+        max_nodes: int | None = None,
+    ) -> None:
+        """Fail the next ``times`` requests to ``method route`` (a template like ``/repos/{owner}/{repo}/pulls``).
+
+        ``status`` is an HTTP status, ``secondary-rate-limit`` (with retry-after),
+        ``secondary-rate-limit-no-retry-after``, ``graphql-rate-limited`` (HTTP 200 with a RATE_LIMITED error;
+        the window resets after ``retry_after``) or
+        ``graphql-timeout`` (502 for GraphQL queries asking for more than ``max_nodes`` nodes).
+        """
+        named = SECONDARY_FAULTS | GRAPHQL_FAULTS
+        if status not in named and (not isinstance(status, int) or status not in FAULT_STATUSES):
             raise ValueError(f"unsupported fault status {status!r}")
-        self.gate.faults.append(Fault(method.upper(), route, status, int(times), float(retry_after)))
+        if status == "graphql-timeout" and max_nodes is None:
+            raise ValueError("a graphql-timeout fault needs max_nodes")
+        nodes = None if max_nodes is None else int(max_nodes)
+        self.gate.faults.append(Fault(method.upper(), route, status, int(times), float(retry_after), nodes))
 
     def set_rate_limit(self, resource: str, limit: int, period: int | None = None) -> None:
         """Change a bucket (``core`` 5000/h, ``search`` 30/min, ``graphql`` 5000/h) and start a fresh window."""

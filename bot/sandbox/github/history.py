@@ -34,7 +34,7 @@ def load_rows(world: World, target: Repo, rows: list[dict[str, Any]], now: datet
             updated_at=merged_at,
             state="closed",
             closed_at=merged_at,
-            pr_id=next_id("pull"),
+            pr_id=int(row.get("id") or next_id("pull")),
             merged_at=merged_at,
             merged_by=merger,
             labels=list(row.get("labels") or ()),
@@ -43,7 +43,8 @@ def load_rows(world: World, target: Repo, rows: list[dict[str, Any]], now: datet
             state = REVIEW_STATES[str(review.get("state", "APPROVED")).upper()]
             reviewer = ensure(review["by"], "User", now).login
             submitted = as_utc(review.get("submitted_at")) or merged_at
-            item.reviews.append(Review(id=next_id("review"), user=reviewer, state=state, submitted_at=submitted))
+            review_id = int(review.get("id") or next_id("review"))
+            item.reviews.append(Review(id=review_id, user=reviewer, state=state, submitted_at=submitted))
         item.events.append(
             Event(next_id("event"), "merged", merger, merged_at, commit_id=sha("merge", target.id, number))
         )

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.github.graphql_api import GraphQLApi
+from bot.sandbox.github.graphql_api import GraphQLApi, RateInfo
 from bot.sandbox.github.render import JSON, Renderer, iso
 from bot.sandbox.github.search import SearchError, search_items
-from bot.sandbox.github.server import LOGIN, Gate, NotFound, error_reply, json_reply, paginate
+from bot.sandbox.github.server import INJECTED, LOGIN, Gate, Moved, NotFound, error_reply, json_reply, paginate
 from bot.sandbox.github.state import Item, Repo, World
 
 SEARCH_CAP = 1000
+STARGAZER_PAGES = 400
 
 
 def _repo(world: World, request: web.Request) -> Repo:
-    return world.repo(f"{request.match_info['owner']}/{request.match_info['repo']}")
+    """Return the repository a path names (any case); a renamed or transferred one answers 301."""
+    full_name = f"{request.match_info['owner']}/{request.match_info['repo']}"
+    repo = world.find_repo(full_name, follow=False)
+    if repo is None:
+        moved = world.find_repo(full_name)
+        if moved is not None:
+            raise Moved(full_name, moved.full_name)
+        raise NotFound
+    return repo
 
 
 def _number(request: web.Request) -> int:
@@ -81,8 +91,10 @@ class RestApi:
             web.post("/graphql", self.graphql_query),
         ]
 
-    def _page(self, request: web.Request, rows: list[Any], cap: int | None = None) -> tuple[list[Any], str | None]:
-        return paginate(self.render.base, request, rows, cap)
+    def _page(
+        self, request: web.Request, rows: list[Any], cap: int | None = None, max_pages: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        return paginate(self.render.base, request, rows, cap, max_pages)
 
     # accounts -------------------------------------------------------------------------------------------------
     async def authenticated_user(self, request: web.Request) -> web.Response:
@@ -229,8 +241,8 @@ class RestApi:
     async def stargazers(self, request: web.Request) -> web.Response:
         """GET /repos/{owner}/{repo}/stargazers; the star media type adds ``starred_at``."""
         repo = _repo(self.world, request)
-        rows = sorted(repo.stars.items(), key=lambda pair: pair[1])
-        chunk, link = self._page(request, rows)
+        rows = sorted(repo.stars.items(), key=lambda pair: (pair[1], pair[0]))
+        chunk, link = self._page(request, rows, max_pages=STARGAZER_PAGES)
         if "star+json" in request.headers.get("Accept", ""):
             data = [{"starred_at": iso(when), "user": self.render.user(login)} for login, when in chunk]
         else:
@@ -288,11 +300,38 @@ class RestApi:
         return json_reply({"resources": resources, "rate": resources["core"]})
 
     async def graphql_query(self, request: web.Request) -> web.Response:
-        """POST /graphql: the backfill's named operations."""
+        """POST /graphql: checked against GitHub's schema, then executed; refusals come as HTTP 200 ``errors``."""
         try:
             body: JSON = json.loads(await request.read())
         except ValueError:
             return error_reply(400, "Problems parsing JSON", "https://docs.github.com/graphql")
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return error_reply(400, "A query attribute must be specified and must be a string.")
-        return json_reply(self.graphql.execute(body["query"], body.get("variables"), body.get("operationName")))
+        variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
+        name = body.get("operationName") if isinstance(body.get("operationName"), str) else None
+        self.graphql.received.append((body["query"], dict(variables)))
+        checked = self.graphql.check(body["query"], variables, name)
+        if checked.errors:
+            code = checked.errors[0].get("type") or checked.errors[0].get("extensions", {}).get("code")
+            self.gate.reject(request, 200, checked.errors[0]["message"], code, errors=checked.errors)
+            return json_reply({"errors": checked.errors})
+        fault = self.gate.take_graphql_fault(checked.nodes)
+        if fault is not None:
+            request[INJECTED] = True  # asked for with POST /github/faults: not a refusal of the bot
+        if fault is not None and fault.status == "graphql-rate-limited":
+            return self.gate.graphql_limited(request.get(LOGIN), fault.retry_after)
+        if fault is not None:
+            message = (
+                "Something went wrong while executing your query. This may be the result of a timeout, or it could "
+                f"be a GitHub bug. Please include `{uuid.uuid4().hex[:20].upper()}` when reporting this issue."
+            )
+            return json_reply({"data": None, "errors": [{"message": message}]}, status=502)
+        bucket = self.gate.buckets["graphql"]
+        bucket.used += checked.cost - 1
+        rate = RateInfo(bucket.limit, max(bucket.remaining - 1, 0), bucket.used + 1, bucket.reset)
+        answer = self.graphql.run(checked, variables, name, rate)
+        if answer.get("errors"):
+            self.gate.reject(
+                request, 200, answer["errors"][0]["message"], answer["errors"][0].get("type"), errors=answer["errors"]
+            )
+        return json_reply(answer)

@@ -49,6 +49,21 @@ class Fault:
     status: int | str
     times: int
     retry_after: float = 1
+    max_nodes: int | None = None
+
+
+GRAPHQL_FAULTS = {"graphql-rate-limited", "graphql-timeout"}
+SECONDARY_FAULTS = {"secondary-rate-limit", "secondary-rate-limit-no-retry-after"}
+GRAPHQL_LIMITED = "API rate limit already exceeded for user ID {user_id}."
+
+
+class Moved(Exception):
+    """Answer 301: the repository was renamed or transferred; ``old`` and ``new`` are full names."""
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(f"{old} moved to {new}")
+        self.old = old
+        self.new = new
 
 
 class Bucket:
@@ -113,14 +128,34 @@ def error_reply(status: int, message: str, docs: str = DOCS) -> web.Response:
     return json_reply({"message": message, "documentation_url": docs, "status": str(status)}, status=status)
 
 
-def paginate(base: str, request: web.Request, rows: list[Any], cap: int | None = None) -> tuple[list[Any], str | None]:
-    """Return this page of ``rows`` and the ``Link`` header (rooted at ``base``) for per_page/page."""
+class PageCapExceeded(Exception):
+    """Answer 422: the page asked for lies beyond GitHub's pagination cap for this list."""
+
+
+PAGE_CAP_MESSAGE = (
+    "In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last "
+    "link relation in the Link response header to see how far back you can traverse."
+)
+
+
+def paginate(
+    base: str, request: web.Request, rows: list[Any], cap: int | None = None, max_pages: int | None = None
+) -> tuple[list[Any], str | None]:
+    """Return this page of ``rows`` and the ``Link`` header (rooted at ``base``) for per_page/page.
+
+    ``cap`` limits how many rows can be reached at all (search: 1,000); ``max_pages`` is GitHub's page cap
+    (stargazers: 400): a page beyond it raises :class:`PageCapExceeded`.
+    """
     try:
         per_page = min(max(int(request.query.get("per_page", 30)), 1), 100)
         page = max(int(request.query.get("page", 1)), 1)
     except ValueError:
         per_page, page = 30, 1
+    if max_pages is not None and page > max_pages:
+        raise PageCapExceeded
     total = len(rows) if cap is None else min(len(rows), cap)
+    if max_pages is not None:
+        total = min(total, max_pages * per_page)
     last = max(1, math.ceil(total / per_page))
     chunk = rows[(page - 1) * per_page : min(page * per_page, total)] if page <= last else []
     path = request.rel_url.raw_path
@@ -157,8 +192,39 @@ class Gate:
         self.buckets = {name: Bucket(limit, period) for name, (limit, period) in LIMITS.items()}
         self.rejections = Rejections()
 
+    def reject(self, request: web.Request, status: int, message: str, code: str | None = None, **extra: Any) -> None:
+        """Note a refusal answered with HTTP 200 (GraphQL ``errors``); other statuses are noted by the middleware."""
+        self.rejections.record(request.method, template_of(request), status, code, message, **extra)
+
+    def take_graphql_fault(self, nodes: int) -> Fault | None:
+        """Take a GraphQL fault for a query of ``nodes`` nodes (a timeout only hits queries above its size)."""
+        for fault in self.faults:
+            if fault.status not in GRAPHQL_FAULTS or fault.times <= 0:
+                continue
+            if fault.status == "graphql-timeout" and nodes <= (fault.max_nodes or 0):
+                continue
+            fault.times -= 1
+            if fault.times == 0:
+                self.faults.remove(fault)
+            return fault
+        return None
+
+    def graphql_limited(self, login: str | None, retry_after: float | None = None) -> web.Response:
+        """Answer a spent GraphQL budget as GitHub does: HTTP 200 with a ``RATE_LIMITED`` error."""
+        user_id = self._user_id(login) if login else 0
+        message = GRAPHQL_LIMITED.format(user_id=user_id)
+        error = {"type": "RATE_LIMITED", "code": "graphql_rate_limit", "message": message}
+        response = json_reply({"errors": [error]})
+        response.headers.update(self._rate_headers("graphql"))
+        response.headers["X-RateLimit-Remaining"] = "0"
+        if retry_after is not None:
+            response.headers["X-RateLimit-Reset"] = str(math.ceil(time.time() + retry_after))
+        return response
+
     def _take_fault(self, method: str, template: str) -> Fault | None:
         for fault in self.faults:
+            if fault.status in GRAPHQL_FAULTS:
+                continue
             if fault.method in (method, "*") and fault.route in (template, "*") and fault.times > 0:
                 fault.times -= 1
                 if fault.times == 0:
@@ -184,10 +250,11 @@ class Gate:
 
     def _fault_reply(self, fault: Fault, login: str | None, request_id: str, resource: str) -> web.Response:
         bucket = self.buckets[resource]
-        if fault.status == "secondary-rate-limit":
+        if fault.status in SECONDARY_FAULTS:
             response = error_reply(403, SECONDARY_MESSAGE.format(request_id=request_id))
             response.headers.update(self._rate_headers(resource))
-            response.headers["Retry-After"] = str(math.ceil(fault.retry_after))
+            if fault.status == "secondary-rate-limit":
+                response.headers["Retry-After"] = str(math.ceil(fault.retry_after))
             return response
         status = int(fault.status)
         if status in (403, 429):
@@ -255,6 +322,11 @@ class Gate:
             return response
         counted = not is_open and template not in FREE_ROUTES
         if counted and self.buckets[resource].remaining <= 0:
+            if resource == "graphql":
+                self.reject(request, 200, "the GraphQL rate limit is spent", "RATE_LIMITED")
+                response = self.graphql_limited(login)
+                response.headers.update(common)
+                return response
             response = self._fault_reply(Fault(request.method, template, 403, 1, 0), login, request_id, resource)
             response.headers.update({**common, **self._rate_headers(resource)})
             return response
@@ -272,7 +344,8 @@ class Gate:
             self.buckets[resource].used += 1
         answer.headers.update(common)
         if not is_open:
-            answer.headers.update(self._rate_headers(resource))
+            for name, value in self._rate_headers(resource).items():
+                answer.headers.setdefault(name, value)  # a GraphQL RATE_LIMITED answer sets its own
             answer.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
             answer.headers.setdefault("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
         return answer
@@ -285,7 +358,23 @@ class Gate:
             return error_reply(404, "Not Found")
         except SearchError as exc:
             return error_reply(422, f"Validation Failed: {exc}")
+        except PageCapExceeded:
+            return error_reply(422, PAGE_CAP_MESSAGE, "https://docs.github.com/v3/#pagination")
+        except Moved as exc:
+            return _moved(request, exc)
         except web.HTTPException as exc:
             if exc.status == 404:
                 return error_reply(404, "Not Found")
             return error_reply(exc.status, exc.reason)
+
+
+def _moved(request: web.Request, moved: Moved) -> web.Response:
+    """Answer 301 to the same path under the repository's new name, keeping the query string."""
+    old = f"/repos/{moved.old}"
+    path = request.rel_url.raw_path
+    rest = path[len(old) :] if path.lower().startswith(old.lower()) else ""
+    location = str(request.url.with_path(f"/repos/{moved.new}{rest}", encoded=False).with_query(request.query))
+    docs = DOCS + "/guides/best-practices-for-using-the-rest-api#follow-redirects"
+    response = json_reply({"message": "Moved Permanently", "url": location, "documentation_url": docs}, status=301)
+    response.headers["Location"] = location
+    return response

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 BOT_SUFFIX = "[bot]"
+GHOST_ID = 10137
+GHOST_LOGIN = "ghost"
 
 
 @dataclass(slots=True)
@@ -165,6 +167,7 @@ class World:
         self.teams: dict[tuple[str, str], Team] = {}
         self.gists: dict[str, Gist] = {}
         self.tokens: dict[str, str] = {}
+        self.redirects: dict[str, int] = {}
         self._ids = {
             kind: itertools.count(start)
             for kind, start in {
@@ -180,6 +183,13 @@ class World:
         }
         # reviews and issue events share one sequence, so a timeline sorts by (time, id) in creation order
         self._ids["review"] = self._ids["event"]
+
+    def set_next_id(self, kind: str, value: int) -> None:
+        """Continue the ``kind`` sequence (and any sharing it) from ``value``."""
+        shared = [name for name, counter in self._ids.items() if counter is self._ids[kind]]
+        counter = itertools.count(int(value))
+        for name in shared:
+            self._ids[name] = counter
 
     def next_id(self, kind: str) -> int:
         """Return the next id of a kind of object."""
@@ -211,6 +221,17 @@ class World:
         if repo is None:
             raise KeyError(f"no repository {full_name}")
         return repo
+
+    def find_repo(self, full_name: str, follow: bool = True) -> Repo | None:
+        """Return a repository by any of its names (old ones too when ``follow``), or None."""
+        repo = self.repos.get(full_name.lower())
+        if repo is None and follow and full_name.lower() in self.redirects:
+            repo = self.repo_by_id(self.redirects[full_name.lower()])
+        return repo
+
+    def repo_by_id(self, repo_id: int) -> Repo | None:
+        """Return the repository with that id, or None."""
+        return next((repo for repo in self.repos.values() if repo.id == repo_id), None)
 
     def item(self, full_name: str, number: int) -> Item:
         """Return an issue or pull request; KeyError if unknown."""

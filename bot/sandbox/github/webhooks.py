@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import hmac
 import json
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,9 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "GitHub-Hookshot/vestry-sandbox"
 ZEN = "Design for failure."
+HOLD: contextvars.ContextVar[bool] = contextvars.ContextVar("hold_deliveries", default=False)
+"""Set (``?deliver=hold``) while a change is made: its webhooks wait for ``release`` instead of going out."""
+RELEASE_ORDERS = ("as-held", "reverse", "shuffle")
 
 
 @dataclass(slots=True)
@@ -85,6 +90,12 @@ class Payloads:
         payload.update(self._envelope(repo, sender))
         return Hook("member", payload, repo)
 
+    def repository(self, action: str, repo: Repo, sender: str, changes: JSON) -> Hook:
+        """Return a ``repository`` delivery (``renamed`` or ``transferred``), carrying the new name."""
+        payload: JSON = {"action": action, "changes": changes}
+        payload.update(self._envelope(repo, sender))
+        return Hook("repository", payload, repo)
+
     def ping(self, repo: Repo, url: str | None, secret: str | None) -> Hook:
         """Return the ``ping`` that GitHub sends when a repository webhook is created."""
         hook_api = f"{self.render.base}/repos/{repo.full_name}/hooks/{repo.hook_id}"
@@ -130,6 +141,8 @@ class WebhookSender:
         self.secret: str | None = None
         self.timeout = timeout
         self.deliveries: list[dict[str, Any]] = []
+        self.held: list[tuple[Hook, str, bytes]] = []
+        self._sent: dict[str, tuple[Hook, bytes]] = {}
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
@@ -149,12 +162,41 @@ class WebhookSender:
         if url is None or not hooks:
             return []
         prepared = [(hook, str(uuid.uuid4()), json.dumps(hook.payload).encode()) for hook in hooks]
+        if HOLD.get():
+            self.held += prepared
+            return [delivery for _, delivery, _ in prepared]
         async with self._lock:
             for hook, delivery, body in prepared:
                 await self._post(url, secret, hook, delivery, body)
         return [delivery for _, delivery, _ in prepared]
 
-    async def _post(self, url: str, secret: str | None, hook: Hook, delivery: str, body: bytes) -> None:
+    async def release(self, order: str = "as-held", seed: int | None = None) -> list[str]:
+        """Deliver every held webhook ``as-held``, in ``reverse`` or ``shuffle``d (with ``seed``); return their ids."""
+        if order not in RELEASE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(RELEASE_ORDERS)}")
+        batch, self.held = list(self.held), []
+        if order == "reverse":
+            batch.reverse()
+        elif order == "shuffle":
+            random.Random(seed).shuffle(batch)
+        if self.url is not None:
+            async with self._lock:
+                for hook, delivery, body in batch:
+                    await self._post(self.url, self.secret, hook, delivery, body)
+        return [delivery for _, delivery, _ in batch]
+
+    async def redeliver(self, delivery: str) -> dict[str, Any]:
+        """Send a delivery again with the same id and body, as GitHub's "Redeliver" button; KeyError if unknown."""
+        hook, body = self._sent[delivery]
+        if self.url is None:
+            raise ValueError("webhook delivery is off")
+        async with self._lock:
+            await self._post(self.url, self.secret, hook, delivery, body, redelivery=True)
+        return self.deliveries[-1]
+
+    async def _post(
+        self, url: str, secret: str | None, hook: Hook, delivery: str, body: bytes, *, redelivery: bool = False
+    ) -> None:
         headers = {
             "Content-Type": "application/json",
             "Accept": "*/*",
@@ -175,9 +217,11 @@ class WebhookSender:
             "repository": hook.repo.full_name,
             "status": None,
             "error": None,
+            "redelivery": redelivery,
             "payload": hook.payload,
         }
         self.deliveries.append(record)
+        self._sent[delivery] = (hook, body)
         try:
             if self._session is None or self._session.closed:
                 self._session = aiohttp.ClientSession()

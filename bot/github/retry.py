@@ -1,0 +1,70 @@
+"""Retrying and rate-limit bookkeeping for the GitHub worker (PyGithub's retry, capped to what Vestry waits)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from github import GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
+from urllib3.exceptions import MaxRetryError, ResponseError
+
+from bot.github.types import RateLimitInfo
+
+
+@dataclass
+class Stats:
+    """What the worker has seen: request counts, rate-limit buckets, backoffs and repeated secondary limits."""
+
+    requests: int = 0
+    not_modified: int = 0
+    limits: dict[str, RateLimitInfo] = field(default_factory=dict)
+    backoff: dict[str, datetime] = field(default_factory=dict)
+    secondary_hits: dict[str, int] = field(default_factory=dict)
+
+
+TIMEOUT_STATUSES = (502, 504)
+SECONDARY_WAIT = 60.0  # GitHub: without retry-after, wait at least a minute, then back off exponentially
+SECONDARY_WAIT_MAX = 3600.0
+
+
+class CappedRetry(GithubRetry):
+    """GithubRetry that also refuses to sleep on a long ``Retry-After`` (urllib3 would honour any length)."""
+
+    def increment(
+        self,
+        method: Any = None,
+        url: Any = None,
+        response: Any = None,
+        error: Any = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Any:
+        if response is not None and response.status in TIMEOUT_STATUSES and "/graphql" in str(url or ""):
+            # A GraphQL query that timed out would time out again: the caller asks for a smaller page instead.
+            raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
+        if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
+            wait = to_float(response.headers.get("Retry-After"))
+            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def lower(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    """Return the headers with lower-case names."""
+    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+
+
+def to_float(value: Any) -> float:
+    """Read a header value as a number (0 when it is not one)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def short(exc: BaseException) -> str:
+    """Return the first line of an error, at most 200 characters."""
+    return str(exc).split("\n", 1)[0][:200]
