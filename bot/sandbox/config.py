@@ -18,7 +18,8 @@ DEFAULT_TIERS = [
 
 
 # The sandbox shows the hall of fame, rebuilt at once after every change so tests and demos see it current.
-SANDBOX_HALL_OF_FAME = {"enabled": True, "refresh_every": "0s", "project_name": "Sandbox project"}
+# Avatars are drawn by the bot (no image origins): the sandbox works offline.
+SANDBOX_HALL_OF_FAME = {"enabled": True, "refresh_every": "0s", "project_name": "Sandbox project", "image_origins": []}
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
