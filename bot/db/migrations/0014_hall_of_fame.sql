@@ -40,9 +40,10 @@ CREATE TABLE hall_of_fame (
     kind_keys     TEXT NOT NULL DEFAULT ' ',
     PRIMARY KEY (scope, github_id)
 ) WITHOUT ROWID;
-CREATE INDEX hall_of_fame_first ON hall_of_fame(scope, first_at, github_id);
-CREATE INDEX hall_of_fame_total ON hall_of_fame(scope, total DESC, sort_name, github_id);
-CREATE INDEX hall_of_fame_name ON hall_of_fame(scope, sort_name, github_id);
+-- Each order a page can ask for has its index; the filters' columns ride along so a filtered page is read from
+-- the index alone (the rows it skips are never looked up).
+CREATE INDEX hall_of_fame_first ON hall_of_fame(scope, first_at, github_id, tier, kind_keys);
+CREATE INDEX hall_of_fame_total ON hall_of_fame(scope, total DESC, sort_name, github_id, tier, kind_keys);
+CREATE INDEX hall_of_fame_name ON hall_of_fame(scope, sort_name, github_id, tier, kind_keys);
 CREATE INDEX hall_of_fame_login ON hall_of_fame(sort_name, scope);
 CREATE INDEX hall_of_fame_newcomers ON hall_of_fame(scope, first_pr_at) WHERE first_pr_at IS NOT NULL;
-CREATE INDEX hall_of_fame_tier ON hall_of_fame(scope, tier_rank, first_at, github_id);

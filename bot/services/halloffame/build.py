@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import aiosqlite
 
@@ -54,29 +53,44 @@ UPDATE hall_of_fame SET
                        iif(reviews > 0, json_object('review', reviews), '{}'))
 """
 
-DISCORD_SIDE = """
+# The Discord side of every linked contributor who has not asked to be forgotten: tier (by ladder order), kudos.
+SIDES = """
+CREATE TEMP TABLE hof_side(github_id INTEGER PRIMARY KEY, discord_id INTEGER, kudos INTEGER, tier_rank INTEGER);
+INSERT INTO temp.hof_side
 SELECT l.github_id, l.discord_id,
-       (SELECT COUNT(*) FROM peer_kudos k WHERE k.guild_id = l.guild_id AND k.receiver_id = l.discord_id) AS kudos,
-       (SELECT json_group_object(kind, n) FROM (SELECT kind, COUNT(*) AS n FROM recognitions r
-            WHERE r.guild_id = l.guild_id AND r.member_id = l.discord_id GROUP BY kind)) AS recognised,
-       (SELECT json_group_array(tier) FROM tier_grants g
-            WHERE g.guild_id = l.guild_id AND g.discord_id = l.discord_id) AS tiers
-FROM links l JOIN hall_of_fame h ON h.scope = '' AND h.github_id = l.github_id
-LEFT JOIN member_profiles p ON p.guild_id = l.guild_id AND p.discord_id = l.discord_id
-WHERE l.guild_id = ? AND COALESCE(p.forgotten, 0) = 0
+       (SELECT COUNT(*) FROM peer_kudos k WHERE k.guild_id = l.guild_id AND k.receiver_id = l.discord_id),
+       (SELECT MAX(t.key) FROM tier_grants g JOIN json_each(:tiers) t ON t.value = g.tier
+            WHERE g.guild_id = l.guild_id AND g.discord_id = l.discord_id)
+FROM links l LEFT JOIN member_profiles p ON p.guild_id = l.guild_id AND p.discord_id = l.discord_id
+WHERE l.guild_id = :guild AND COALESCE(p.forgotten, 0) = 0;
+UPDATE hall_of_fame SET discord_id = s.discord_id, kudos = s.kudos, tier_rank = COALESCE(s.tier_rank, -1),
+                        tier = json_extract(:tiers, '$[' || s.tier_rank || ']')
+FROM temp.hof_side AS s WHERE s.github_id = hall_of_fame.github_id;
+CREATE TEMP TABLE hof_recognised(github_id INTEGER, kind TEXT, n INTEGER, PRIMARY KEY (github_id, kind));
+INSERT INTO temp.hof_recognised
+SELECT s.github_id, r.kind, COUNT(*) FROM temp.hof_side s
+JOIN recognitions r ON r.guild_id = :guild AND r.member_id = s.discord_id GROUP BY s.github_id, r.kind;
+"""
+# Kinds of a row: code for merged PRs, review for reviews, plus the member's recognitions (summed per kind).
+KIND_ROWS = """
+SELECT kind, SUM(n) AS n FROM (
+    SELECT 'code' AS kind, hall_of_fame.merged_prs AS n WHERE hall_of_fame.merged_prs > 0
+    UNION ALL SELECT 'review', hall_of_fame.reviews WHERE hall_of_fame.reviews > 0
+    UNION ALL SELECT kind, n FROM temp.hof_recognised r WHERE r.github_id = hall_of_fame.github_id
+) GROUP BY kind ORDER BY kind
+"""
+RECOGNISED = f"""
+UPDATE hall_of_fame SET
+    kinds = (SELECT json_group_object(kind, n) FROM ({KIND_ROWS})),
+    kind_keys = ' ' || (SELECT group_concat(kind, ' ') FROM ({KIND_ROWS})) || ' '
+WHERE github_id IN (SELECT github_id FROM temp.hof_recognised)
 """
 
 
-@dataclass(frozen=True)
-class DiscordSide:
-    """What a linked member's Discord side adds to their row: tier, kudos received, recognitions by kind."""
-
-    github_id: int
-    discord_id: int
-    tier: str | None
-    tier_rank: int
-    kudos: int
-    recognitions: dict[str, int]
+def scopes_of(repositories: Sequence[str]) -> list[str]:
+    """The scopes rows are kept for: '' (every repository), and each repository when there are several."""
+    names = sorted({repo.lower() for repo in repositories})
+    return ["", *names] if len(names) > 1 else [""]
 
 
 async def rebuild(conn: aiosqlite.Connection, guild_id: int, repositories: Sequence[str], tiers: Sequence[str]) -> int:
@@ -84,60 +98,20 @@ async def rebuild(conn: aiosqlite.Connection, guild_id: int, repositories: Seque
     followed = json.dumps(sorted({repo.lower() for repo in repositories}))
     await conn.execute("DELETE FROM hall_of_fame")
     await conn.execute(INSERT.format(scope="''", group="f.github_id"), (followed,))
-    await conn.execute(INSERT.format(scope="lower(f.repo)", group="lower(f.repo), f.github_id"), (followed,))
     await conn.execute(FIRST_PULLS.format(scope="''", partition="author_id"), (followed,))
-    await conn.execute(FIRST_PULLS.format(scope="lower(repo)", partition="lower(repo), author_id"), (followed,))
+    if len(scopes_of(repositories)) > 1:
+        await conn.execute(INSERT.format(scope="lower(f.repo)", group="lower(f.repo), f.github_id"), (followed,))
+        await conn.execute(FIRST_PULLS.format(scope="lower(repo)", partition="lower(repo), author_id"), (followed,))
     await conn.execute(GITHUB_KINDS)
-    scopes = ["", *sorted({repo.lower() for repo in repositories})]
-    for side in await discord_sides(conn, guild_id, tiers):
-        await apply_side(conn, side, scopes)
+    params = {"guild": guild_id, "tiers": json.dumps(list(tiers))}
+    await conn.execute("DROP TABLE IF EXISTS temp.hof_side")
+    await conn.execute("DROP TABLE IF EXISTS temp.hof_recognised")
+    for statement in SIDES.split(";"):
+        if statement.strip():
+            await conn.execute(statement, {k: v for k, v in params.items() if f":{k}" in statement})
+    await conn.execute(RECOGNISED)
+    await conn.execute("DROP TABLE temp.hof_side")
+    await conn.execute("DROP TABLE temp.hof_recognised")
     async with conn.execute("SELECT COUNT(*) FROM hall_of_fame WHERE scope = ''") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
-
-
-async def discord_sides(conn: aiosqlite.Connection, guild_id: int, tiers: Sequence[str]) -> list[DiscordSide]:
-    """Read the Discord side of every linked contributor who has not asked to be forgotten."""
-    rank = {name: index for index, name in enumerate(tiers)}
-    sides = []
-    async with conn.execute(DISCORD_SIDE, (guild_id,)) as cursor:
-        async for row in cursor:
-            held = [name for name in json.loads(row[4] or "[]") if name in rank]
-            top = max(held, key=rank.__getitem__) if held else None
-            sides.append(
-                DiscordSide(
-                    github_id=int(row[0]),
-                    discord_id=int(row[1]),
-                    tier=top,
-                    tier_rank=rank[top] if top is not None else -1,
-                    kudos=int(row[2] or 0),
-                    recognitions={str(k): int(v) for k, v in json.loads(row[3] or "{}").items()},
-                )
-            )
-    return sides
-
-
-async def apply_side(conn: aiosqlite.Connection, side: DiscordSide, scopes: Sequence[str]) -> None:
-    """Add one member's Discord side to each of their rows (every scope)."""
-    async with conn.execute(
-        f"SELECT scope, kinds FROM hall_of_fame WHERE scope IN ({','.join('?' * len(scopes))}) AND github_id = ?",
-        (*scopes, side.github_id),
-    ) as cursor:
-        rows = [(str(r[0]), json.loads(r[1])) for r in await cursor.fetchall()]
-    for scope, kinds in rows:
-        for kind, n in side.recognitions.items():
-            kinds[kind] = kinds.get(kind, 0) + n
-        await conn.execute(
-            "UPDATE hall_of_fame SET discord_id = ?, tier = ?, tier_rank = ?, kudos = ?, kinds = ?, kind_keys = ? "
-            "WHERE scope = ? AND github_id = ?",
-            (
-                side.discord_id,
-                side.tier,
-                side.tier_rank,
-                side.kudos,
-                json.dumps(kinds, sort_keys=True),
-                " " + " ".join(sorted(kinds)) + " ",
-                scope,
-                side.github_id,
-            ),
-        )

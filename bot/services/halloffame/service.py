@@ -7,13 +7,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.services.halloffame import query
-from bot.services.halloffame.build import rebuild
+from bot.services.halloffame.build import rebuild, scopes_of
 from bot.services.halloffame.models import Contributor, Filters, Page, PersonPage
 from bot.timeutil import iso
 
@@ -48,6 +49,8 @@ class HallOfFame:
         self.generation = 0
         self.contributors = 0
         self.newcomers: list[Contributor] = []
+        self.scopes = scopes_of(self.repositories)
+        self._counts: dict[tuple[str | None, str | None, str | None], int] = {}
 
     async def fresh(self) -> None:
         """Make sure the rows reflect the ledger: rebuild now if due, or soon if it changed a moment ago."""
@@ -80,6 +83,7 @@ class HallOfFame:
             self.newcomers = await query.read_newcomers(self._db, self.guild_id, self._newcomer_count)
             self._seen_changes = await self._changes()
             self._built_at = time.monotonic()
+            self._counts.clear()
             self.generation += 1
             log.debug("hall of fame rebuilt: %d contributors in %.3fs", self.contributors, self._built_at - started)
 
@@ -87,9 +91,14 @@ class HallOfFame:
         """Read one page of contributors."""
         if filters.repo and filters.repo.lower() not in {repo.lower() for repo in self.repositories}:
             raise UserFacingError(f"{filters.repo[:100]!r} is not one of the repositories this page follows")
+        shown = replace(filters, repo=None) if len(self.scopes) == 1 else filters
         await self.fresh()
         async with self._lock:
-            return await query.read_page(self._db, self.guild_id, filters)
+            page = await query.read_page(self._db, self.guild_id, shown)
+            key = (shown.repo and shown.repo.lower(), shown.tier, shown.kind)
+            if key not in self._counts:  # counted once per rebuild and filter, so a page is one query
+                self._counts[key] = await query.count(self._db, shown)
+        return replace(page, matched=self._counts[key], filters=filters)
 
     async def person(self, login: str) -> PersonPage | None:
         """Read one contributor's page, or None when the page does not list them."""
@@ -103,9 +112,10 @@ class HallOfFame:
 
     async def everyone(self, repo: str | None = None) -> list[Contributor]:
         """Read every contributor listed (for one repository, or all), oldest contribution first."""
+        scope = repo if repo and len(self.scopes) > 1 else ""
         await self.fresh()
         async with self._lock:
-            return await query.read_all(self._db, self.guild_id, repo or "")
+            return await query.read_all(self._db, self.guild_id, scope)
 
     async def set_public(self, discord_id: int, public: bool, name: str, avatar_url: str | None) -> None:
         """Record a member's choice to show (or hide) their Discord name and avatar on the page."""
