@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 from markupsafe import escape
 
-from bot.services.halloffame import HallOfFame
+from bot.services.halloffame import Filters, HallOfFame
 from tests.web.conftest import GUILD, REPOS, Ledger
 
 
@@ -204,3 +205,24 @@ async def test_the_newest_first_timers_strip_lists_the_latest_first_merges(web: 
     strip = text.split('id="newcomers-title"')[1].split("</section>")[0]
     assert strip.index("dev3") < strip.index("dev2") < strip.index("dev1")
     assert GUILD == 1
+
+
+async def test_after_the_first_build_changes_are_rebuilt_in_the_background_at_most_once_per_interval(
+    db: Any, ledger: Ledger, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    hall = HallOfFame(db, clock, guild_id=GUILD, repositories=REPOS, tiers=[], refresh_every=timedelta(seconds=0.3))
+    await ledger.merged(await ledger.user(1, "ann"))
+    first = await hall.page(Filters())
+    assert [p.login for p in first.contributors] == ["ann"] and hall.generation == 1
+    await ledger.merged(await ledger.user(2, "bob"))
+    stale = await hall.page(Filters())
+    assert [p.login for p in stale.contributors] == ["ann"], "the page does not wait for the rebuild"
+    for _ in range(100):
+        if hall.generation == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(p.login for p in (await hall.page(Filters())).contributors) == ["ann", "bob"]
+    assert hall.generation == 2, "one rebuild for the change, none for reading"
+    await hall.close()

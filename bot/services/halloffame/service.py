@@ -53,20 +53,23 @@ class HallOfFame:
         self._counts: dict[tuple[str | None, str | None, str | None], int] = {}
 
     async def fresh(self) -> None:
-        """Make sure the rows reflect the ledger: rebuild now if due, or soon if it changed a moment ago."""
-        changes = await self._changes()
-        if changes == self._seen_changes:
+        """Make sure the rows reflect the ledger.
+
+        The first build, and every one when ``refresh_every`` is zero, happens before the page is answered; later
+        ones run in the background at most once per interval, the page serving the previous rows meanwhile.
+        """
+        if await self._changes() == self._seen_changes:
             return
-        wait = self._built_at + self._every - time.monotonic()
-        if wait <= 0 or self._seen_changes is None:
-            await self.refresh()
+        if self._every <= 0 or self._seen_changes is None:
+            await self.refresh(only_if_changed=True)
         elif self._later is None or self._later.done():
+            wait = max(0.0, self._built_at + self._every - time.monotonic())
             self._later = asyncio.create_task(self._refresh_later(wait), name="vestry-hall-of-fame")
 
     async def _refresh_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
         try:
-            await self.refresh()
+            await self.refresh(only_if_changed=True)
         except Exception:
             log.exception("the hall of fame could not be rebuilt; the page keeps its last rows")
 
@@ -74,9 +77,11 @@ class HallOfFame:
         # Every write goes through the one connection, so its change counter moves with any ledger change.
         return int(await self._db.fetchval("SELECT total_changes()", default=0))
 
-    async def refresh(self) -> None:
-        """Rebuild every row from the ledger now."""
+    async def refresh(self, only_if_changed: bool = False) -> None:
+        """Rebuild every row from the ledger now (unless, when asked, nothing changed since the last build)."""
         async with self._lock:
+            if only_if_changed and await self._changes() == self._seen_changes:
+                return  # built while this call waited for the lock
             started = time.monotonic()
             async with self._db.transaction() as conn:
                 self.contributors = await rebuild(conn, self.guild_id, self.repositories, self.tiers)
@@ -85,7 +90,13 @@ class HallOfFame:
             self._built_at = time.monotonic()
             self._counts.clear()
             self.generation += 1
-            log.debug("hall of fame rebuilt: %d contributors in %.3fs", self.contributors, self._built_at - started)
+            took = self._built_at - started
+            log.log(
+                logging.INFO if took > 1 else logging.DEBUG,
+                "hall of fame rebuilt: %d in %.3fs",
+                self.contributors,
+                took,
+            )
 
     async def page(self, filters: Filters) -> Page:
         """Read one page of contributors."""
