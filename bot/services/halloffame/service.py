@@ -45,6 +45,7 @@ class HallOfFame:
         self._lock = asyncio.Lock()
         self._seen_changes: int | None = None
         self._built_at = float("-inf")
+        self._took = 0.0
         self._later: asyncio.Task[None] | None = None
         self.generation = 0
         self.contributors = 0
@@ -63,7 +64,8 @@ class HallOfFame:
         if self._every <= 0 or self._seen_changes is None:
             await self.refresh(only_if_changed=True)
         elif self._later is None or self._later.done():
-            wait = max(0.0, self._built_at + self._every - time.monotonic())
+            # A big ledger's rebuild holds the database for seconds: keep it under 5% of the time.
+            wait = max(0.0, self._built_at + max(self._every, 20 * self._took) - time.monotonic())
             self._later = asyncio.create_task(self._refresh_later(wait), name="vestry-hall-of-fame")
 
     async def _refresh_later(self, delay: float) -> None:
@@ -90,7 +92,7 @@ class HallOfFame:
             self._built_at = time.monotonic()
             self._counts.clear()
             self.generation += 1
-            took = self._built_at - started
+            took = self._took = self._built_at - started
             log.log(
                 logging.INFO if took > 1 else logging.DEBUG,
                 "hall of fame rebuilt: %d in %.3fs",
