@@ -40,6 +40,11 @@ def lighten(colour: str, amount: float = 0.45) -> str:
     return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
+def web_url(url: str | None) -> str:
+    """Pass http(s) links through; anything else (``javascript:``…) becomes a harmless ``#``."""
+    return url if url and url.lower().startswith(("https://", "http://")) else "#"
+
+
 def origin(url: str) -> str:
     """The scheme and host of a URL."""
     parts = urlsplit(url)
@@ -75,6 +80,7 @@ class HallOfFameSite:
             undefined=jinja2.StrictUndefined,
         )
         self.env.filters["avatar"] = self.avatar
+        self.env.filters["web_url"] = web_url
         self.env.globals.update(
             site={
                 "title": f"{self.project} hall of fame",

@@ -148,6 +148,8 @@ async def test_hostile_titles_logins_and_long_reasons_render_escaped(web: Any, l
     assert "<script>alert" not in text and "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; &amp; friends" in text
     assert "<img src=x" not in text and str(escape('<img src=x onerror="alert(1)">')) in text
     assert "x" * 200 not in text, "kudos reasons are private and never shown"
+    await db.execute("UPDATE pull_requests SET url = 'javascript:alert(1)' WHERE author_id = ?", (evil,))
+    assert "javascript:" not in await page(web)
     assert re.search(r"<script[^>]*>", text.replace('<script src="/static/hof.js" defer></script>', "")) is None
     api_text = await (await web.get("/api/contributors")).text()
     assert json.loads(api_text)["total"] == 2
