@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from bot.services.halloffame.rules import shown_accounts_sql
+from bot.services.halloffame.rules import SHOWN_ACCOUNTS
 
 # Every counted contribution: (repository, account, category, when). Reviews of one's own pull request and
 # similar exclusions belong to the project's one rule of what counts; the ledger's categories are used as is.
@@ -28,7 +28,7 @@ INSERT INTO hall_of_fame(scope, github_id, login, sort_name, avatar_url, first_a
 SELECT {{scope}}, f.github_id, u.login, lower(u.login), u.avatar_url, MIN(f.at),
        SUM(f.cat = 'merged_prs'), SUM(f.cat = 'reviews'), SUM(f.cat = 'issues_closed'), SUM(f.cat = 'merges'),
        COUNT(*), '{{{{}}}}', ' '
-FROM ({FACTS}) AS f JOIN github_users u ON u.id = f.github_id AND {shown_accounts_sql("u")}
+FROM ({FACTS}) AS f JOIN github_users u ON u.id = f.github_id AND {SHOWN_ACCOUNTS.format(u="u")}
 WHERE lower(f.repo) IN (SELECT value FROM json_each(?))
 GROUP BY {{group}}
 """
@@ -54,23 +54,33 @@ UPDATE hall_of_fame SET
 """
 
 # The Discord side of every linked contributor who has not asked to be forgotten: tier (by ladder order), kudos.
-SIDES = """
-CREATE TEMP TABLE hof_side(github_id INTEGER PRIMARY KEY, discord_id INTEGER, kudos INTEGER, tier_rank INTEGER);
+SIDES = (
+    """
+CREATE TEMP TABLE hof_side(github_id INTEGER PRIMARY KEY, discord_id INTEGER, kudos INTEGER, tier_rank INTEGER)
+""",
+    """
 INSERT INTO temp.hof_side
 SELECT l.github_id, l.discord_id,
        (SELECT COUNT(*) FROM peer_kudos k WHERE k.guild_id = l.guild_id AND k.receiver_id = l.discord_id),
        (SELECT MAX(t.key) FROM tier_grants g JOIN json_each(:tiers) t ON t.value = g.tier
             WHERE g.guild_id = l.guild_id AND g.discord_id = l.discord_id)
 FROM links l LEFT JOIN member_profiles p ON p.guild_id = l.guild_id AND p.discord_id = l.discord_id
-WHERE l.guild_id = :guild AND COALESCE(p.forgotten, 0) = 0;
+WHERE l.guild_id = :guild AND COALESCE(p.forgotten, 0) = 0
+""",
+    """
 UPDATE hall_of_fame SET discord_id = s.discord_id, kudos = s.kudos, tier_rank = COALESCE(s.tier_rank, -1),
                         tier = json_extract(:tiers, '$[' || s.tier_rank || ']')
-FROM temp.hof_side AS s WHERE s.github_id = hall_of_fame.github_id;
-CREATE TEMP TABLE hof_recognised(github_id INTEGER, kind TEXT, n INTEGER, PRIMARY KEY (github_id, kind));
+FROM temp.hof_side AS s WHERE s.github_id = hall_of_fame.github_id
+""",
+    """
+CREATE TEMP TABLE hof_recognised(github_id INTEGER, kind TEXT, n INTEGER, PRIMARY KEY (github_id, kind))
+""",
+    """
 INSERT INTO temp.hof_recognised
 SELECT s.github_id, r.kind, COUNT(*) FROM temp.hof_side s
-JOIN recognitions r ON r.guild_id = :guild AND r.member_id = s.discord_id GROUP BY s.github_id, r.kind;
-"""
+JOIN recognitions r ON r.guild_id = :guild AND r.member_id = s.discord_id GROUP BY s.github_id, r.kind
+""",
+)
 # Kinds of a row: code for merged PRs, review for reviews, plus the member's recognitions (summed per kind).
 KIND_ROWS = """
 SELECT kind, SUM(n) AS n FROM (
@@ -106,9 +116,8 @@ async def rebuild(conn: aiosqlite.Connection, guild_id: int, repositories: Seque
     params = {"guild": guild_id, "tiers": json.dumps(list(tiers))}
     await conn.execute("DROP TABLE IF EXISTS temp.hof_side")
     await conn.execute("DROP TABLE IF EXISTS temp.hof_recognised")
-    for statement in SIDES.split(";"):
-        if statement.strip():
-            await conn.execute(statement, {k: v for k, v in params.items() if f":{k}" in statement})
+    for statement in SIDES:
+        await conn.execute(statement, {k: v for k, v in params.items() if f":{k}" in statement})
     await conn.execute(RECOGNISED)
     await conn.execute("DROP TABLE temp.hof_side")
     await conn.execute("DROP TABLE temp.hof_recognised")

@@ -28,7 +28,7 @@ LEFT JOIN member_profiles p ON p.guild_id = :guild AND p.discord_id = l.discord_
 """
 
 
-async def fetch(db: Database, sql: str, params: dict[str, Any]) -> list[Any]:
+async def _fetch(db: Database, sql: str, params: dict[str, Any]) -> list[Any]:
     """Run a query with named parameters."""
     return list(await db.conn.execute_fetchall(sql, params))
 
@@ -56,20 +56,20 @@ async def read_page(db: Database, guild_id: int, filters: Filters) -> Page:
         f"{JOINS} ORDER BY {ORDER[filters.sort]}"
     )
     params |= {"guild": guild_id, "limit": filters.per_page, "offset": (filters.page - 1) * filters.per_page}
-    rows = await fetch(db, sql, params)
+    rows = await _fetch(db, sql, params)
     return Page([contributor(row) for row in rows], 0, filters)
 
 
 async def count(db: Database, filters: Filters) -> int:
     """Count the contributors the filters match."""
     condition, params = where(filters)
-    rows = await fetch(db, f"SELECT COUNT(*) AS n FROM hall_of_fame h WHERE {condition}", params)
+    rows = await _fetch(db, f"SELECT COUNT(*) AS n FROM hall_of_fame h WHERE {condition}", params)
     return int(rows[0]["n"]) if rows else 0
 
 
 async def read_person(db: Database, guild_id: int, login: str) -> dict[str, Contributor]:
     """Read one contributor's rows, by scope ('' is every repository)."""
-    rows = await fetch(
+    rows = await _fetch(
         db,
         f"SELECT {COLUMNS} FROM hall_of_fame h {JOINS} WHERE h.sort_name = :login ORDER BY h.scope",
         {"guild": guild_id, "login": login.lower()},
@@ -79,7 +79,7 @@ async def read_person(db: Database, guild_id: int, login: str) -> dict[str, Cont
 
 async def read_newcomers(db: Database, guild_id: int, limit: int) -> list[Contributor]:
     """Read the newest first-timers: those whose first merged pull request is the most recent."""
-    rows = await fetch(
+    rows = await _fetch(
         db,
         f"SELECT {COLUMNS} FROM hall_of_fame h {JOINS} WHERE h.scope = '' AND h.first_pr_at IS NOT NULL "
         "ORDER BY h.first_pr_at DESC LIMIT :limit",
@@ -92,7 +92,7 @@ async def read_all(db: Database, guild_id: int, scope: str, batch: int = 5000) -
     """Read every contributor of a scope, oldest contribution first (for exports)."""
     found: list[Contributor] = []
     while True:
-        rows = await fetch(
+        rows = await _fetch(
             db,
             f"SELECT {COLUMNS} FROM hall_of_fame h {JOINS} WHERE h.scope = :scope "
             "ORDER BY h.first_at, h.github_id LIMIT :limit OFFSET :offset",

@@ -41,16 +41,18 @@ EMOJI: dict[str, str] = {
 }
 
 
-def shown_accounts_sql(alias: str = "u") -> str:
-    """Return the SQL condition on ``github_users`` rows for accounts the page may show.
+# The SQL condition on a ``github_users`` row (alias ``{u}``) for accounts the page may show: no bots (by type or
+# ``[bot]`` login), not the ghost account, not the configured ignored accounts. Organisations cannot author,
+# review, merge or close, so the ledger never credits one. A constant, so the SQL stays built from constants.
+SHOWN_ACCOUNTS = (
+    "{u}.is_bot = 0 AND {u}.ignored = 0 AND {u}.login NOT LIKE '%[bot]' AND {u}.id != 10137 "
+    "AND lower({u}.login) != 'ghost'"
+)
 
-    Bots (by type or ``[bot]`` login), the ghost account, organisations and the configured ignored accounts
-    never appear. (Organisations cannot author, review, merge or close, so the ledger never credits one.)
-    """
-    return (
-        f"{alias}.is_bot = 0 AND {alias}.ignored = 0 AND {alias}.login NOT LIKE '%[bot]' "
-        f"AND {alias}.id != {GHOST_ID} AND lower({alias}.login) != '{GHOST_LOGIN}'"
-    )
+
+def shown_accounts_sql(alias: str = "u") -> str:
+    """Return :data:`SHOWN_ACCOUNTS` for a table alias."""
+    return SHOWN_ACCOUNTS.format(u=alias)
 
 
 def shown_account(github_id: int, login: str, *, is_bot: bool, ignored: bool, kind: str | None = None) -> bool:
