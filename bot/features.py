@@ -83,6 +83,15 @@ def build_web(services: Services) -> None:
         newcomers=settings.hall_of_fame.newcomers,
     )
     services.features["hall_of_fame"] = hall
+
+    async def listed() -> float:
+        return float(hall.contributors)
+
+    async def rebuild_seconds() -> float:
+        return hall.rebuild_seconds
+
+    services.metrics.gauges["vestry_hall_of_fame_contributors"] = listed
+    services.metrics.gauges["vestry_hall_of_fame_rebuild_seconds"] = rebuild_seconds
     if not settings.web.enabled and services.webhooks is None:
         return
     site = None

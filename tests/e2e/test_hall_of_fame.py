@@ -46,6 +46,8 @@ async def test_contributors_appear_with_tier_and_counts_and_bots_never_do(sandbo
     assert people["maintainer"]["counts"]["merges_of_others"] == 3
     status, text = await get_text(web + "/")
     assert status == 200 and "dependabot" not in text and "Priest in training" in text
+    status, text = await get_text(web + "/metrics")
+    assert "vestry_hall_of_fame_contributors 3.0" in text, text
 
 
 async def test_profile_public_shows_the_discord_name_and_forget_and_unlink_remove_it_at_once(sandbox: Any) -> None:

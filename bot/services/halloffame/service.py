@@ -100,6 +100,11 @@ class HallOfFame:
                 took,
             )
 
+    @property
+    def rebuild_seconds(self) -> float:
+        """How long the last rebuild took."""
+        return self._took
+
     async def page(self, filters: Filters) -> Page:
         """Read one page of contributors."""
         if filters.repo and filters.repo.lower() not in {repo.lower() for repo in self.repositories}:
