@@ -148,11 +148,15 @@ async def test_hostile_titles_logins_and_long_reasons_render_escaped(web: Any, l
     assert "<script>alert" not in text and "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; &amp; friends" in text
     assert "<img src=x" not in text and str(escape('<img src=x onerror="alert(1)">')) in text
     assert "x" * 200 not in text, "kudos reasons are private and never shown"
+    long_title = "<i>" + "y" * 10_000
+    await ledger.merged(await ledger.user(3, "longwinded"), long_title)
+    text = await page(web)
+    assert "y" * 200 not in text and "&lt;i&gt;" + "y" * 100 in text, "a 10,000-character title is cut, escaped"
     await db.execute("UPDATE pull_requests SET url = 'javascript:alert(1)' WHERE author_id = ?", (evil,))
     assert "javascript:" not in await page(web)
     assert re.search(r"<script[^>]*>", text.replace('<script src="/static/hof.js" defer></script>', "")) is None
     api_text = await (await web.get("/api/contributors")).text()
-    assert json.loads(api_text)["total"] == 2
+    assert json.loads(api_text)["total"] == 3
 
 
 async def test_every_page_carries_a_strict_content_security_policy_and_an_etag(web: Any, ledger: Ledger) -> None:
