@@ -75,3 +75,16 @@ async def test_only_the_member_themselves_can_choose_what_the_page_shows(sandbox
     await sandbox.add_member("bob")
     result = await sandbox.command("bob", "profile", member="alice", public=True)
     assert "Only you can choose" in result["responses"][0]["content"], result
+
+
+async def test_health_metrics_and_the_page_are_served_with_webhooks_off(sandbox_factory: Any) -> None:
+    async with sandbox_factory(poll=True) as sb:
+        info = sb.sandbox.ready_info
+        assert info["webhook"] is None and info["web"]
+        status, text = await get_text(info["web"] + "/healthz")
+        assert status == 200 and '"gateway": true' in text, text
+        status, text = await get_text(info["web"] + "/metrics")
+        assert status == 200 and "vestry_outbox_depth" in text
+        assert (await get_text(info["web"] + "/"))[0] == 200
+        status, _ = await get_text(info["web"] + "/github/webhook")
+        assert status in (404, 405), "no webhook route when webhooks are off"
