@@ -273,7 +273,8 @@ class HallOfFameSite:
             "Content-Security-Policy": self.csp,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
-            "Cache-Control": "public, max-age=86400" if static else "public, max-age=60",
+            # Pages are revalidated every time (a cheap 304 when unchanged), so /forget is never served from a cache.
+            "Cache-Control": "public, max-age=3600" if static else "public, no-cache",
             "ETag": tag,
         }
         if kind == "application/json":

@@ -171,7 +171,8 @@ async def test_every_page_carries_a_strict_content_security_policy_and_an_etag(w
         tag = response.headers["ETag"]
         again = await web.get(path, headers={"If-None-Match": tag})
         assert again.status == 304, path
-    assert "max-age" in (await web.get("/")).headers["Cache-Control"]
+    assert (await web.get("/")).headers["Cache-Control"] == "public, no-cache", "revalidated: /forget shows at once"
+    assert "max-age" in (await web.get("/static/hof.css")).headers["Cache-Control"]
 
 
 async def test_the_badge_counts_listed_contributors_and_the_wall_draws_them(web: Any, ledger: Ledger) -> None:
