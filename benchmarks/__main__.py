@@ -21,6 +21,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "latency": {"merges": 100},
     "replay": {"limit": 300},
     "memory": {"rows": 100_000, "members": 5_000, "guild": 5_000, "commands": 8, "merges": 10},
+    "hall-of-fame": {"rows": 100_000, "members": 5_000, "samples": 100, "baseline_samples": 3},
 }
 
 

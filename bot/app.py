@@ -17,10 +17,11 @@ from bot.db import Database
 from bot.discord.gateway_errors import describe_gateway_end
 from bot.events import EventBus
 from bot.github.repos import Repositories
-from bot.github.webhooks import Metrics, WebhookReceiver
+from bot.github.webhooks import WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
 from bot.outbox import Dispatcher
+from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Services:
     backfill: Any = None
     repos: Repositories = field(default_factory=lambda: Repositories(()))
     webhooks: WebhookReceiver | None = None
+    web: WebServer | None = None
     dispatcher: Dispatcher | None = None
     features: dict[str, Any] = field(default_factory=dict)
 
@@ -63,7 +65,7 @@ class RunOptions:
     guild_ready_timeout: float = 2.0
     github_throttle: bool = True
     ready_timeout: float = 60.0
-    webhook_host: str | None = None
+    webhook_host: str | None = None  # the web server's address (it also receives webhooks), over the settings'
     webhook_port: int | None = None
     first_start_prompt: bool = True
 
@@ -154,8 +156,17 @@ def register_operations(services: Services, bot: Any) -> None:
         live = bot.is_ready() and not bot.is_closed() and socket is not None and bool(getattr(socket, "open", False))
         return {"gateway": True if live else "error: not connected to the Discord gateway (reconnecting)"}
 
-    if services.webhooks is not None:
-        services.webhooks.set_health(gateway)
+    if services.web is not None:
+        services.web.add_health(gateway)
+
+
+def web_address(settings: Settings, options: RunOptions) -> tuple[str, int]:
+    """Where the web server listens: the run options, else [web], else [webhooks] (one server serves all)."""
+    host = options.webhook_host or settings.web.host or settings.webhooks.host
+    port = options.webhook_port
+    if port is None:
+        port = settings.web.port if settings.web.port is not None else settings.webhooks.port
+    return host, port
 
 
 async def first_start_backfill(services: Services, prompt: bool) -> None:
@@ -222,11 +233,9 @@ class App:
         if services.github is not None:
             await services.github.start()
         if services.webhooks is not None:
-            hooks = self.settings.webhooks
-            await services.webhooks.start(
-                self.options.webhook_host or hooks.host,
-                hooks.port if self.options.webhook_port is None else self.options.webhook_port,
-            )
+            await services.webhooks.start_processing()
+        if services.web is not None:
+            await services.web.start(*web_address(self.settings, self.options))
         try:
             await self.bot.login(token.get_secret_value())
         except discord.LoginFailure:
@@ -310,6 +319,8 @@ class App:
             if services.dispatcher is not None:
                 await services.dispatcher.stop()
             await services.bus.stop()
+            if services.web is not None:
+                await services.web.stop()
             if services.webhooks is not None:
                 await services.webhooks.stop()
             if services.github is not None:

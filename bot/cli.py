@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
     demo.add_argument("--keep-running", action="store_true", help="leave the sandbox up afterwards")
 
+    export = sub.add_parser("export", help="export the contributors for other tools")
+    export_sub = export.add_subparsers(dest="export_format", metavar="FORMAT", required=True)
+    rc = export_sub.add_parser("all-contributors", help="write a .all-contributorsrc, merged with the file's own")
+    rc.add_argument("--config", default="config.toml")
+    rc.add_argument("--repo", help="only this followed repository (owner/name)")
+    rc.add_argument("-o", "--output", help="file to write or merge into (default: standard output)")
+
     commands_docs = sub.add_parser("commands-docs", help="print the slash-command reference (docs/commands.md)")
     commands_docs.add_argument("--output", help="write to this file instead of standard output")
 
@@ -205,6 +212,13 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo_cli(json_file=args.json_file, keep_running=args.keep_running)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from bot.export import export_all_contributors
+
+    settings = _settings_or_exit(args.config)
+    return asyncio.run(export_all_contributors(settings, args.repo, args.output))
+
+
 def _config_docs(args: argparse.Namespace) -> int:
     from bot.config.docs import render_reference
 
@@ -234,6 +248,7 @@ _COMMANDS = {
     "backfill": _backfill,
     "sandbox": _sandbox,
     "demo": _demo,
+    "export": _export,
     "config-docs": _config_docs,
     "commands-docs": _commands_docs,
 }

@@ -40,6 +40,7 @@ def build_features(services: Services, options: RunOptions) -> None:
             path=settings.webhooks.path,
             metrics=services.metrics,
         )
+    build_web(services)
     from bot.services.linking import Linking
 
     services.features["linking"] = Linking.from_services(services)
@@ -64,3 +65,38 @@ def build_features(services: Services, options: RunOptions) -> None:
     from bot.services.reviews import ReviewQueue
 
     services.features["reviews"] = ReviewQueue(services.db, services.clock, settings)
+
+
+def build_web(services: Services) -> None:
+    """Create the hall of fame's service and the web server that serves it, health and metrics."""
+    from bot.services.halloffame import HallOfFame
+    from bot.web import WebServer
+
+    settings = services.settings
+    hall = HallOfFame(
+        services.db,
+        services.clock,
+        guild_id=settings.discord.guild_id,
+        repositories=settings.github.repositories,
+        tiers=[tier.name for tier in settings.ladder.tiers],
+        refresh_every=settings.hall_of_fame.refresh_every,
+        newcomers=settings.hall_of_fame.newcomers,
+    )
+    services.features["hall_of_fame"] = hall
+
+    async def listed() -> float:
+        return float(hall.contributors)
+
+    async def rebuild_seconds() -> float:
+        return hall.rebuild_seconds
+
+    services.metrics.gauges["vestry_hall_of_fame_contributors"] = listed
+    services.metrics.gauges["vestry_hall_of_fame_rebuild_seconds"] = rebuild_seconds
+    if not settings.web.enabled and services.webhooks is None:
+        return
+    site = None
+    if settings.hall_of_fame.enabled:
+        from bot.web.hof import HallOfFameSite
+
+        site = HallOfFameSite(hall, settings.hall_of_fame, settings.github.oauth_url)
+    services.web = WebServer(services.db, services.metrics, webhooks=services.webhooks, site=site)

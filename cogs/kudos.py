@@ -15,8 +15,10 @@ from discord.ext import commands
 
 from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import allowed_mentions, embeds, send_reply
+from bot.errors import UserFacingError
 from bot.fit import fit_choices, fit_message
 from bot.messages import OutMessage, Reply
+from bot.services.halloffame import HallOfFame
 from bot.services.recognition import (
     MemberRef,
     Recognition,
@@ -47,12 +49,20 @@ async def send_public(interaction: discord.Interaction, message: OutMessage) -> 
     )
 
 
+def public_note(public: bool) -> str:
+    """Say what /profile public:… changed."""
+    if public:
+        return "Your Discord name and avatar now show on the public hall of fame; `/profile public:false` hides them."
+    return "Your Discord name and avatar no longer show on the public hall of fame."
+
+
 class Kudos(commands.Cog):
     """Thanks between members, recognition of non-code work, and profiles."""
 
-    def __init__(self, bot: VestryBot, recognition: Recognition) -> None:
+    def __init__(self, bot: VestryBot, recognition: Recognition, hall: HallOfFame) -> None:
         self.bot = bot
         self.recognition = recognition
+        self.hall = hall
 
     @property
     def guild_id(self) -> int:
@@ -93,17 +103,41 @@ class Kudos(commands.Cog):
         return [app_commands.Choice(name=label, value=key) for label, key in fit_choices(kind_choices(current))]
 
     @app_commands.command(name="profile")
-    @app_commands.describe(member="Whose profile to show (yours when left out)")
+    @app_commands.describe(
+        member="Whose profile to show (yours when left out)",
+        public="Show your Discord name and avatar on the public hall of fame (off until you turn it on)",
+    )
     @app_commands.guild_only()
     @app_commands.check(in_guild)
-    async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+    async def profile(
+        self, interaction: discord.Interaction, member: discord.Member | None = None, public: bool | None = None
+    ) -> None:
         """Show a member's contributions, thanks received and place on the ladder."""
         subject = member or interaction.user
+        if public is not None and subject.id != interaction.user.id:
+            raise UserFacingError("Only you can choose what the hall of fame shows about you; leave `member` out.")
+        note = None
+        if public is not None:
+            user = interaction.user
+            await self.hall.set_public(user.id, public, user.display_name, user.display_avatar.url)
+            note = public_note(public)
         found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id)
         web_url = self.bot.services.settings.github.oauth_url
-        await send_reply(interaction, Reply(embeds=[profile_embed(found, subject.display_name, web_url)]))
+        await send_reply(interaction, Reply(note or "", embeds=[profile_embed(found, subject.display_name, web_url)]))
+
+    @app_commands.command(name="forget")
+    @app_commands.guild_only()
+    @app_commands.check(in_guild)
+    async def forget(self, interaction: discord.Interaction) -> None:
+        """Remove your Discord name, avatar, tier and thanks from the public hall of fame."""
+        await self.hall.forget(interaction.user.id)
+        text = (
+            "Done: the hall of fame no longer shows your Discord name, avatar, tier, kudos or recognitions. "
+            "Your public GitHub contributions stay listed, as on GitHub. `/profile public:true` shows you again."
+        )
+        await send_reply(interaction, Reply(text))
 
 
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
-    await bot.add_cog(Kudos(bot, bot.services.feature("recognition")))
+    await bot.add_cog(Kudos(bot, bot.services.feature("recognition"), bot.services.feature("hall_of_fame")))

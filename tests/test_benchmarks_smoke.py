@@ -69,3 +69,13 @@ async def test_memory_reads_the_bot_processes_peak() -> None:
     (run,) = report.raw["runs"]
     assert run["exit_code"] == 0 and run["commands_answered"] == 3 and run["reconcile"]["ok"] is True
     assert run["peak_mib"] >= run["ready_rss_mib"] > 10
+
+
+async def test_hall_of_fame_times_page_requests_and_the_baseline_page_data() -> None:
+    from benchmarks import hall_of_fame
+
+    report = await hall_of_fame.run(hall_of_fame.Options(rows=3_000, members=150, samples=30, baseline_samples=2))
+    assert len(report.raw["vestry"]) == 30 and len(report.raw["baseline"]) == 2
+    assert report.params["contributors"] > 0 and report.raw["statuses"].get(200, 0) > 0
+    assert set(report.raw["statuses"]) <= {200, 404}, "every drawn request is one the page answers"
+    assert figure(report, "page request p99").baseline is not None

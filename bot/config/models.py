@@ -71,12 +71,44 @@ class GitHubSettings(Section):
 
 
 class WebhookSettings(Section):
-    """The webhook receiver GitHub delivers to (also serves /healthz and /metrics)."""
+    """The webhook receiver GitHub delivers to (served by the web server at `path`)."""
 
     enabled: bool = Field(True, description="Run the webhook receiver.")
     host: str = Field("0.0.0.0", description="Address the receiver listens on.")  # noqa: S104
     port: int = Field(8080, ge=0, le=65535, description="Port the receiver listens on (0 picks a free one).")
     path: str = Field("/github/webhook", pattern=r"^/", description="URL path GitHub posts to.")
+
+
+class WebSettings(Section):
+    """The bot's web server: /healthz, /metrics, the hall of fame, and the webhook path when webhooks are on."""
+
+    enabled: bool = Field(
+        True, description="Run the web server for health, metrics and the hall of fame (webhooks always need it)."
+    )
+    host: str | None = Field(None, description="Address to listen on (default: [webhooks] host).")
+    port: int | None = Field(None, ge=0, le=65535, description="Port to listen on (default: [webhooks] port).")
+
+
+class HallOfFameSettings(Section):
+    """The public hall of fame page, its JSON API and its SVG badge."""
+
+    enabled: bool = Field(False, description="Serve the public hall of fame at / on the web server.")
+    project_name: str | None = Field(
+        None, max_length=100, description="Name shown on the page (default: the first repository's name)."
+    )
+    logo_url: str | None = Field(None, max_length=500, description="Logo shown beside the name (an https URL).")
+    accent_color: str = Field(
+        "#5b3cc4", pattern=r"^#[0-9a-fA-F]{6}$", description="The page's accent colour, as #rrggbb."
+    )
+    refresh_every: Duration = Field(
+        timedelta(minutes=1), description="At most how often the page's rows are rebuilt after the ledger changed."
+    )
+    per_page: int = Field(48, ge=1, le=100, description="Contributors per page.")
+    newcomers: int = Field(8, ge=0, le=50, description="How many newest first-timers the strip at the top shows.")
+    image_origins: list[str] = Field(
+        default_factory=lambda: ["https://avatars.githubusercontent.com", "https://cdn.discordapp.com"],
+        description="Where avatars may load from; others are drawn as initials by the bot itself.",
+    )
 
 
 class DatabaseSettings(Section):
@@ -295,6 +327,8 @@ class Settings(Section):
     github: GitHubSettings
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
+    web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    hall_of_fame: HallOfFameSettings = Field(default_factory=HallOfFameSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
     linking: LinkingSettings = Field(default_factory=LinkingSettings)  # type: ignore[arg-type]
     kudos: KudosSettings = Field(default_factory=KudosSettings)  # type: ignore[arg-type]

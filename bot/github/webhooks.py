@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +33,7 @@ from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
 from bot.ledger import ApplyResult, Fact, Ledger
 from bot.timeutil import iso
+from bot.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -95,39 +96,6 @@ def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "replace"))
 
 
-class Metrics:
-    """Counters and gauges for /metrics, in Prometheus' text format.
-
-    A gauge reads one value, or one value per label set (``{'{job="x"}': 3.0}``) for a labelled family.
-    """
-
-    def __init__(self) -> None:
-        self.counters: dict[str, float] = {}
-        self.gauges: dict[str, Callable[[], Awaitable[float | dict[str, float]]]] = {}
-
-    def inc(self, name: str, amount: float = 1) -> None:
-        """Add to a counter."""
-        self.counters[name] = self.counters.get(name, 0) + amount
-
-    async def render(self) -> str:
-        """Render every counter and gauge, each family under one TYPE line (Prometheus refuses a second)."""
-        families: dict[str, list[str]] = {}
-        for name, count in sorted(self.counters.items()):
-            families.setdefault(name.split("{")[0], ["counter"]).append(f"{name} {count}")
-        for name, read in sorted(self.gauges.items()):
-            try:
-                value = await read()
-            except Exception:  # a gauge that cannot be read is left out, not fatal
-                log.debug("gauge %s failed", name, exc_info=True)
-                continue
-            readings = value if isinstance(value, dict) else {"": value}
-            families[name] = ["gauge", *(f"{name}{labels} {float(v)}" for labels, v in sorted(readings.items()))]
-        lines = []
-        for family, (kind, *samples) in families.items():
-            lines += [f"# TYPE {family} {kind}", *samples]
-        return "\n".join(lines) + "\n"
-
-
 class WebhookReceiver:
     """Receive GitHub deliveries for the followed repositories."""
 
@@ -141,7 +109,6 @@ class WebhookReceiver:
         repositories: Iterable[str] | Repositories,
         path: str = "/github/webhook",
         metrics: Metrics | None = None,
-        health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
         spool: Path | None = None,
     ) -> None:
         """``spool`` is the folder deliveries wait in (default: beside the database, ``<file>-webhooks``)."""
@@ -154,7 +121,6 @@ class WebhookReceiver:
         self.path = path
         self.metrics = metrics or Metrics()
         self.metrics.gauges["vestry_webhook_pending"] = self._pending_gauge
-        self._health = health
         if spool is None:
             spool = Path(tempfile.mkdtemp(prefix="vestry-webhooks-")) if db.path == ":memory:" else folder_for(db.path)
         self.spool = Spool(spool)
@@ -172,7 +138,6 @@ class WebhookReceiver:
         self._calm = asyncio.Event()
         self._calm.set()
         self._calm_since = 0.0
-        self._runner: web.AppRunner | None = None
         self._busy = 0
         self.url: str | None = None
         if self._secret is None:
@@ -181,30 +146,21 @@ class WebhookReceiver:
                 "deliveries; set the secret in GitHub and in the environment"
             )
 
-    def set_health(self, check: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        """Add checks to /healthz (the gateway's, once the bot exists)."""
-        self._health = check
-
     def app(self) -> web.Application:
-        """Build the aiohttp application."""
+        """Build an aiohttp application that serves the receiver alone (the bot's web server mounts it instead)."""
         app = web.Application(client_max_size=MAX_BODY + 1024)
-        app.on_startup.append(self._on_startup)
-        app.router.add_post(self.path, self.handle)
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/metrics", self.metrics_view)
+        self.mount(app)
         return app
 
-    async def start(self, host: str, port: int) -> None:
-        """Open the spool (queueing what a restart left in it), start processing, then listen."""
-        await self.start_processing()
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        bound = sockets[0].getsockname()[1] if sockets else port
-        self.url = f"http://{'127.0.0.1' if host in {'0.0.0.0', ''} else host}:{bound}{self.path}"  # noqa: S104
-        log.info("webhook receiver listening on %s:%s%s", host, bound, self.path)
+    def mount(self, app: web.Application) -> None:
+        """Add the delivery route to an application; the spool opens before the first delivery is taken."""
+        app.on_startup.append(self._on_startup)
+        app.router.add_post(self.path, self.handle)
+
+    def served_at(self, base_url: str) -> None:
+        """Remember the public URL the web server answers deliveries on."""
+        self.url = base_url.rstrip("/") + self.path
+        log.info("webhook receiver listening on %s", self.url)
 
     async def _on_startup(self, app: web.Application) -> None:
         if not self._opened:  # deliveries are stored from the first one the server takes
@@ -257,10 +213,7 @@ class WebhookReceiver:
                 self._queue.put_nowait(entry)
 
     async def stop(self) -> None:
-        """Stop listening and processing; what is spooled and not recorded waits for the next start."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop processing; what is spooled and not recorded waits for the next start."""
         for task in (self._writer, self._worker):
             if task is not None:
                 task.cancel()
@@ -435,25 +388,6 @@ class WebhookReceiver:
                 self._recent[delivery] = None
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        """Report liveness of the event loop, database and gateway."""
-        checks: dict[str, Any] = {"event_loop": True}
-        try:
-            await self._db.fetchval("SELECT 1")
-            checks["database"] = True
-        except Exception as exc:  # the health endpoint reports, it does not raise
-            checks["database"] = f"error: {exc}"
-        if self._health is not None:
-            checks.update(await self._health())
-        ok = all(value is True for value in checks.values())
-        return web.Response(
-            status=200 if ok else 503, text=json.dumps({"ok": ok, **checks}), content_type="application/json"
-        )
-
-    async def metrics_view(self, request: web.Request) -> web.Response:
-        """Serve Prometheus metrics."""
-        return web.Response(text=await self.metrics.render(), content_type="text/plain")
 
     async def _work(self) -> None:
         while True:

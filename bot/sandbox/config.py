@@ -17,6 +17,11 @@ DEFAULT_TIERS = [
 ]
 
 
+# The sandbox shows the hall of fame, rebuilt at once after every change so tests and demos see it current.
+# Avatars are drawn by the bot (no image origins): the sandbox works offline.
+SANDBOX_HALL_OF_FAME = {"enabled": True, "refresh_every": "0s", "project_name": "Sandbox project", "image_origins": []}
+
+
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """Merge ``extra`` into a copy of ``base``, table by table."""
     merged = copy.deepcopy(base)
@@ -48,6 +53,7 @@ def builtin_config(world: Any, github_url: str, db_path: Path, poll: bool) -> di
         "webhooks": {"enabled": not poll, "host": "127.0.0.1", "port": 0},
         "database": {"path": str(db_path)},
         "ladder": {"tiers": copy.deepcopy(DEFAULT_TIERS)},
+        "hall_of_fame": dict(SANDBOX_HALL_OF_FAME),
     }
 
 
@@ -103,6 +109,8 @@ def sandbox_settings(
     data["github"].update(api_url=github_url, oauth_url=github_url, poll=poll)
     data["github"].setdefault("oauth_client_id", SANDBOX_OAUTH_CLIENT_ID)
     data["webhooks"].update(enabled=not poll, host="127.0.0.1", port=0)
+    data["web"].update(host="127.0.0.1", port=0)
+    data["hall_of_fame"] = {**data["hall_of_fame"], "enabled": True, "refresh_every": "0s"}
     if data["database"]["path"] == "vestry.sqlite3":
         data["database"]["path"] = str(db_path)
     data = deep_merge(data, overrides or {})

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
@@ -207,6 +209,19 @@ def _first_text(result: dict[str, Any]) -> str:
     return "/link answered"
 
 
+async def show_hall_of_fame(sandbox: Sandbox, console: Console, stay: bool) -> None:
+    """Say who the hall of fame lists, and end with where to open it."""
+    web = sandbox.ready_info.get("web")
+    if not web:
+        return
+    async with aiohttp.ClientSession() as session, session.get(f"{web}/api/contributors?sort=first") as response:
+        people = [person["login"] for person in (await response.json())["contributors"]]
+    console.print(f"The hall of fame lists {len(people)} people: {', '.join(people)}.")
+    if stay:
+        console.print(f"The sandbox keeps running (Ctrl-C stops it). Control API: {sandbox.control_url}")
+    console.print(f"open {web}/ to see the hall of fame", markup=False, highlight=False)
+
+
 def run_demo_cli(json_file: str | None, keep_running: bool) -> int:
     """Run ``vestry demo``."""
     console = Console()
@@ -224,8 +239,9 @@ def run_demo_cli(json_file: str | None, keep_running: bool) -> int:
                 if json_file:
                     Path(json_file).write_text(json.dumps(demo.transcript.steps, indent=2), encoding="utf-8")
                     console.print(f"Transcript written to {json_file}")
-                if keep_running:
-                    console.print(f"The sandbox keeps running. Control API: {sandbox.control_url} (Ctrl-C stops it)")
+                stay = keep_running or sys.stdin.isatty()
+                await show_hall_of_fame(sandbox, console, stay)
+                if stay:
                     await asyncio.Event().wait()
         finally:
             await sandbox.stop()

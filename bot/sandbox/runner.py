@@ -109,6 +109,7 @@ class Sandbox:
             "github": self.github.url,
             "webhook": webhook_url,
             "webhook_secret": None if self.poll else WEBHOOK_SECRET,
+            "web": services.web.url if services.web is not None else None,
         }
         return self.ready_info
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,6 @@ def test_demo_tells_the_whole_story_and_writes_a_transcript(tmp_path: Path) -> N
     (digest,) = shown["Friday comes: the weekly digest"]
     assert digest["channel"] == "digest" and digest["files"] == ["vestry-digest.png"]
     assert "@dana" in result.stdout and "<@" not in result.stdout  # mentions shown as names
+    lines = result.stdout.strip().splitlines()
+    assert re.fullmatch(r"open http://127\.0\.0\.1:\d+/ to see the hall of fame", lines[-1]), lines[-3:]
+    assert any(line.startswith("The hall of fame lists") and "dana" in line for line in lines[-4:]), lines[-4:]

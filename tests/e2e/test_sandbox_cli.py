@@ -31,8 +31,9 @@ async def test_sandbox_process_prints_ready_serves_the_control_api_and_stops_cle
         assert line.startswith("sandbox ready "), line
         info = json.loads(line.removeprefix("sandbox ready "))
         assert json.loads(ready_file.read_text()) == info
-        assert set(info) == {"control", "discord", "github", "webhook", "webhook_secret"}
-        assert all(info[key].startswith("http://127.0.0.1:") for key in ("control", "discord", "github", "webhook"))
+        assert set(info) == {"control", "discord", "github", "webhook", "webhook_secret", "web"}
+        keys = ("control", "discord", "github", "webhook", "web")
+        assert all(info[key].startswith("http://127.0.0.1:") for key in keys)
         assert time.monotonic() - started < 10
         async with ControlClient(info["control"]) as client:
             state = await client.state()

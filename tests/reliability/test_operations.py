@@ -62,7 +62,7 @@ async def get(url: str) -> tuple[int, str]:
 
 
 def base_url(sb: Any) -> str:
-    return str(sb.sandbox.services.webhooks.url).rsplit("/github/", 1)[0]
+    return str(sb.sandbox.services.web.url)
 
 
 async def test_healthz_checks_the_loop_the_database_and_the_gateway(sandbox: Any) -> None:

@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.db import Database
 from bot.github.webhooks import WebhookReceiver, signature_ok
 from bot.ledger import Ledger
+from bot.web import WebServer
 from tests.conftest import FIXTURES
 
 SECRET = "It's a Secret to Everybody"
@@ -47,7 +48,7 @@ def test_signature_matches_githubs_documented_vector() -> None:
 async def receiver(db: Database, clock: ManualClock) -> AsyncIterator[tuple[TestClient, WebhookReceiver]]:
     repos = ["Codertocat/Hello-World", "octo-org/octo-repo"]
     hooks = WebhookReceiver(db, Ledger(db, clock), clock, secret=SECRET, repositories=repos)
-    client = TestClient(TestServer(hooks.app()))
+    client = TestClient(TestServer(WebServer(db, hooks.metrics, webhooks=hooks).app()))  # as the bot serves it
     await client.start_server()
     await hooks.start_processing()
     yield client, hooks
