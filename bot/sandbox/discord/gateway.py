@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.discord.member_requests import RATE_LIMITED_CLOSE, CommandLimit, MemberRequests
 from bot.sandbox.discord.payloads import gateway_message_json, guild_create_json, member_json, user_json
 from bot.sandbox.discord.world import DM_CHANNEL, Message, World
 
@@ -23,7 +24,6 @@ GUILD_MEMBERS = 1 << 1
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 HEARTBEAT_INTERVAL_MS = 41_250
-CHUNK_SIZE = 1000
 _HISTORY = 5000
 
 
@@ -71,6 +71,8 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.identified = asyncio.Event()
+        self.commands = CommandLimit()
+        self.member_requests = MemberRequests(world)
 
     # -- dispatching -----------------------------------------------------------------------------------
 
@@ -125,6 +127,9 @@ class Gateway:
                 except ValueError:
                     await ws.close(code=4002, message=b"Error while decoding payload.")
                     break
+                if not self.commands.allow(conn, payload.get("op") if isinstance(payload, dict) else None):
+                    await ws.close(code=RATE_LIMITED_CLOSE, message=b"Rate limited.")
+                    break
                 await self._on_payload(conn, payload)
         finally:
             if conn.session is not None and conn.session.connection is conn:
@@ -153,7 +158,8 @@ class Gateway:
         elif op == 6:
             await self._resume(conn, d or {})
         elif op == 8:
-            self._request_members(conn, d or {})
+            if conn.session is not None:
+                self.member_requests.answer(conn.session, d if isinstance(d, dict) else {})
         elif op in (3, 4):
             return
         else:
@@ -223,39 +229,6 @@ class Gateway:
         conn.session = session
         session.dispatch("RESUMED", {"_trace": ['["vestry-sandbox"]']}, record=False)
         log.info("gateway: session %s resumed from seq %s", session.id, seq)
-
-    def _request_members(self, conn: Connection, d: dict[str, Any]) -> None:
-        session = conn.session
-        if session is None:
-            return
-        world = self.world
-        query = str(d.get("query") or "").casefold()
-        limit = int(d.get("limit") or 0)
-        wanted_ids = d.get("user_ids")
-        not_found: list[str] = []
-        if wanted_ids is not None:
-            ids = [int(i) for i in (wanted_ids if isinstance(wanted_ids, list) else [wanted_ids])]
-            found = [world.members[i] for i in ids if i in world.members]
-            not_found = [str(i) for i in ids if i not in world.members]
-        elif not query and not session.intents & GUILD_MEMBERS:
-            found = []
-        else:
-            found = [m for m in world.members.values() if m.user.name.casefold().startswith(query)]
-            if limit or query:
-                found = found[: limit or 100]
-        chunks = [found[i : i + CHUNK_SIZE] for i in range(0, len(found), CHUNK_SIZE)] or [[]]
-        for index, chunk in enumerate(chunks):
-            data: dict[str, Any] = {
-                "guild_id": str(world.guild_id),
-                "members": [member_json(world, m) for m in chunk],
-                "chunk_index": index,
-                "chunk_count": len(chunks),
-            }
-            if index == 0 and not_found:
-                data["not_found"] = not_found
-            if d.get("nonce") is not None:
-                data["nonce"] = d["nonce"]
-            session.dispatch("GUILD_MEMBERS_CHUNK", data, record=False)  # answers are not worth a replay buffer
 
     # -- control ---------------------------------------------------------------------------------------
 
