@@ -11,12 +11,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.checks import NotMaintainer, in_guild, member_is_maintainer
+from bot.discord.members import GatewayMembers, GatewayPacer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
 from bot.errors import UserFacingError
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
 from bot.services.ladder.posts import APPROVE, DECLINE
-from bot.timeutil import parse_iso
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -105,40 +105,6 @@ def _who(discord_id: int | None, login: str | None) -> str:
     return escape_markdown(login or "unknown")
 
 
-class DiscordMembers:
-    """Read members and role positions for reconcile, over REST unless the member cache is complete."""
-
-    def __init__(self, bot: VestryBot, guild_id: int) -> None:
-        self._bot = bot
-        self._guild_id = guild_id
-
-    async def roles_of(self, discord_id: int) -> MemberState | None:
-        """Return the member's roles and join time, or None when they are not in the server."""
-        try:  # over REST: the bot keeps no member cache (bot/discord/client.py)
-            data = await self._bot.http.get_member(self._guild_id, discord_id)
-        except discord.NotFound:
-            return None
-        return MemberState(frozenset(int(r) for r in data.get("roles", [])), parse_iso(data.get("joined_at")))
-
-    def role_problem(self, role_id: int) -> str | None:
-        """Say in plain words why the bot cannot manage a role, or None when it can."""
-        guild = self._bot.get_guild(self._guild_id)
-        me = guild.me if guild is not None else None
-        if guild is None or me is None:
-            return "the bot cannot see the server yet"
-        role = guild.get_role(role_id)
-        if role is None:
-            return f"ladder role {role_id} does not exist in the server"
-        if not me.guild_permissions.manage_roles:
-            return f"the bot lacks Manage Roles, so it cannot grant @{role.name}"
-        if role >= me.top_role:
-            return (
-                f"role @{role.name} is above the bot's own role @{me.top_role.name}: move the bot's role higher "
-                "in Server Settings → Roles"
-            )
-        return None
-
-
 class LadderCog(commands.Cog, name="Ladder"):
     """The contributor ladder: ranks, the leaderboard, approvals and role repair."""
 
@@ -146,6 +112,7 @@ class LadderCog(commands.Cog, name="Ladder"):
         self.bot = bot
         self.ladder = ladder
         self.guild_id = bot.services.settings.discord.guild_id
+        self.pacer = GatewayPacer()
 
     async def cog_load(self) -> None:
         """Schedule the reconcile job and route the ladder's buttons."""
@@ -163,7 +130,7 @@ class LadderCog(commands.Cog, name="Ladder"):
 
     async def reconcile(self) -> None:
         """Compare every linked member's roles with what they earned and repair the drift."""
-        await self.ladder.reconcile(DiscordMembers(self.bot, self.guild_id))
+        await self.ladder.reconcile(GatewayMembers(self.bot, self.guild_id, self.pacer))
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:

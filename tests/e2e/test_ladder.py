@@ -196,3 +196,20 @@ async def test_with_the_members_intent_a_rejoining_member_gets_roles_at_once_and
         bot = sb.sandbox.app.bot
         guild = bot.get_guild(sb.sandbox.services.settings.discord.guild_id)
         assert guild is not None and {m.id for m in guild.members} <= {bot.user.id}, "members are read over REST"
+
+
+async def test_reconcile_reads_members_over_the_gateway_not_rest(sandbox_factory: Any) -> None:
+    async with sandbox_factory(overrides={"ladder": {"demotion": "recompute"}}) as sb:
+        await linked_member(sb, "alice")
+        await linked_member(sb, "bob")
+        await merged(sb, "alice")
+        await sb.delete("/discord/members/alice/roles/Priest in training")
+        before = (await sb.get("/requests"))["discord"]
+        await sb.run_job("ladder.reconcile")
+        await sb.settle()
+        after = (await sb.get("/requests"))["discord"]
+        assert "Priest in training" in await roles(sb, "alice")
+        changed = {k: v["requests"] - before.get(k, {"requests": 0})["requests"] for k, v in after.items()}
+        changed = {k: n for k, n in changed.items() if n}
+        # One role put back; no member read over REST (they came by op 8 REQUEST_GUILD_MEMBERS).
+        assert changed == {"PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}": 1}, changed
