@@ -32,4 +32,3 @@ async def test_pacer_lets_limit_through_per_window_then_waits_for_the_oldest_to_
     # never more than 3 in any 60 s
     assert all(sum(1 for t in sent if start <= t < start + 60) <= 3 for start in sent)
     assert pacer.waited == sum(fake.sleeps) == 57.0 + 57.0
-
