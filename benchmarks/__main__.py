@@ -21,6 +21,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "latency": {"merges": 100},
     "replay": {"limit": 300},
     "memory": {"rows": 100_000, "members": 5_000, "guild": 5_000, "commands": 8, "merges": 10},
+    "reconcile": {"rows": 20_000, "members": 5_000, "baseline_members": 500},
+    "burst": {"merges": 100, "seconds": 12.0},
 }
 
 

@@ -69,7 +69,7 @@ class GatewayMembers:
     def __init__(self, client: discord.Client, guild_id: int, pacer: GatewayPacer) -> None:
         self._client = client
         self._guild_id = guild_id
-        self._pacer = pacer
+        self.pacer = pacer
         self.requests = 0
 
     def _guild(self) -> discord.Guild:
@@ -85,7 +85,7 @@ class GatewayMembers:
         if not discord_ids:
             return {}
         guild = self._guild()
-        await self._pacer.wait()
+        await self.pacer.wait()
         self.requests += 1
         found = await guild.query_members(user_ids=list(discord_ids), limit=len(discord_ids), cache=False)
         return {m.id: MemberState(frozenset(role.id for role in m.roles), m.joined_at) for m in found}
