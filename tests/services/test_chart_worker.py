@@ -21,7 +21,7 @@ async def test_worker_draws_the_same_png_as_drawing_in_process() -> None:
 
 
 async def test_a_failing_worker_raises_a_chart_error_naming_the_cause() -> None:
-    with pytest.raises(ChartError, match="ZoneInfoNotFoundError|No time zone"):
+    with pytest.raises(ChartError, match=r"ZoneInfoNotFoundError|No time zone"):
         await render_chart_in_worker(SERIES, "Nowhere/Atlantis", "week")
 
 
