@@ -82,7 +82,8 @@ async def run(opts: Options | None = None) -> Report:
     """Run the burst benchmark."""
     opts = opts or Options()
     report = Report("burst", params=opts.__dict__.copy())
-    async with running_sandbox() as client:
+    # Refusals are counted (a 429 would mean a post sent into an exhausted bucket), not raised.
+    async with running_sandbox(expect_rejections=True) as client:
         box = client.sandbox
         limits = _channel_limits(box)
         logins = [f"newcomer{index:04d}" for index in range(opts.merges)]
@@ -107,9 +108,15 @@ async def run(opts: Options | None = None) -> Report:
         midway = await side
         posts = _texts(box, "kudos")[before:]
         named_twice = sum(1 for login in logins if sum(login in text for text in posts) > 1)
-    report.raw = {"posts": len(posts), "merged_in": merged, "midway": midway, "limits": limits}
+        refused = await client.get("/discord/rejections")
+    limited = sum(1 for item in refused if item["status"] == 429)
+    report.raw = {"posts": len(posts), "merged_in": merged, "midway": midway, "limits": limits, "refused": refused}
     _measures(report, opts, None if last is None else last - started, len(posts), named_twice, midway)
-    report.notes.append(f"rate limits: {limits}; {opts.merges} merges sent in {merged:.1f} s")
+    name = "requests refused with 429 (sent into an exhausted bucket)"
+    report.add(Measure(name, "", limited, target="0", met=not limited))
+    report.notes.append(
+        f"rate limits: {limits}; {opts.merges} merges sent in {merged:.1f} s; {len(refused)} refusals in all"
+    )
     return report
 
 

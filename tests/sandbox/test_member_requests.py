@@ -105,3 +105,13 @@ async def test_discord_py_queries_members_by_id_without_intent_or_cache(
     found = await guild.query_members(user_ids=[alice, 12345], limit=2, cache=False)
     assert [(m.id, sorted(r.name for r in m.roles)) for m in found] == [(alice, ["@everyone", "Follower"])]
     assert guild.get_member(alice) is None
+
+
+async def test_refused_gateway_commands_are_listed_with_the_rest_refusals(discord_emu: DiscordEmulator) -> None:
+    async with identified(discord_emu) as ws:
+        await request(ws, guild_id=str(discord_emu.guild_id), query="", limit=0)
+        await request(ws, guild_id=str(discord_emu.guild_id), user_ids=[str(discord_emu.bot_user_id)], limit=0)
+        await next_dispatch(ws)
+    (refusal,) = discord_emu.rest.rejections.list()
+    assert (refusal["method"], refusal["route"], refusal["gateway"]) == ("GATEWAY", "op 8 REQUEST_GUILD_MEMBERS", True)
+    assert "GUILD_MEMBERS intent" in refusal["message"]

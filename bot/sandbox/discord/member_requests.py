@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.discord.payloads import member_json
 from bot.sandbox.discord.world import World
+from bot.sandbox.rejections import Rejections
 
 if TYPE_CHECKING:
     from bot.sandbox.discord.gateway import Connection, Session
@@ -41,6 +42,7 @@ class CommandLimit:
         self.now: Callable[[], float] = time.monotonic
         self.counts: Counter[int] = Counter()  # per op, over every connection since start
         self.closed_for_rate = 0
+        self.rejections: Rejections | None = None  # the emulator's record of refusals, when hooked up
         self._sent: weakref.WeakKeyDictionary[Connection, deque[float]] = weakref.WeakKeyDictionary()
 
     def allow(self, conn: Connection, op: Any) -> bool:
@@ -54,6 +56,9 @@ class CommandLimit:
         sent.append(now)
         if len(sent) > self.limit:
             self.closed_for_rate += 1
+            if self.rejections is not None:
+                message = f"more than {self.limit} gateway commands in {self.window:g} s: closed with 4008"
+                self.rejections.record("GATEWAY", f"op {op}", RATE_LIMITED_CLOSE, RATE_LIMITED_CLOSE, message)
             return False
         return True
 
@@ -66,6 +71,7 @@ class MemberRequests:
         self.all_members_window = ALL_MEMBERS_WINDOW
         self.now: Callable[[], float] = time.monotonic
         self.refusals: list[dict[str, Any]] = []
+        self.rejections: Rejections | None = None  # the emulator's record of refusals, when hooked up
         self.user_ids_requested = 0
         self._last_listing: weakref.WeakKeyDictionary[Session, float] = weakref.WeakKeyDictionary()
 
@@ -146,3 +152,6 @@ class MemberRequests:
 
     def _refuse(self, message: str, *, rate_limited: bool = False) -> None:
         self.refusals.append({"op": 8, "message": message, "rate_limited": rate_limited, "at": time.time()})
+        if self.rejections is not None:
+            route = "op 8 REQUEST_GUILD_MEMBERS"
+            self.rejections.record("GATEWAY", route, 429 if rate_limited else 400, None, message, gateway=True)
