@@ -5,7 +5,9 @@ discord.py reads the bucket headers and waits when a bucket is empty). ``merges`
 request open; they are merged evenly over ``seconds`` through the GitHub emulator, each delivered as a signed
 webhook. Halfway through, a maintainer runs ``/digest post`` and links a member with ``/vestry link`` (which
 grants the Follower role). Measured: the time from the first merge to the last kudos post (every newcomer named
-once), how many posts that took, and how long the digest and the role waited behind the burst.
+once), how many posts that took, how long the digest and the role waited behind the burst, and how many requests
+Discord refused with 429. Baseline, same run: the same burst with the kudos channel's hold-and-combine switched
+off (``bot/services/recognition/backlog.py``), as before it existed.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from benchmarks.common import Measure, Report
 from bot.sandbox.client import running_sandbox
+from bot.services.recognition import backlog
 
 POLL = 0.05
 
@@ -29,6 +35,7 @@ class Options:
     merges: int = 500
     seconds: float = 60.0
     timeout: float = 900.0  # give up waiting for the last post after this long
+    baseline: bool = True  # also run the burst the old way (no holding): one post per batch decided
 
 
 def _channel_limits(box: Any) -> str:
@@ -78,10 +85,20 @@ async def _midway(client: Any, box: Any, started: float, opts: Options) -> dict[
     }
 
 
-async def run(opts: Options | None = None) -> Report:
-    """Run the burst benchmark."""
-    opts = opts or Options()
-    report = Report("burst", params=opts.__dict__.copy())
+@contextmanager
+def _holding(on: bool) -> Iterator[None]:
+    """Run with the kudos channel's hold-and-combine on, or off (the old way: one post per batch decided)."""
+    saved = backlog.CHANNEL_POSTS, backlog.BACKED_UP_AGE
+    if not on:
+        backlog.CHANNEL_POSTS, backlog.BACKED_UP_AGE = 10**9, timedelta(days=365)
+    try:
+        yield
+    finally:
+        backlog.CHANNEL_POSTS, backlog.BACKED_UP_AGE = saved
+
+
+async def _burst(opts: Options) -> dict[str, Any]:
+    """Run one burst in a fresh sandbox; return what it measured."""
     # Refusals are counted (a 429 would mean a post sent into an exhausted bucket), not raised.
     async with running_sandbox(expect_rejections=True) as client:
         box = client.sandbox
@@ -107,30 +124,50 @@ async def run(opts: Options | None = None) -> Report:
         last = await _wait(all_named, opts.timeout)
         midway = await side
         posts = _texts(box, "kudos")[before:]
-        named_twice = sum(1 for login in logins if sum(login in text for text in posts) > 1)
         refused = await client.get("/discord/rejections")
-    limited = sum(1 for item in refused if item["status"] == 429)
-    report.raw = {"posts": len(posts), "merged_in": merged, "midway": midway, "limits": limits, "refused": refused}
-    _measures(report, opts, None if last is None else last - started, len(posts), named_twice, midway)
-    name = "requests refused with 429 (sent into an exhausted bucket)"
-    report.add(Measure(name, "", limited, target="0", met=not limited))
+    return {
+        "last": None if last is None else last - started,
+        "posts": len(posts),
+        "named_twice": sum(1 for login in logins if sum(login in text for text in posts) > 1),
+        "merged_in": merged,
+        "midway": midway,
+        "limits": limits,
+        "limited": sum(1 for item in refused if item["status"] == 429),
+        "refused": len(refused),
+    }
+
+
+async def run(opts: Options | None = None) -> Report:
+    """Run the burst benchmark: with holding on, then (as the baseline) off."""
+    opts = opts or Options()
+    report = Report("burst", params=opts.__dict__.copy())
+    with _holding(True):
+        vestry = await _burst(opts)
+    base = None
+    if opts.baseline:
+        with _holding(False):
+            base = await _burst(opts)
+    report.raw = {"vestry": vestry, "baseline": base}
+    _measures(report, opts, vestry, base)
     report.notes.append(
-        f"rate limits: {limits}; {opts.merges} merges sent in {merged:.1f} s; {len(refused)} refusals in all"
+        f"rate limits: {vestry['limits']}; {opts.merges} merges sent in {vestry['merged_in']:.1f} s; "
+        f"{vestry['refused']} refusals in all"
     )
     return report
 
 
-def _measures(
-    report: Report, opts: Options, last: float | None, posts: int, twice: int, midway: dict[str, Any]
-) -> None:
+def _measures(report: Report, opts: Options, run: dict[str, Any], base: dict[str, Any] | None) -> None:
+    last, midway = run["last"], run["midway"]
     report.add(
         Measure(
             f"first merge → last kudos post, {opts.merges} merges in {opts.seconds:.0f} s",
             "s",
             last,
+            baseline=None if base is None else base["last"],
             target="≤ 120 s",
             met=last is not None and last <= 120,
-            note=f"{posts} posts; newcomers named more than once: {twice}",
+            note=f"{run['posts']} posts (baseline {base['posts'] if base else '—'}); "
+            f"newcomers named more than once: {run['named_twice']}",
         )
     )
     for key, name in (("digest_delay", "/digest post → digest posted"), ("role_delay", "/vestry link → role given")):
@@ -140,7 +177,19 @@ def _measures(
                 f"{name}, asked {midway['asked_at']:.0f} s into the burst",
                 "s",
                 delay,
+                baseline=None if base is None else base["midway"][key],
                 target="not delayed by the burst",
                 met=None if delay is None else delay <= 10,
             )
         )
+    name = "requests refused with 429 (sent into an exhausted bucket)"
+    report.add(
+        Measure(
+            name,
+            "",
+            run["limited"],
+            baseline=None if base is None else base["limited"],
+            target="0",
+            met=not run["limited"],
+        )
+    )
