@@ -59,11 +59,12 @@ async def _outbox_roles(box: Sandbox, after: int) -> list[int]:
     return sorted(int(json.loads(row["payload"])["user_id"]) for row in rows)
 
 
-async def _gateway_pass(box: Sandbox, opts: Options) -> dict[str, Any]:
+async def _gateway_pass(box: Sandbox, pacer: GatewayPacer) -> dict[str, Any]:
     """Run the ladder's reconcile over the gateway once; return what it cost and did."""
     services = box.services
     assert box.app is not None
-    directory = GatewayMembers(box.app.bot, services.settings.discord.guild_id, GatewayPacer(per=opts.pace))
+    directory = GatewayMembers(box.app.bot, services.settings.discord.guild_id, pacer)
+    waited = pacer.waited
     gateway = box.discord.gateway
     ops, (gets, requests) = gateway.commands.counts[8], _rest_reads(box)
     last_row = int(await services.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM outbox", default=0))
@@ -77,7 +78,7 @@ async def _gateway_pass(box: Sandbox, opts: Options) -> dict[str, Any]:
         "rest_gets": after_gets - gets,
         "rest_requests": after_requests - requests,
         "role_rows": await _outbox_roles(box, last_row),
-        "paced_wait": round(directory.pacer.waited, 1),
+        "paced_wait": round(pacer.waited - waited, 1),
         "checked": report.checked,
         "absent": report.absent,
         "failed": report.failed,
@@ -130,11 +131,12 @@ async def run(opts: Options | None = None) -> Report:
         await box.start()
         try:
             await box.settle()
-            steady = await _gateway_pass(box, opts)
+            pacer = GatewayPacer(per=opts.pace)  # one for the bot's connection, as the ladder cog keeps one
+            steady = await _gateway_pass(box, pacer)
             drifted = sorted(random.Random(23).sample(ids, int(len(ids) * opts.drift)))
             for member in drifted:
                 await box.discord.remove_role(member, "Follower")
-            drift = await _gateway_pass(box, opts)
+            drift = await _gateway_pass(box, pacer)
             baseline = await _rest_baseline(box, ids[: opts.baseline_members])
         finally:
             await box.stop()

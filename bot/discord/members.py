@@ -87,6 +87,8 @@ class GatewayMembers:
         guild = self._guild()
         await self.pacer.wait()
         self.requests += 1
+        # If the connection drops meanwhile, discord.py answers with what had arrived: the rest look absent this
+        # run, which changes nothing (absent members are left alone), and the next run reads them again.
         found = await guild.query_members(user_ids=list(discord_ids), limit=len(discord_ids), cache=False)
         return {m.id: MemberState(frozenset(role.id for role in m.roles), m.joined_at) for m in found}
 
