@@ -4,4 +4,4 @@ Run ``python -m benchmarks [name ...]`` from the project root (all of them when 
 ``benchmarks/RESULTS.md`` for what each one measures, the targets, and the figures recorded so far.
 """
 
-BENCHMARKS = ("ingest", "api-economy", "queries", "latency", "replay", "memory", "hall-of-fame")
+BENCHMARKS = ("ingest", "api-economy", "queries", "latency", "replay", "memory", "hall-of-fame", "reconcile", "burst")

@@ -22,6 +22,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "replay": {"limit": 300},
     "memory": {"rows": 100_000, "members": 5_000, "guild": 5_000, "commands": 8, "merges": 10},
     "hall-of-fame": {"rows": 100_000, "members": 5_000, "samples": 100, "baseline_samples": 3},
+    "reconcile": {"rows": 20_000, "members": 5_000, "baseline_members": 500},
+    "burst": {"merges": 100, "seconds": 12.0},
 }
 
 

@@ -4,7 +4,8 @@ Run as ``python -m benchmarks.botproc '<json>'`` with ``{"settings", "discord_ap
 "github_token", "webhook_secret"}``. It starts Vestry exactly as ``vestry sandbox`` does, then prints one JSON line
 ``{"ready": true, "webhook": URL, "rss_kib": n}`` and reads commands from stdin, one a line:
 ``job <name>`` runs a scheduled job now (answered with ``{"job", "ok", "seconds"}``), ``rss`` reports its
-memory (``{"rss_kib", "peak_kib"}``), ``stop`` stops the bot.
+memory and which of matplotlib and numpy it has imported (``{"rss_kib", "peak_kib", "loaded"}``), ``stop`` stops
+the bot.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ async def main(config: dict[str, Any]) -> None:
             if line == "stop":
                 break
             if line == "rss":
-                _say({"rss_kib": rss_kib()[0], "peak_kib": rss_kib()[1]})
+                heavy = sorted(name for name in ("matplotlib", "numpy") if name in sys.modules)
+                _say({"rss_kib": rss_kib()[0], "peak_kib": rss_kib()[1], "loaded": heavy})
             if line.startswith("job "):
                 name = line.removeprefix("job ")
                 started = time.perf_counter()

@@ -46,7 +46,14 @@ def build_features(services: Services, options: RunOptions) -> None:
     services.features["linking"] = Linking.from_services(services)
     from bot.services.recognition import Recognition
 
-    recognition = Recognition(services.db, services.clock, settings, services.bus, services.features)
+    recognition = Recognition(
+        services.db,
+        services.clock,
+        settings,
+        services.bus,
+        services.features,
+        wake=lambda: services.dispatcher.wake() if services.dispatcher is not None else None,
+    )
     services.features["recognition"] = recognition
     services.bus.subscribe(recognition)
     from bot.services.digest import Digest

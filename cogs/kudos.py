@@ -64,6 +64,14 @@ class Kudos(commands.Cog):
         self.recognition = recognition
         self.hall = hall
 
+    async def cog_load(self) -> None:
+        """Go on releasing celebrations held while the kudos channel was backed up (before a restart)."""
+        await self.recognition.resume()
+
+    async def cog_unload(self) -> None:
+        """Stop watching the kudos channel; held celebrations wait for the next load."""
+        await self.recognition.stop()
+
     @property
     def guild_id(self) -> int:
         """The server Vestry serves."""

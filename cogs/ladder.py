@@ -11,14 +11,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.checks import NotMaintainer, in_guild, member_is_maintainer
+from bot.discord.members import GatewayMembers, GatewayPacer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
-from bot.discord.setup_checks import tier_role_problems
 from bot.errors import UserFacingError
 from bot.fit import fit_buttons, fit_content, fit_embeds
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
 from bot.services.ladder.posts import APPROVE, DECLINE
-from bot.timeutil import parse_iso
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -107,34 +106,6 @@ def _who(discord_id: int | None, login: str | None) -> str:
     return escape_markdown(login or "unknown")
 
 
-class DiscordMembers:
-    """Read members and role positions for reconcile, over REST unless the member cache is complete."""
-
-    def __init__(self, bot: VestryBot, guild_id: int) -> None:
-        self._bot = bot
-        self._guild_id = guild_id
-
-    async def roles_of(self, discord_id: int) -> MemberState | None:
-        """Return the member's roles and join time, or None when they are not in the server."""
-        try:  # over REST: the bot keeps no member cache (bot/discord/client.py)
-            data = await self._bot.http.get_member(self._guild_id, discord_id)
-        except discord.NotFound:
-            return None
-        return MemberState(frozenset(int(r) for r in data.get("roles", [])), parse_iso(data.get("joined_at")))
-
-    def role_problem(self, role_id: int) -> str | None:
-        """Say in plain words why the bot cannot manage a role, or None when it can."""
-        guild = self._bot.get_guild(self._guild_id)
-        me = guild.me if guild is not None else None
-        if guild is None or me is None:
-            return "the bot cannot see the server yet"
-        role = guild.get_role(role_id)
-        if role is not None and not me.guild_permissions.manage_roles:
-            return f"the bot lacks Manage Roles, so it cannot grant @{role.name}"
-        problems = tier_role_problems(guild, me, [role_id])
-        return problems[0] if problems else None
-
-
 class LadderCog(commands.Cog, name="Ladder"):
     """The contributor ladder: ranks, the leaderboard, approvals and role repair."""
 
@@ -142,6 +113,7 @@ class LadderCog(commands.Cog, name="Ladder"):
         self.bot = bot
         self.ladder = ladder
         self.guild_id = bot.services.settings.discord.guild_id
+        self.pacer = GatewayPacer()
 
     async def cog_load(self) -> None:
         """Schedule the reconcile job and route the ladder's buttons."""
@@ -159,7 +131,7 @@ class LadderCog(commands.Cog, name="Ladder"):
 
     async def reconcile(self) -> None:
         """Compare every linked member's roles with what they earned and repair the drift."""
-        await self.ladder.reconcile(DiscordMembers(self.bot, self.guild_id))
+        await self.ladder.reconcile(GatewayMembers(self.bot, self.guild_id, self.pacer))
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import BENCHMARKS, api_economy, ingest, latency, memory, queries, replay
+from benchmarks import BENCHMARKS, api_economy, burst, ingest, latency, memory, queries, reconcile, replay
 from benchmarks.__main__ import QUICK, module_name
 from benchmarks.common import Report, percentile, table
 
@@ -69,6 +69,26 @@ async def test_memory_reads_the_bot_processes_peak() -> None:
     (run,) = report.raw["runs"]
     assert run["exit_code"] == 0 and run["commands_answered"] == 3 and run["reconcile"]["ok"] is True
     assert run["peak_mib"] >= run["ready_rss_mib"] > 10
+    assert run["loaded"] == []  # the digest chart was drawn in a worker: no matplotlib or numpy in the bot
+
+
+async def test_reconcile_counts_gateway_requests_and_repairs_exactly_the_drift() -> None:
+    report = await reconcile.run(reconcile.Options(rows=2_000, members=250, drift=0.04, baseline_members=20))
+    steady, drift = report.raw["steady"], report.raw["drift"]
+    assert (steady["op8"], steady["rest_gets"], steady["role_rows"], steady["checked"]) == (3, 0, 0, 250)
+    assert (drift["op8"], drift["rest_gets"], drift["role_rows"]) == (3, 0, drift["expected"])
+    assert 8 <= drift["expected"] <= 10  # the drifted members not linked to a bot account
+    assert drift["repaired_exactly_the_drifted"] is True
+    assert report.raw["baseline"]["rest_gets"] == 20
+
+
+async def test_burst_names_every_newcomer_once_and_times_the_digest_and_role() -> None:
+    report = await burst.run(burst.Options(merges=12, seconds=2.0, timeout=120))
+    last = figure(report, "first merge → last kudos post")
+    assert last.vestry is not None and last.baseline is not None and "named more than once: 0" in last.note
+    vestry, baseline = report.raw["vestry"], report.raw["baseline"]
+    assert vestry["midway"]["digest_delay"] is not None and vestry["midway"]["role_delay"] is not None
+    assert baseline["posts"] >= 12 > vestry["posts"]  # the old way: a post per newcomer; now some are combined
 
 
 async def test_hall_of_fame_times_page_requests_and_the_baseline_page_data() -> None:

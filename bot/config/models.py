@@ -151,7 +151,13 @@ class KudosSettings(Section):
         "else's PR.",
     )
     dm_author: bool = Field(False, description="Also thank a linked author by direct message.")
-    burst_size: int = Field(3, ge=2, le=10, description="Kudos due at once beyond this are combined into one post.")
+    burst_size: int = Field(
+        3,
+        ge=2,
+        le=10,
+        description="Kudos due at once beyond this are combined into one post; while this many posts wait for the "
+        "kudos channel, new ones are held and combined.",
+    )
     peer_daily_limit: int = Field(5, ge=1, le=100, description="How many /kudos one member may give a day.")
     reason_max_length: int = Field(300, ge=10, le=1000, description="Longest /kudos reason accepted.")
 

@@ -143,7 +143,9 @@ class Sandbox:
         webhooks = services.webhooks.pending() if services.webhooks is not None else 0
         events = await services.bus.pending()
         outbox = int(await services.db.fetchval("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", default=0))
-        return {"webhooks": webhooks, "events": events, "outbox": outbox}
+        recognition = services.features.get("recognition")
+        held = await recognition.held_count() if recognition is not None else 0
+        return {"webhooks": webhooks, "events": events, "outbox": outbox, "held_celebrations": held}
 
     async def stop(self) -> None:
         """Stop everything, in reverse order."""

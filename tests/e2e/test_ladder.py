@@ -95,8 +95,8 @@ async def test_role_removed_by_hand_follows_the_demotion_policy_on_reconcile(
 
 @pytest.mark.parametrize("demotion", ["sticky", "recompute"])
 async def test_member_who_leaves_and_rejoins_gets_their_roles_back(sandbox_factory: Any, demotion: str) -> None:
-    # Without the members intent the bot learns that alice left only when Discord answers 10007 Unknown Member.
-    async with sandbox_factory(overrides={"ladder": {"demotion": demotion}}, expect_rejections=True) as sb:
+    # The reconcile asks the gateway for members by id, so alice's absence costs no refused REST read (10007).
+    async with sandbox_factory(overrides={"ladder": {"demotion": demotion}}) as sb:
         alice = await linked_member(sb, "alice")
         await merged(sb, "alice")
         await sb.delete("/discord/members/alice")
@@ -106,8 +106,7 @@ async def test_member_who_leaves_and_rejoins_gets_their_roles_back(sandbox_facto
         await sb.run_job("ladder.reconcile")
         await sb.settle()
         assert {"Follower", "Priest in training"} <= await roles(sb, "alice")
-        refused = await sb.get("/discord/rejections")
-        assert refused and {(r["status"], r["code"]) for r in refused} == {(404, 10007)}, refused
+        assert await sb.get("/discord/rejections") == []
 
 
 async def test_role_above_the_bots_is_reported_and_other_promotions_go_through(sandbox: Any) -> None:
@@ -195,3 +194,20 @@ async def test_with_the_members_intent_a_rejoining_member_gets_roles_at_once_and
         bot = sb.sandbox.app.bot
         guild = bot.get_guild(sb.sandbox.services.settings.discord.guild_id)
         assert guild is not None and {m.id for m in guild.members} <= {bot.user.id}, "members are read over REST"
+
+
+async def test_reconcile_reads_members_over_the_gateway_not_rest(sandbox_factory: Any) -> None:
+    async with sandbox_factory(overrides={"ladder": {"demotion": "recompute"}}) as sb:
+        await linked_member(sb, "alice")
+        await linked_member(sb, "bob")
+        await merged(sb, "alice")
+        await sb.delete("/discord/members/alice/roles/Priest in training")
+        before = (await sb.get("/requests"))["discord"]
+        await sb.run_job("ladder.reconcile")
+        await sb.settle()
+        after = (await sb.get("/requests"))["discord"]
+        assert "Priest in training" in await roles(sb, "alice")
+        changed = {k: v["requests"] - before.get(k, {"requests": 0})["requests"] for k, v in after.items()}
+        changed = {k: n for k, n in changed.items() if n}
+        # One role put back; no member read over REST (they came by op 8 REQUEST_GUILD_MEMBERS).
+        assert changed == {"PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}": 1}, changed

@@ -64,7 +64,7 @@ async def replay(sb: Any, rows: list[Row]) -> None:
         number = await sb.pull(row.author, f"flask #{row.number}")
         await sb.merge(number, by=merger, merged_at=row.merged_at)
     for _ in range(20):  # a long replay can outlast one settle call
-        if (await sb.sandbox.settle(timeout=30)) == {"webhooks": 0, "events": 0, "outbox": 0}:
+        if not any((await sb.sandbox.settle(timeout=30)).values()):
             return
         await asyncio.sleep(0)
     raise AssertionError("the sandbox did not settle after the replay")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,8 +67,11 @@ class FakeDiscord:
         self.members[member] = MemberState(state.roles - {role}, state.joined_at)
 
     # MemberDirectory
-    async def roles_of(self, discord_id: int) -> MemberState | None:
-        return self.members.get(discord_id)
+    batch_size = 2  # small, so that the tests' few members take several batches
+
+    async def states_of(self, discord_ids: Sequence[int]) -> dict[int, MemberState]:
+        assert len(discord_ids) <= self.batch_size
+        return {m: self.members[m] for m in discord_ids if m in self.members}
 
     def role_problem(self, role_id: int) -> str | None:
         return f"role {role_id} is above the bot's" if role_id in self.unmanageable else None
@@ -457,6 +460,43 @@ async def test_recompute_demotes_when_a_windowed_criterion_lapses_and_sticky_doe
             clock.advance(31 * 86400)
             await w.reconcile()
             assert (3201 in w.discord.roles(member)) is kept
+
+
+class Silent:
+    """A server that never answers member requests."""
+
+    batch_size = 1
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def states_of(self, discord_ids: Sequence[int]) -> dict[int, MemberState]:
+        self.asked += 1
+        raise TimeoutError
+
+    def role_problem(self, role_id: int) -> str | None:
+        return None
+
+
+async def test_reconcile_stops_after_three_batches_discord_does_not_answer(world: World) -> None:
+    for index in range(5):
+        await world.link(700 + index, Actor(70 + index, f"dev{index}"))
+    silent = Silent()
+    report = await world.ladder.reconcile(silent)
+    assert (silent.asked, report.failed, report.checked, report.stopped) == (3, 3, 0, True)
+
+
+async def test_reconcile_reads_members_in_batches_and_only_repairs_the_drift(db: Database, clock: ManualClock) -> None:
+    async with running(db, clock, make_settings(demotion="recompute")) as w:
+        for index in range(5):
+            await w.link(700 + index, Actor(70 + index, f"dev{index}"))
+        w.discord.take(702, FOLLOWER)
+        pending = await w.db.fetchval("SELECT COUNT(*) FROM outbox")
+        report = await w.ladder.reconcile(w.discord)
+        assert (report.batches, report.checked, report.added, report.removed) == (3, 5, 1, 0)
+        assert await w.db.fetchval("SELECT COUNT(*) FROM outbox") == pending + 1  # nothing for the other four
+        await w.dispatcher.run_once()
+        assert all(FOLLOWER in w.discord.roles(700 + index) for index in range(5))
 
 
 # /rank ---------------------------------------------------------------------------------------------------------

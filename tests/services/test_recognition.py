@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -138,6 +139,7 @@ async def world(db: Database, clock: ManualClock) -> AsyncIterator[World]:
     built = await started(db, clock, make_settings())
     yield built
     await built.bus.stop()
+    await built.recognition.stop()
 
 
 async def started(db: Database, clock: ManualClock, settings: Settings, ignored: tuple[str, ...] = ()) -> World:
@@ -324,6 +326,48 @@ def test_a_burst_is_split_into_nearly_equal_posts_of_at_most_ten() -> None:
     assert [len(part) for part in split_burst(list(range(25)))] == [9, 8, 8]  # type: ignore[arg-type]
     assert [len(part) for part in split_burst(list(range(10)))] == [10]  # type: ignore[arg-type]
     assert split_burst([]) == []
+
+
+async def drain_channel(world: World) -> None:
+    """Mark every queued post as posted, as the dispatcher would once Discord let it."""
+    await world.db.execute("UPDATE outbox SET done_at = ? WHERE done_at IS NULL", (iso(world.clock.now()),))
+
+
+async def test_while_the_kudos_channel_is_backed_up_new_firsts_are_held_then_combined(world: World) -> None:
+    for i in range(3):
+        await world.merge(Actor(100 + i, f"new{i}"))
+    assert len(await world.posts()) == 3  # posted one by one: nothing waits long yet
+    world.clock.advance(10)  # Discord has let none of them out for 10 s: the channel is backed up
+    for i in range(3, 8):
+        await world.merge(Actor(100 + i, f"new{i}"))
+    assert len(await world.posts()) == 3
+    held = json.loads(await world.db.fetchval("SELECT value FROM state WHERE key = ?", (f"kudos:held:{GUILD}",)))
+    assert [item["github_id"] for item in held] == [103, 104, 105, 106, 107]
+    await drain_channel(world)
+    await world.merge(Actor(108, "new8"))  # the next first after the channel drained takes the held ones along
+    rows = await world.outbox("message")
+    assert [row["key"].split(":")[0] for row in rows[3:]] == ["kudos-batch"]
+    fields = OutMessage.from_json(rows[3]["message"]).embeds[0]["fields"]
+    assert [field["name"].split(" · ")[0] for field in fields] == [f"new{i}" for i in range(3, 9)]
+    assert await world.db.fetchval("SELECT COUNT(*) FROM state WHERE key LIKE 'kudos:held:%'") == 0
+    firsts = await world.db.fetchall("SELECT key, post_key FROM celebrations WHERE key LIKE 'first-pr:1__'")
+    assert {r["post_key"] for r in firsts if r["key"] >= "first-pr:103"} == {rows[3]["key"]}
+
+
+async def test_held_celebrations_are_released_by_themselves_once_the_channel_drains(world: World) -> None:
+    for i in range(3):
+        await world.merge(Actor(100 + i, f"new{i}"))
+    world.clock.advance(10)
+    for i in range(3, 7):
+        await world.merge(Actor(100 + i, f"new{i}"))
+    assert len(await world.posts()) == 3
+    await drain_channel(world)
+    for _ in range(100):  # the release loop looks every second
+        if len(await world.posts()) == 4:
+            break
+        await asyncio.sleep(0.05)
+    rows = await world.outbox("message")
+    assert len(rows) == 4 and rows[3]["key"].startswith("kudos-batch:")
 
 
 # Milestones and other firsts ------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class DiscordEmulator:
         self.registry = CommandRegistry(self.world)
         self.interactions = Interactions(self.world, self.gateway, self.registry)
         self.rest = RestLayer(token, clock, rate_limits)
+        # Refused gateway commands are listed with the REST refusals (GET /discord/rejections).
+        self.gateway.commands.rejections = self.gateway.member_requests.rejections = self.rest.rejections
         self.url = ""
         self.api_base = ""
         self.gateway_url = ""

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.discord.member_requests import RATE_LIMITED_CLOSE, CommandLimit, MemberRequests
 from bot.sandbox.discord.payloads import gateway_message_json, guild_create_json, member_json, user_json
 from bot.sandbox.discord.world import DM_CHANNEL, Message, World
 
@@ -29,8 +30,6 @@ PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 #: Every intent bit Discord defines for API v10 (bits 22 and 23 are unused); anything else closes with 4013.
 DEFINED_INTENTS = 0b11001100011111111111111111
 HEARTBEAT_INTERVAL_MS = 41_250
-#: Gateway commands a client may send: 120 every 60 seconds (then 4008 Rate limited).
-COMMAND_LIMIT, COMMAND_WINDOW = 120, 60.0
 #: The emulated round trip of a heartbeat ACK: an instant ACK races discord.py's own bookkeeping and reads as
 #: a latency of a whole heartbeat interval.
 ACK_DELAY = 0.02
@@ -43,7 +42,6 @@ FATAL_CLOSE_CODES = {
     4013: "Invalid intent(s).",
     4014: "Disallowed intent(s).",
 }
-CHUNK_SIZE = 1000
 _HISTORY = 5000
 
 
@@ -55,7 +53,6 @@ class Connection:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     session: Session | None = None
     last_beat: float = 0.0
-    sent: deque[float] = field(default_factory=deque)
 
     def send(self, op: int, d: Any = None, t: str | None = None, s: int | None = None) -> None:
         """Queue one frame."""
@@ -96,6 +93,8 @@ class Gateway:
         self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS
         self._acks: set[asyncio.Task[None]] = set()
         self.closes: list[int] = []
+        self.commands = CommandLimit()
+        self.member_requests = MemberRequests(world)
 
     # -- dispatching -----------------------------------------------------------------------------------
 
@@ -159,6 +158,9 @@ class Gateway:
                 except ValueError:
                     await ws.close(code=4002, message=b"Error while decoding payload.")
                     break
+                if not self.commands.allow(conn, payload.get("op") if isinstance(payload, dict) else None):
+                    await ws.close(code=RATE_LIMITED_CLOSE, message=b"Rate limited.")
+                    break
                 await self._on_payload(conn, payload)
         finally:
             if conn.session is not None and conn.session.connection is conn:
@@ -199,13 +201,6 @@ class Gateway:
 
     async def _on_payload(self, conn: Connection, payload: dict[str, Any]) -> None:
         op, d = payload.get("op"), payload.get("d")
-        now = asyncio.get_running_loop().time()
-        while conn.sent and now - conn.sent[0] >= COMMAND_WINDOW:
-            conn.sent.popleft()
-        conn.sent.append(now)
-        if len(conn.sent) > COMMAND_LIMIT:
-            await self.close_connection(conn, 4008)
-            return
         if op == 1:
             conn.last_beat = asyncio.get_running_loop().time()
             task = asyncio.create_task(self._ack(conn))
@@ -220,7 +215,8 @@ class Gateway:
             if isinstance(ids, list) and len(ids) > 100:  # Discord takes at most 100 ids a request
                 await self.close_connection(conn, 4002)
                 return
-            self._request_members(conn, d or {})
+            if conn.session is not None:
+                self.member_requests.answer(conn.session, d if isinstance(d, dict) else {})
         elif op in (3, 4):
             return
         else:
@@ -297,39 +293,6 @@ class Gateway:
         conn.session = session
         session.dispatch("RESUMED", {"_trace": ['["vestry-sandbox"]']}, record=False)
         log.info("gateway: session %s resumed from seq %s", session.id, seq)
-
-    def _request_members(self, conn: Connection, d: dict[str, Any]) -> None:
-        session = conn.session
-        if session is None:
-            return
-        world = self.world
-        query = str(d.get("query") or "").casefold()
-        limit = int(d.get("limit") or 0)
-        wanted_ids = d.get("user_ids")
-        not_found: list[str] = []
-        if wanted_ids is not None:
-            ids = [int(i) for i in (wanted_ids if isinstance(wanted_ids, list) else [wanted_ids])]
-            found = [world.members[i] for i in ids if i in world.members]
-            not_found = [str(i) for i in ids if i not in world.members]
-        elif not query and not session.intents & GUILD_MEMBERS:
-            found = []
-        else:
-            found = [m for m in world.members.values() if m.user.name.casefold().startswith(query)]
-            if limit or query:
-                found = found[: limit or 100]
-        chunks = [found[i : i + CHUNK_SIZE] for i in range(0, len(found), CHUNK_SIZE)] or [[]]
-        for index, chunk in enumerate(chunks):
-            data: dict[str, Any] = {
-                "guild_id": str(world.guild_id),
-                "members": [member_json(world, m) for m in chunk],
-                "chunk_index": index,
-                "chunk_count": len(chunks),
-            }
-            if index == 0 and not_found:
-                data["not_found"] = not_found
-            if d.get("nonce") is not None:
-                data["nonce"] = d["nonce"]
-            session.dispatch("GUILD_MEMBERS_CHUNK", data, record=False)  # answers are not worth a replay buffer
 
     # -- control ---------------------------------------------------------------------------------------
 

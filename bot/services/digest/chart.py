@@ -1,10 +1,21 @@
-"""Draw the digest's chart as a PNG, headless, readable on Discord's dark and light themes."""
+"""Draw the digest's chart as a PNG, headless, readable on Discord's dark and light themes.
+
+The bot draws it in a short-lived worker process (``render_chart_in_worker`` runs ``python -m
+bot.services.digest.chart``), so matplotlib and numpy — about 50 MiB that would otherwise stay for the life of
+the process — are never imported by the bot itself. The worker reads the series as JSON on stdin and writes the
+PNG on stdout; it draws with the same ``render_chart``, so the picture is the same byte for byte.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import json
+import sys
 import threading
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services.digest.model import ChartSeries
@@ -17,6 +28,57 @@ NEWCOMERS = "#E67E22"
 STARS = "#E91E63"
 # Matplotlib keeps some global state (font cache, rc parameters): draw one chart at a time.
 _LOCK = threading.Lock()
+WORKER_TIMEOUT = 120.0  # the first run builds matplotlib's font cache, which can take a while on a small machine
+
+
+class ChartError(Exception):
+    """The chart worker failed; the digest is posted without its picture."""
+
+
+async def render_chart_in_worker(
+    series: ChartSeries, zone: str, unit: str = "week", timeout: float = WORKER_TIMEOUT
+) -> bytes:
+    """Draw the chart in a fresh Python process that exits afterwards; return its PNG."""
+    request = json.dumps({"series": series_to_json(series), "zone": zone, "unit": unit}).encode()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.services.digest.chart",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        png, errors = await asyncio.wait_for(process.communicate(request), timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0 or not png.startswith(b"\x89PNG"):
+        tail = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no error output"]
+        raise ChartError(f"the chart worker exited with code {process.returncode}: {tail[0]}")
+    return png
+
+
+def series_to_json(series: ChartSeries) -> dict[str, Any]:
+    """Write a series as JSON-ready data (times as ISO 8601)."""
+    return {
+        "ends": [end.isoformat() for end in series.ends],
+        "merged": list(series.merged),
+        "newcomers": list(series.newcomers),
+        "stars": list(series.stars),
+    }
+
+
+def series_from_json(data: dict[str, Any]) -> ChartSeries:
+    """Read a series written by ``series_to_json``."""
+    return ChartSeries(
+        [datetime.fromisoformat(end) for end in data["ends"]],
+        [int(n) for n in data["merged"]],
+        [int(n) for n in data["newcomers"]],
+        [int(n) for n in data["stars"]],
+    )
 
 
 def render_chart(series: ChartSeries, zone: str, unit: str = "week") -> bytes:
@@ -71,3 +133,15 @@ def _style(axes: object) -> None:
 def _label(end: datetime, zone: str) -> str:
     local = end.astimezone(ZoneInfo(zone))
     return f"{local.day} {local:%b}"
+
+
+def main() -> None:
+    """Worker entry point: read one request on stdin, write the PNG on stdout."""
+    request = json.loads(sys.stdin.buffer.read())
+    png = render_chart(series_from_json(request["series"]), request["zone"], request["unit"])
+    sys.stdout.buffer.write(png)
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from bot.db import Database
 from bot.errors import UserFacingError
 from bot.messages import OutMessage, Reply
 from bot.outbox import enqueue_message
-from bot.services.digest.chart import render_chart
+from bot.services.digest.chart import render_chart_in_worker
 from bot.services.digest.model import DigestData, Ref, Waiting
 from bot.services.digest.periods import Period, Schedule
 from bot.services.digest.render import render_digest, render_quiet, span_text, unit_of
@@ -129,9 +128,7 @@ class Digest:
         if not self._settings.digest.chart or data.chart is None:
             return None
         try:
-            return await asyncio.to_thread(
-                render_chart, data.chart, self._settings.digest.timezone, unit_of(data.period)
-            )
+            return await render_chart_in_worker(data.chart, self._settings.digest.timezone, unit_of(data.period))
         except Exception:
             # A digest without its picture beats no digest at all.
             log.exception("drawing the digest chart failed; posting without it")

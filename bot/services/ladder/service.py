@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import aiosqlite
 
@@ -19,6 +19,7 @@ from bot.messages import mention
 from bot.services.ladder import posts, rules, store
 from bot.services.ladder.engine import Engine, MemberState, Standing
 from bot.services.ladder.leaderboard import Leaderboard
+from bot.services.ladder.reconcile import MemberDirectory, Reconciler, ReconcileReport
 from bot.services.ladder.repair import repair
 from bot.services.stats import Contributions
 from bot.timeutil import iso, parse_iso
@@ -38,18 +39,6 @@ _MEMBER_KEYS = {
     ev.KUDOS_GIVEN: ("receiver_id",),
     ev.RECOGNIZED: ("member_id",),
 }
-
-
-class MemberDirectory(Protocol):
-    """What reconcile needs from Discord; the ladder cog implements it with discord.py."""
-
-    async def roles_of(self, discord_id: int) -> MemberState | None:
-        """Return the member's roles and join time, or None when they are not in the server."""
-        ...
-
-    def role_problem(self, role_id: int) -> str | None:
-        """Say in plain words why the bot cannot manage a role, or None when it can."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -100,19 +89,6 @@ class Decision:
         if self.approved and not self.promoted:
             text += f" ({mention(self.discord_id)} no longer meets its criteria; the role follows when they do.)"
         return text
-
-
-@dataclass
-class ReconcileReport:
-    """What one reconcile run saw and did."""
-
-    checked: int = 0
-    absent: int = 0
-    failed: int = 0
-    placed: int = 0
-    added: int = 0
-    removed: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
 class Ladder:
@@ -200,57 +176,26 @@ class Ladder:
 
     async def reconcile(self, directory: MemberDirectory) -> ReconcileReport:
         """Compare every linked member's roles with what they earned and repair the drift."""
-        report = ReconcileReport()
         if not self._active:
-            return report
-        waiting: dict[int, int] = {}
-        after = 0
-        while members := await store.linked_members(self._db.conn, self._engine.guild_id, after, PAGE):
-            after = members[-1]
-            for member in members:
-                await self._reconcile_one(member, directory, report, waiting)
-            self._wake()
-        async with self._db.transaction() as conn:
-            await self._engine.note_placements(conn, report.placed)
-        self._wake()
-        for role, count in sorted(waiting.items()):
+            return ReconcileReport()
+        report = await Reconciler(self._db, self._engine, self._wake).run(directory)
+        for role, count in sorted(report.waiting.items()):
             problem = directory.role_problem(role) or f"role {role} cannot be managed"
             report.problems.append(f"{problem}; {count} member(s) wait for it")
             log.warning("ladder: %s; %d member(s) wait for it", problem, count)
         log.info(
-            "ladder reconcile: %d checked, %d not in the server, %d placed, %d role(s) added, %d removed, %d failed",
+            "ladder reconcile: %d checked in %d batch(es), %d not in the server, %d placed, %d role(s) added, "
+            "%d removed, %d failed%s",
             report.checked,
+            report.batches,
             report.absent,
             report.placed,
             report.added,
             report.removed,
             report.failed,
+            " (stopped early)" if report.stopped else "",
         )
         return report
-
-    async def _reconcile_one(
-        self, member: int, directory: MemberDirectory, report: ReconcileReport, waiting: dict[int, int]
-    ) -> None:
-        try:
-            state = await directory.roles_of(member)
-        except Exception:
-            report.failed += 1
-            log.warning("ladder: could not read member %s from Discord; next run tries again", member, exc_info=True)
-            return
-        report.checked += 1
-        if state is None:
-            report.absent += 1
-            return
-        async with self._db.transaction() as conn:
-            standing = await self._engine.standing(conn, self._engine.guild_id, member)
-            if not standing.eligible:
-                return
-            outcome = await repair(self._engine, conn, standing, state, directory.role_problem)
-        report.placed += int(outcome.placed)
-        report.added += outcome.added
-        report.removed += outcome.removed
-        for role in outcome.waiting_on:
-            waiting[role] = waiting.get(role, 0) + 1
 
     # -- approvals -------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import aiosqlite
 from bot.clock import Clock
 from bot.config import Settings
 from bot.outbox import enqueue_dm, enqueue_edit, enqueue_message
-from bot.services.recognition import render
+from bot.services.recognition import backlog, render
 from bot.services.recognition.models import BATCH_PREFIX, FIRST_PR, Celebration, batch_key, post_key
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,41 @@ class Publisher:
         return [item.showing(await self._member(conn, item.github_id)) for item in items]
 
     async def publish(self, conn: aiosqlite.Connection, due: Sequence[Celebration]) -> int:
-        """Queue posts for celebrations decided in one batch; more than ``burst_size`` become combined posts."""
+        """Queue posts for celebrations decided in one batch; more than ``burst_size`` become combined posts.
+
+        While the kudos channel is backed up, they are held instead (``backlog``) and go out, combined with the
+        others held, with the first batch after it has drained (or when ``release`` finds it drained).
+        """
         channel = self._settings.discord.channels.kudos
-        if not due or channel is None:
+        if channel is None:
+            return 0
+        kudos = self._settings.kudos
+        waiting = await backlog.held(conn, self._guild)
+        if due and await backlog.backed_up(conn, channel, self._clock.now(), kudos.burst_size):
+            await backlog.hold(conn, self._guild, [*waiting, *due])
+            log.info("kudos channel backed up: holding %d celebration(s) to combine", len(waiting) + len(due))
+            count = 0
+        else:
+            if waiting:
+                await backlog.hold(conn, self._guild, [])
+            count = await self._post(conn, channel, [*waiting, *due])
+        if kudos.dm_author:
+            await self._thank_authors(conn, [item for item in due if item.kind == FIRST_PR])
+        return count
+
+    async def release(self, conn: aiosqlite.Connection) -> tuple[int, int]:
+        """Post the held celebrations if the channel has drained; return (posts queued, celebrations still held)."""
+        channel = self._settings.discord.channels.kudos
+        waiting = await backlog.held(conn, self._guild)
+        if not waiting or channel is None:
+            return 0, 0
+        if await backlog.backed_up(conn, channel, self._clock.now(), self._settings.kudos.burst_size):
+            return 0, len(waiting)
+        await backlog.hold(conn, self._guild, [])
+        return await self._post(conn, channel, waiting), 0
+
+    async def _post(self, conn: aiosqlite.Connection, channel: int, due: Sequence[Celebration]) -> int:
+        if not due:
             return 0
         kudos = self._settings.kudos
         if len(due) > kudos.burst_size:
@@ -57,8 +89,6 @@ class Publisher:
                 log.warning("celebration post %s was already queued; not posting it again", key)
                 continue
             await self._remember(conn, key, shown)
-        if kudos.dm_author:
-            await self._thank_authors(conn, [item for item in due if item.kind == FIRST_PR])
         return len(posts)
 
     async def _remember(self, conn: aiosqlite.Connection, key: str, shown: Sequence[Celebration]) -> None:

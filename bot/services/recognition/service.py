@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -13,6 +15,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.events import Event, EventBus
+from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
 from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, Profile, RecognitionGiven
 from bot.services.recognition.peer import PeerKudos
@@ -34,7 +37,11 @@ class Recognition:
         settings: Settings,
         bus: EventBus | None = None,
         features: dict[str, Any] | None = None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
+        self._db = db
+        self._wake = wake or (lambda: None)
+        self._releaser: asyncio.Task[None] | None = None
         self._settings = settings
         self._guild = settings.discord.guild_id
         self._decider = Decider(db, settings)
@@ -58,8 +65,47 @@ class Recognition:
         if due:
             posts = await self._publisher.publish(conn, due)
             log.info("celebrating %d contributions in %d posts", len(due), posts)
+            if await backlog.held(conn, self._guild):
+                self.release_when_drained()
         for github_id, seq in relinked:
             await self._publisher.refresh(conn, github_id, seq)
+
+    def release_when_drained(self) -> None:
+        """Watch the kudos channel and post the held celebrations once it has drained (a no-op when watching)."""
+        if self._releaser is None or self._releaser.done():
+            self._releaser = asyncio.create_task(self._release_loop(), name="vestry-kudos-release")
+
+    async def resume(self) -> None:
+        """After a restart, go on releasing celebrations that were held when the bot stopped."""
+        if await backlog.held(self._db.conn, self._guild):
+            self.release_when_drained()
+
+    async def held_count(self) -> int:
+        """How many celebrations wait for the kudos channel to drain."""
+        return len(await backlog.held(self._db.conn, self._guild))
+
+    async def stop(self) -> None:
+        """Stop watching; held celebrations stay held for the next start."""
+        if self._releaser is not None:
+            self._releaser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._releaser
+            self._releaser = None
+
+    async def _release_loop(self) -> None:
+        while True:
+            await asyncio.sleep(backlog.RELEASE_EVERY)
+            try:
+                async with self._db.transaction() as conn:
+                    posts, left = await self._publisher.release(conn)
+            except Exception:
+                log.exception("releasing held celebrations failed; trying again")
+                continue
+            if posts:
+                log.info("kudos channel drained: %d combined post(s) queued", posts)
+                self._wake()
+            if not left:
+                return
 
     async def give_kudos(self, guild_id: int, giver: MemberRef, receiver: MemberRef, reason: str | None) -> KudosGiven:
         """Record one member thanking another."""
