@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,7 +12,8 @@ from discord.ext import commands
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
 from bot.messages import Reply, mention
-from bot.services.status import StatusReport, collect_status
+from bot.outbox import retry_failed
+from bot.services.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
 from bot.timeutil import parse_iso
 from cogs.linking import answer_deferred, audit_embed
 
@@ -45,7 +46,8 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         f"**GitHub rate limit left** {rate}",
         f"**Webhook deliveries (last hour)** {report.webhook_deliveries_last_hour}",
         f"**Outbox** {report.outbox_waiting} waiting"
-        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else ""),
+        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else "")
+        + (f"; {report.outbox_failed} failed (`/vestry outbox`)" if report.outbox_failed else ""),
     ]
     jobs = [
         f"`{job.name}` last run {_when(job.last_finish)}"
@@ -60,6 +62,42 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         "description": "\n".join(lines),
         "fields": fields,
         "color": 0xE67E22 if report.problems else 0x2ECC71,
+    }
+
+
+def _at(moment: datetime | None) -> str:
+    return "an unknown time" if moment is None else f"<t:{int(moment.timestamp())}:R>"
+
+
+def outbox_embed(report: OutboxReport) -> dict[str, object]:
+    """Render what waits in the outbox, per lane, and the failed entries a maintainer can retry."""
+    waiting = [
+        f"{lane_label(lane.lane)}: {lane.waiting} waiting since {_at(lane.oldest)}"
+        + (f", {lane.attempts} attempts, last error: {lane.last_error[:150]}" if lane.last_error else "")
+        for lane in report.lanes
+    ]
+    failed = [
+        f"**#{row.id}** {row.kind} ({lane_label(row.lane)}) failed {_at(row.failed_at)}"
+        f" after {row.attempts} attempts: {row.last_error[:150]}"
+        for row in report.failed
+    ]
+    more = report.failed_total - len(report.failed)
+    if more > 0:
+        failed.append(f"… and {more} older failed entries")
+    fields = [
+        {"name": "Waiting, per lane", "value": "\n".join(waiting)[:1024] or "Nothing waiting.", "inline": False},
+        {
+            "name": "Failed (retry with `/vestry outbox retry:<number>`)",
+            "value": "\n".join(failed)[:1024] or "None.",
+            "inline": False,
+        },
+    ]
+    return {
+        "title": "Vestry outbox",
+        "description": "Posts, DMs and role changes on their way to Discord. Each channel, member's DMs and member's "
+        "roles is a lane: a failing lane holds no other.",
+        "fields": fields,
+        "color": 0xE67E22 if report.failed_total else 0x2ECC71,
     }
 
 
@@ -78,6 +116,26 @@ class Admin(commands.Cog):
         report = await collect_status(self.bot.services, self.bot.check_permissions())
         latency = self.bot.latency * 1000 if self.bot.latency == self.bot.latency else None
         await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
+
+    @vestry.command(name="outbox")
+    @app_commands.describe(retry="The number of a failed entry to try again")
+    @maintainer_only()
+    async def outbox(
+        self, interaction: discord.Interaction, retry: app_commands.Range[int, 1, 2**53 - 1] | None = None
+    ) -> None:
+        """Show what waits or failed on its way to Discord, per lane; retry a failed entry."""
+        services = self.bot.services
+        if retry is None:
+            report = await collect_outbox(services)
+            await send_reply(interaction, Reply(embeds=[outbox_embed(report)]))
+            return
+        row = await retry_failed(services.db, retry, services.clock.now())
+        if services.dispatcher is not None:
+            services.dispatcher.wake()
+        await send_reply(
+            interaction,
+            Reply(f"Outbox entry #{row.id} ({row.kind}, {lane_label(row.lane)}) will be tried again now."),
+        )
 
     @vestry.command(name="sync")
     @owner_only()

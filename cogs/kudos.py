@@ -6,9 +6,11 @@ First-PR kudos, milestones and other firsts are posted by the Recognition servic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -21,6 +23,7 @@ from bot.services.recognition import (
     Recognition,
     kind_choices,
     kudos_message,
+    kudos_post_key,
     profile_embed,
     recognition_message,
 )
@@ -63,10 +66,33 @@ class Kudos(commands.Cog):
     @app_commands.check(in_guild)
     async def kudos(self, interaction: discord.Interaction, member: discord.Member, reason: str | None = None) -> None:
         """Thank a member in public for their help."""
-        given = await self.recognition.give_kudos(
-            self.guild_id, member_ref(interaction.user), member_ref(member), reason
-        )
-        await send_public(interaction, kudos_message(given))
+        dispatcher = self.bot.services.dispatcher
+        key = kudos_post_key(self.guild_id, interaction.id)
+        # The kudos and its post are recorded together; the outbox holds the post while this answer makes it,
+        # and makes it itself if the answer fails (or the bot dies first), so a kudos is never without its post.
+        with dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext():
+            given = await self.recognition.give_kudos(
+                self.guild_id,
+                member_ref(interaction.user),
+                member_ref(member),
+                reason,
+                interaction_id=interaction.id,
+                channel_id=interaction.channel_id if dispatcher is not None else None,
+            )
+            if given.repeated:
+                where = f" in <#{interaction.channel_id}>" if interaction.channel_id else ""
+                text = f"Your thanks to {member.display_name} is already recorded; it is posted{where}."
+                await send_reply(interaction, Reply(text))
+                return
+            try:
+                await send_public(interaction, kudos_message(given))
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("the /kudos answer failed (%s); the outbox posts it instead", exc)
+                return
+            if dispatcher is not None:
+                await dispatcher.complete(
+                    key, {"channel_id": interaction.channel_id, "message_id": None, "via": "interaction"}
+                )
 
     @app_commands.command(name="recognize")
     @app_commands.describe(

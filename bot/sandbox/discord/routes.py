@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +39,7 @@ from bot.sandbox.discord.world import (
 )
 
 _MISSING_PERMISSIONS = (403, 50013, "Missing Permissions")
+NONCE_WINDOW = timedelta(minutes=5)
 
 
 class Routes:
@@ -310,7 +312,9 @@ class Routes:
         nonce = body.get("nonce")
         if body.get("enforce_nonce") and nonce is not None:
             earlier = self.world.messages.get(self._nonces.get((channel.id, str(nonce)), 0))
-            if earlier is not None and not earlier.deleted:
+            # Discord remembers a nonce for a few minutes only (notes/discord-limits.md), on the sandbox clock.
+            fresh = earlier is not None and self.world.clock.now() - earlier.timestamp < NONCE_WINDOW
+            if earlier is not None and fresh and not earlier.deleted:
                 return json_response(message_json(self.world, earlier))
         message_rules.validate(body, files, creating=True)
         world = self.world

@@ -61,9 +61,20 @@ class Recognition:
         for github_id, seq in relinked:
             await self._publisher.refresh(conn, github_id, seq)
 
-    async def give_kudos(self, guild_id: int, giver: MemberRef, receiver: MemberRef, reason: str | None) -> KudosGiven:
-        """Record one member thanking another."""
-        return await self._peer.give(guild_id, giver, receiver, reason)
+    async def give_kudos(
+        self,
+        guild_id: int,
+        giver: MemberRef,
+        receiver: MemberRef,
+        reason: str | None,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> KudosGiven:
+        """Record one member thanking another (with its post, keyed by the interaction, when one is given)."""
+        return await self._peer.give(
+            guild_id, giver, receiver, reason, interaction_id=interaction_id, channel_id=channel_id
+        )
 
     async def recognize(
         self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
