@@ -69,26 +69,34 @@ def _at(moment: datetime | None) -> str:
     return "an unknown time" if moment is None else f"<t:{int(moment.timestamp())}:R>"
 
 
+def _fit(lines: list[str], total: int, empty: str, limit: int = 1000) -> str:
+    """Join as many lines as fit in an embed field, saying how many more there are."""
+    shown: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in shown) + len(line) > limit - 40:
+            break
+        shown.append(line)
+    if total > len(shown):
+        shown.append(f"… and {total - len(shown)} more")
+    return "\n".join(shown) or empty
+
+
 def outbox_embed(report: OutboxReport) -> dict[str, object]:
     """Render what waits in the outbox, per lane, and the failed entries a maintainer can retry."""
     waiting = [
         f"{lane_label(lane.lane)}: {lane.waiting} waiting since {_at(lane.oldest)}"
-        + (f", {lane.attempts} attempts, last error: {lane.last_error[:150]}" if lane.last_error else "")
+        + (f", {lane.attempts} attempts, last error: {lane.last_error[:80]}" if lane.last_error else "")
         for lane in report.lanes
     ]
     failed = [
-        f"**#{row.id}** {row.kind} ({lane_label(row.lane)}) failed {_at(row.failed_at)}"
-        f" after {row.attempts} attempts: {row.last_error[:150]}"
+        f"**#{row.id}** {row.kind} ({lane_label(row.lane)}) failed {_at(row.failed_at)}: {row.last_error[:80]}"
         for row in report.failed
     ]
-    more = report.failed_total - len(report.failed)
-    if more > 0:
-        failed.append(f"… and {more} older failed entries")
     fields = [
-        {"name": "Waiting, per lane", "value": "\n".join(waiting)[:1024] or "Nothing waiting.", "inline": False},
+        {"name": "Waiting, per lane", "value": _fit(waiting, len(waiting), "Nothing waiting."), "inline": False},
         {
-            "name": "Failed (retry with `/vestry outbox retry:<number>`)",
-            "value": "\n".join(failed)[:1024] or "None.",
+            "name": f"Failed: {report.failed_total} (newest first; retry with `/vestry outbox retry:<number>`)",
+            "value": _fit(failed, report.failed_total, "None."),
             "inline": False,
         },
     ]

@@ -194,7 +194,7 @@ class Dispatcher:
         if attempts >= self.MAX_ATTEMPTS:
             await self._fail(row, attempts, f"gave up after {attempts} attempts: {exc}")
             return True
-        backoff = exc.retry_after or min(self.MAX_BACKOFF, 2.0 ** min(attempts, 9)) * (0.5 + random.random())
+        backoff = exc.retry_after or min(self.MAX_BACKOFF, 2.0 ** min(attempts, 9) * (0.5 + random.random()))
         self._next_try[row.lane] = monotonic(self._clock) + backoff
         self.retries += 1
         log.warning("outbox row %s (%s, %s) will retry in %.1fs: %s", row.id, row.kind, row.lane, backoff, exc)

@@ -27,6 +27,16 @@ def record(test: str, cases: int, held: str, **figures: Any) -> None:
             out.write(json.dumps({"test": test, "cases": cases, "held": held, **figures}) + "\n")
 
 
+def seconds_between(start: str, end: str | None) -> float:
+    """Seconds from one stored ISO time to another (infinite when the second is missing)."""
+    from bot.timeutil import parse_iso
+
+    first, second = parse_iso(start), parse_iso(end)
+    if first is None or second is None:
+        return float("inf")
+    return (second - first).total_seconds()
+
+
 def bot_posts(discord: DiscordEmulator) -> list[Any]:
     """Messages the bot posted through the REST API (not interaction answers), deleted ones included."""
     world = discord.world
@@ -51,9 +61,7 @@ def exactly_once(discord: DiscordEmulator, query: Query) -> list[str]:
     rows = query("SELECT id, dedupe_key, kind, done_at, failed, nonce, result FROM outbox", ())
     # A post an interaction answer made (a /kudos answer) has no nonce: Discord shows it as that answer.
     answered = [row for row in rows if row["result"] and json.loads(row["result"]).get("via") == "interaction"]
-    expected = {
-        str(row["nonce"]): row for row in rows if row["kind"] in ("message", "dm") and row not in answered
-    }
+    expected = {str(row["nonce"]): row for row in rows if row["kind"] in ("message", "dm") and row not in answered}
     problems += [f"a post with no outbox row: nonce {n}" for n in nonces if n not in expected]
     for nonce, row in expected.items():
         if row["done_at"] is None:
