@@ -39,13 +39,14 @@ def member_ref(member: discord.Member | discord.User) -> MemberRef:
     return MemberRef(member.id, member.display_name, member.bot)
 
 
-async def send_public(interaction: discord.Interaction, message: OutMessage) -> None:
-    """Answer in the channel for everyone to see, mentioning exactly who the message lists."""
-    await interaction.response.send_message(
+async def send_public(interaction: discord.Interaction, message: OutMessage) -> int | None:
+    """Answer in the channel for everyone to see, mentioning exactly who the message lists; return its id."""
+    answered = await interaction.response.send_message(
         content=message.content or None,
         embeds=embeds(message.embeds),
         allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
     )
+    return answered.message_id if answered is not None else None
 
 
 class Kudos(commands.Cog):
@@ -85,13 +86,13 @@ class Kudos(commands.Cog):
                 await send_reply(interaction, Reply(text))
                 return
             try:
-                await send_public(interaction, kudos_message(given))
+                message_id = await send_public(interaction, kudos_message(given))
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("the /kudos answer failed (%s); the outbox posts it instead", exc)
                 return
             if dispatcher is not None:
                 await dispatcher.complete(
-                    key, {"channel_id": interaction.channel_id, "message_id": None, "via": "interaction"}
+                    key, {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
                 )
 
     @app_commands.command(name="recognize")

@@ -7,6 +7,7 @@ without its post when Discord refused the answer, and the member's retry recorde
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.sandbox.client import ControlError
@@ -55,6 +56,8 @@ async def test_a_kudos_whose_answer_failed_is_posted_once_and_a_retry_records_no
     assert kudos_rows(sb) == 2 and len(kudos_posts(sb, alice)) == 2, "a new thanks is a new kudos, answered once"
     query = file_query(sb.sandbox.workdir / "vestry.sqlite3")
     assert checks.exactly_once(discord, query) == []
+    answered = query("SELECT result FROM outbox WHERE result LIKE '%interaction%'", ())
+    assert [json.loads(row["result"])["message_id"] for row in answered] == [int(other["responses"][0]["id"])]
     assert discord.rest.faults[0].times == 0, "the fault was hit"
     checks.record(
         "Idempotent /kudos: the interaction answer refused (404 Unknown interaction), then the member runs it again",
