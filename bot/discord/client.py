@@ -156,6 +156,8 @@ class VestryBot(commands.Bot):
                 ("send_messages", "Send Messages"),
                 ("embed_links", "Embed Links"),
                 ("attach_files", "Attach Files"),
+                # After a crash or timeout, a post that may have gone out is looked for before it is sent again.
+                ("read_message_history", "Read Message History"),
             ):
                 if not getattr(perms, flag):
                     problems.append(f"missing {label} in #{channel.name} ({purpose} channel)")

@@ -156,7 +156,7 @@ class Dispatcher:
         """Do one row; return True when it is finished (done or failed), False when its lane must back off."""
         try:
             if row.kind in POST_KINDS and row.sent_at is not None:
-                found = await self._find_post(row)
+                found = await self._find_post_or_none(row)
                 if found is not None:
                     log.info("outbox row %s (%s) was already posted; not posting it again", row.id, row.lane)
                     self.found_posted += 1
@@ -172,6 +172,20 @@ class Dispatcher:
             return True
         await self._finish(row, result, attempted=True)
         return True
+
+    async def _find_post_or_none(self, row: OutboxRow) -> dict[str, Any] | None:
+        """Look for the row's post; when Discord will not let the bot read the channel, say so and send it."""
+        try:
+            return await self._find_post(row)
+        except PermanentError as exc:
+            log.warning(
+                "outbox row %s (%s): cannot read the channel to check whether it was posted (%s); sending it, "
+                "which may repeat it: give the bot Read Message History",
+                row.id,
+                row.lane,
+                exc,
+            )
+            return None
 
     async def _find_post(self, row: OutboxRow) -> dict[str, Any] | None:
         """Look in the row's channel for its own post, made by an attempt whose outcome was never recorded."""

@@ -54,7 +54,7 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
         (iso(now - timedelta(days=1)),),
     )
     found += [
-        f"a {row['kind']} ({lane_label(row['lane'])}) could not be done: {row['last_error']} — outbox entry "
+        f"a {row['kind']} could not be done ({lane_label(row['lane'])}): {row['last_error']} — outbox entry "
         f"#{row['id']}, `/vestry outbox retry:{row['id']}` tries it again"
         for row in failed
     ]

@@ -36,6 +36,7 @@ class LaneSink:
         self.channel_of: dict[int, int] = {}
         self.roles: list[tuple[int, int]] = []
         self.reads = 0
+        self.unreadable = False
 
     async def send_message(self, channel_id: int, message: OutMessage, nonce: str) -> int:
         if channel_id in self.failing:
@@ -62,6 +63,8 @@ class LaneSink:
 
     async def recent_messages(self, channel_id: int | None, user_id: int | None, since: datetime) -> list[SeenMessage]:
         self.reads += 1
+        if self.unreadable:
+            raise PermanentError("403 Missing Access")
         target = channel_id if channel_id is not None else -(user_id or 0)
         return [m for m in reversed(self.posts) if self.channel_of[m.id] == target]
 
@@ -179,3 +182,16 @@ def test_find_posted_prefers_the_nonce_and_falls_back_to_unclaimed_identical_tex
         == 3
     )
     assert find_posted(seen, bot_id=BOT, nonce="mine", message=OutMessage("other"), claimed=set()) is None
+
+
+async def test_a_channel_the_bot_cannot_read_back_still_gets_the_post(db: Database, clock: ManualClock) -> None:
+    sink = LaneSink()
+    sink.failing[10] = TransientError("timed out", maybe_sent=True)
+    sink.unreadable = True
+    await post(db, clock, "a", 10, "hello")
+    dispatcher = Dispatcher(db, clock, sink)
+    await dispatcher.run_once()
+    del sink.failing[10]
+    clock.advance(Dispatcher.MAX_BACKOFF * 2)
+    await dispatcher.run_once()
+    assert sink.reads == 1 and sink.texts(10) == ["hello"], "not lost for want of Read Message History"
