@@ -25,6 +25,7 @@ from bot.services.recognition import (
     kudos_message,
     kudos_post_key,
     profile_embed,
+    recognition_answer_key,
     recognition_message,
 )
 
@@ -61,39 +62,51 @@ class Kudos(commands.Cog):
         """The server Vestry serves."""
         return self.bot.services.settings.discord.guild_id
 
+    def _held(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Keep an outbox post waiting while the interaction answer tries to make it."""
+        dispatcher = self.bot.services.dispatcher
+        return dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext()
+
+    def _answer_channel(self, interaction: discord.Interaction) -> int | None:
+        """Where a command's post goes through the outbox when its answer fails (none without a dispatcher)."""
+        return interaction.channel_id if self.bot.services.dispatcher is not None else None
+
+    async def _answer_public(self, interaction: discord.Interaction, key: str, message: OutMessage) -> None:
+        """Make a held outbox post as the interaction's answer; when the answer fails, the outbox makes it."""
+        try:
+            message_id = await send_public(interaction, message)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("the answer to %s failed (%s); the outbox posts it instead", key, exc)
+            return
+        dispatcher = self.bot.services.dispatcher
+        if dispatcher is not None:
+            result = {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
+            await dispatcher.complete(key, result)
+
     @app_commands.command(name="kudos")
     @app_commands.describe(member="Who you want to thank", reason="What they did")
     @app_commands.guild_only()
     @app_commands.check(in_guild)
     async def kudos(self, interaction: discord.Interaction, member: discord.Member, reason: str | None = None) -> None:
         """Thank a member in public for their help."""
-        dispatcher = self.bot.services.dispatcher
         key = kudos_post_key(self.guild_id, interaction.id)
         # The kudos and its post are recorded together; the outbox holds the post while this answer makes it,
         # and makes it itself if the answer fails (or the bot dies first), so a kudos is never without its post.
-        with dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext():
+        with self._held(key):
             given = await self.recognition.give_kudos(
                 self.guild_id,
                 member_ref(interaction.user),
                 member_ref(member),
                 reason,
                 interaction_id=interaction.id,
-                channel_id=interaction.channel_id if dispatcher is not None else None,
+                channel_id=self._answer_channel(interaction),
             )
             if given.repeated:
                 where = f" in <#{interaction.channel_id}>" if interaction.channel_id else ""
                 text = f"Your thanks to {member.display_name} is already recorded; it is posted{where}."
                 await send_reply(interaction, Reply(text))
                 return
-            try:
-                message_id = await send_public(interaction, kudos_message(given))
-            except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("the /kudos answer failed (%s); the outbox posts it instead", exc)
-                return
-            if dispatcher is not None:
-                await dispatcher.complete(
-                    key, {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
-                )
+            await self._answer_public(interaction, key, kudos_message(given))
 
     @app_commands.command(name="recognize")
     @app_commands.describe(
@@ -103,12 +116,23 @@ class Kudos(commands.Cog):
     @maintainer_only()
     async def recognize(self, interaction: discord.Interaction, member: discord.Member, kind: str, link: str) -> None:
         """Recognise a member's non-code contribution (maintainers)."""
-        given = await self.recognition.recognize(
-            self.guild_id, member_ref(interaction.user), member_ref(member), kind, link
-        )
-        if not given.posted:
-            await send_public(interaction, recognition_message(given))
-            return
+        key = recognition_answer_key(self.guild_id, interaction.id)
+        with self._held(key):
+            given = await self.recognition.recognize(
+                self.guild_id,
+                member_ref(interaction.user),
+                member_ref(member),
+                kind,
+                link,
+                interaction_id=interaction.id,
+                channel_id=self._answer_channel(interaction),
+            )
+            if given.repeated:
+                await send_reply(interaction, Reply(f"This recognition of {member.display_name} is already recorded."))
+                return
+            if not given.posted:
+                await self._answer_public(interaction, key, recognition_message(given))
+                return
         channel = self.bot.services.settings.discord.channels.kudos
         await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))
 

@@ -1,8 +1,9 @@
 """Idempotent interactions (issue 18, item 5): a command's effect and its post are recorded together, keyed by the
 interaction, so a failed answer followed by a retry gives one kudos and one post.
 
-Fails on the main branch before this change (checked by running it against it): there the kudos was recorded
-without its post when Discord refused the answer, and the member's retry recorded a second kudos (2 kudos, 1 post).
+Both tests fail on the main branch before this change (checked by running them against it): there the kudos was
+recorded without its post when Discord refused the answer, and the member's retry recorded a second kudos (2 kudos,
+1 post); a recognition answered in place was recorded without its post.
 """
 
 from __future__ import annotations
@@ -64,3 +65,25 @@ async def test_a_kudos_whose_answer_failed_is_posted_once_and_a_retry_records_no
         3,
         "1 kudos and 1 post (made by the outbox); the retry answered 'already recorded'; a new reason is a new kudos",
     )
+
+
+async def test_a_recognition_answered_in_place_is_posted_once_when_its_answer_fails(sandbox: Any) -> None:
+    sb, discord = sandbox, sandbox.sandbox.discord
+    sb.sandbox.services.settings.discord.channels.kudos = None  # no kudos channel: the answer is the post
+    bob = int(await sb.add_member("bob"))
+    discord.add_fault("POST", CALLBACK, 404, 1, 0.2)
+    link = "https://github.com/sandbox/project/wiki/Talk"
+    try:
+        await sb.command("owner", "recognize", member="bob", kind="talk", link=link)
+    except ControlError as exc:  # no answer reached the maintainer
+        assert "did not acknowledge" in str(exc.body), exc
+    await sb.settle()
+    query = file_query(sb.sandbox.workdir / "vestry.sqlite3")
+    assert query("SELECT COUNT(*) AS n FROM recognitions", ())[0]["n"] == 1
+    shown = [m for m in discord.world.messages.values() if f"<@{bob}>, thank you for your work" in m.content]
+    assert len(shown) == 1 and shown[0].channel_id == discord.channel_id("general"), "the outbox made the post"
+    answer = (await sb.command("owner", "recognize", member="bob", kind="doc", link=link))["responses"][0]
+    assert answer["ephemeral"] is False and "Documentation" in answer["content"]
+    await sb.settle()
+    assert query("SELECT COUNT(*) AS n FROM recognitions", ())[0]["n"] == 2
+    assert checks.exactly_once(discord, query) == []

@@ -654,3 +654,12 @@ async def test_kudos_keyed_by_its_interaction_is_recorded_once_with_its_post(wor
     )
     new = await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks", interaction_id=79, channel_id=5)
     assert not new.repeated and new.total_received == 2, "once answered, the same words again are a new kudos"
+
+
+async def test_recognition_keyed_by_its_interaction_is_recorded_once(world: World) -> None:
+    link = "https://example.com/talk"
+    given = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
+    again = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
+    assert not given.repeated and again.repeated and again.id == given.id
+    assert await world.db.fetchval("SELECT COUNT(*) FROM recognitions") == 1
+    assert await world.db.fetchval("SELECT COUNT(*) FROM outbox WHERE kind = 'message'") == 1

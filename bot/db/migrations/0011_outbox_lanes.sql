@@ -25,3 +25,5 @@ CREATE INDEX outbox_failed ON outbox(id) WHERE failed = 1;
 ALTER TABLE peer_kudos ADD COLUMN interaction_id INTEGER;
 CREATE UNIQUE INDEX peer_kudos_interaction ON peer_kudos(guild_id, interaction_id) WHERE interaction_id IS NOT NULL;
 CREATE INDEX peer_kudos_pair ON peer_kudos(guild_id, giver_id, receiver_id, at);
+ALTER TABLE recognitions ADD COLUMN interaction_id INTEGER;
+CREATE UNIQUE INDEX recognitions_interaction ON recognitions(guild_id, interaction_id) WHERE interaction_id IS NOT NULL;

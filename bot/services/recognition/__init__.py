@@ -17,6 +17,7 @@ from bot.services.recognition.peer import (
     kind_choices,
     kudos_message,
     kudos_post_key,
+    recognition_answer_key,
     recognition_message,
 )
 from bot.services.recognition.profile import profile_embed
@@ -35,5 +36,6 @@ __all__ = [
     "kudos_message",
     "kudos_post_key",
     "profile_embed",
+    "recognition_answer_key",
     "recognition_message",
 ]

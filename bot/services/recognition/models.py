@@ -95,6 +95,7 @@ class RecognitionGiven:
     link: str
     total_of_kind: int
     posted: bool
+    repeated: bool = False  # the same interaction again: nothing new was recorded
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,30 @@ def kudos_post_key(guild_id: int, interaction_id: int) -> str:
     return f"kudos:{guild_id}:{interaction_id}"
 
 
+def recognition_answer_key(guild_id: int, interaction_id: int) -> str:
+    """The outbox key of a /recognize post made as the command's answer (when no kudos channel is set)."""
+    return f"recognition-answer:{guild_id}:{interaction_id}"
+
+
+async def _earlier_recognition(
+    conn: aiosqlite.Connection, guild_id: int, interaction_id: int, by: MemberRef, member: MemberRef, posted: bool
+) -> RecognitionGiven | None:
+    """Find the recognition an interaction already recorded."""
+    cursor = await conn.execute(
+        "SELECT id, kind, link FROM recognitions WHERE guild_id = ? AND interaction_id = ?", (guild_id, interaction_id)
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT COUNT(*) FROM recognitions WHERE guild_id = ? AND member_id = ? AND kind = ?",
+        (guild_id, member.id, row[1]),
+    )
+    count = await cursor.fetchone()
+    total = int(count[0]) if count else 1
+    return RecognitionGiven(int(row[0]), by, member, row[1], row[2], total, posted, repeated=True)
+
+
 # A member who saw no answer and runs the same /kudos again within this time means the same thanks.
 RETRY_WINDOW = timedelta(minutes=15)
 
@@ -252,17 +276,34 @@ class PeerKudos:
         return given
 
     async def recognize(
-        self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
+        self,
+        guild_id: int,
+        by: MemberRef,
+        member: MemberRef,
+        kind: str,
+        link: str,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
     ) -> RecognitionGiven:
-        """Record a maintainer's recognition of non-code work and queue its post in the kudos channel."""
+        """Record a maintainer's recognition of non-code work and queue its post in the kudos channel.
+
+        With an ``interaction_id`` the same interaction again records nothing (``repeated``); without a kudos
+        channel, the post goes to ``channel_id`` (the command's) through the outbox, held while the answer makes it.
+        """
         self._check_people(by, member, "a recognition")
         key, url = parse_kind(kind), parse_link(link)
         now = self._clock.now()
         channel = self._settings.discord.channels.kudos
         async with self._db.transaction() as conn:
+            if interaction_id is not None:
+                earlier = await _earlier_recognition(conn, guild_id, interaction_id, by, member, channel is not None)
+                if earlier is not None:
+                    return earlier
             cursor = await conn.execute(
-                "INSERT INTO recognitions(guild_id, member_id, kind, link, by_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, member.id, key, url, by.id, iso(now)),
+                "INSERT INTO recognitions(guild_id, member_id, kind, link, by_id, at, interaction_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, member.id, key, url, by.id, iso(now), interaction_id),
             )
             row_id = int(cursor.lastrowid or 0)
             cursor = await conn.execute(
@@ -276,6 +317,9 @@ class PeerKudos:
             if channel is not None:
                 message = recognition_message(given)
                 await enqueue_message(conn, f"recognition:{guild_id}:{row_id}", channel, message, now=now)
+            elif interaction_id is not None and channel_id is not None:
+                answer_key = recognition_answer_key(guild_id, interaction_id)
+                await enqueue_message(conn, answer_key, channel_id, recognition_message(given), now=now, answering=True)
         self._notify()
         log.info("maintainer %s recognised %s for %s", by.id, member.id, key)
         return given

@@ -77,10 +77,20 @@ class Recognition:
         )
 
     async def recognize(
-        self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
+        self,
+        guild_id: int,
+        by: MemberRef,
+        member: MemberRef,
+        kind: str,
+        link: str,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
     ) -> RecognitionGiven:
-        """Record a maintainer's recognition of a member's non-code contribution."""
-        return await self._peer.recognize(guild_id, by, member, kind, link)
+        """Record a maintainer's recognition of a member's non-code contribution (keyed by the interaction)."""
+        return await self._peer.recognize(
+            guild_id, by, member, kind, link, interaction_id=interaction_id, channel_id=channel_id
+        )
 
     async def profile(self, guild_id: int, member: MemberRef, viewer_id: int) -> Profile:
         """Collect what /profile shows about a member."""
