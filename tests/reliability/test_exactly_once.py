@@ -5,9 +5,10 @@ Discord stored its post and before the bot heard back. Discord (the emulator, li
 for a few minutes only, and the bot comes back an hour later on the sandbox clock. A backup restored under a
 running community reuses row ids, so nonces must not be built from them.
 
-Both tests fail on the main branch before this change (checked by running them against it): its dispatcher sent
-the post again with the same nonce ``v<row id>`` after the restart, which Discord had forgotten (2 posts), and after
-the restore the new post carried the nonce of an old one and Discord answered with the old message (0 posts).
+The first two tests fail on the main branch before this change (checked by running them against it): its
+dispatcher sent the post again with the same nonce ``v<row id>`` after the restart, which Discord had forgotten
+(2 posts), and after the restore the new post carried the nonce of an old one and Discord answered with the old
+message (0 posts). The third guards the /kudos answer, which main did not record in the outbox at all.
 """
 
 from __future__ import annotations
@@ -110,4 +111,45 @@ async def test_new_posts_after_a_restore_are_not_taken_for_old_ones(tmp_path: Pa
         "Nonces across a restore: a backup restored, then a new post reusing an old row id",
         1,
         "the new post went out (nonces are random per row, not row ids)",
+    )
+
+
+async def test_a_kudos_answered_just_before_a_sigkill_is_not_posted_again_by_the_outbox(tmp_path: Path) -> None:
+    """The /kudos answer reached Discord, the bot died before recording it: after the restart the outbox finds
+    the answer in the channel (no nonce: by its text, claimed by no other row) and posts nothing more."""
+    async with emulators() as (discord, github):
+        alice = await discord.add_member("alice")
+        bot = BotHandle(tmp_path, discord, github)
+        await bot.start()
+        world, killed = discord.world, []
+        store = world.store_message
+
+        def store_then_kill(message: Any) -> None:
+            store(message)
+            if message.interaction is not None and not killed:  # the public answer of /kudos
+                killed.append(message)
+                bot.kill()
+
+        world.store_message = store_then_kill
+        try:
+            await discord.invoke_command("owner", "kudos", {"member": "alice", "reason": "for the review"}, timeout=8)
+            await wait_for(lambda: bool(killed))
+            await bot.wait_dead()
+        finally:
+            del world.store_message
+        bot.clock.advance(HOUR)
+        try:
+            await bot.start()
+            await bot.settle()
+        finally:
+            assert await bot.stop() == 0
+        thanks = [m for m in world.messages.values() if f"<@{alice}>, " in m.content and not m.deleted]
+        assert [m.id for m in thanks] == [killed[0].id], f"{len(thanks)} kudos messages on Discord"
+        row = bot.query("SELECT done_at, result FROM outbox WHERE dedupe_key LIKE 'kudos:%'")
+        assert len(row) == 1 and row[0]["done_at"] and str(killed[0].id) in row[0]["result"]
+        assert bot.query("SELECT COUNT(*) AS n FROM peer_kudos")[0]["n"] == 1
+    checks.record(
+        "Exactly once for a /kudos answer: SIGKILL just after Discord stored the answer, restart 1 h later",
+        1,
+        "the answer was found in its channel by its text and recorded; 1 kudos, 1 message",
     )
