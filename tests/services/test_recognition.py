@@ -657,7 +657,7 @@ async def test_kudos_keyed_by_its_interaction_is_recorded_once_with_its_post(wor
 
 
 async def test_recognition_keyed_by_its_interaction_is_recorded_once(world: World) -> None:
-    link = "https://example.com/talk"
+    link = "https://github.com/sandbox/project/wiki/Talk"
     given = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
     again = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
     assert not given.repeated and again.repeated and again.id == given.id
