@@ -195,3 +195,13 @@ async def test_a_channel_the_bot_cannot_read_back_still_gets_the_post(db: Databa
     clock.advance(Dispatcher.MAX_BACKOFF * 2)
     await dispatcher.run_once()
     assert sink.reads == 1 and sink.texts(10) == ["hello"], "not lost for want of Read Message History"
+
+
+def test_the_sandbox_clocks_monotonic_reading_follows_moves_forward_and_ignores_moves_back() -> None:
+    clock = ManualClock()
+    start = clock.monotonic()
+    clock.advance(600)
+    clock.set(clock.now() - timedelta(days=1))
+    clock.set(clock.now() + timedelta(hours=1))
+    moved = clock.monotonic() - start
+    assert 600 + 3600 <= moved < 600 + 3600 + 60, moved
