@@ -47,7 +47,6 @@ class Dispatcher:
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._next_try: dict[str, float] = {}
         self._held: set[str] = set()
-        self._slots = asyncio.Semaphore(self.CONCURRENCY)
         self.delivered = 0
         self.failed = 0
         self.retries = 0
@@ -119,32 +118,37 @@ class Dispatcher:
             await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
 
     async def _launch(self) -> float:
-        """Start a worker for every lane whose head row is due; return the wait until the next one is."""
+        """Start a worker for lanes whose head row is due (at most CONCURRENCY at once); return the wait until the
+        next one is. Lanes running or backing off are left out of the query, so they never crowd out the others."""
         now, tick = self._clock.now(), monotonic(self._clock)
-        wait = self._poll
-        for head in await store.lane_heads(self._db):
-            if head.lane in self._lanes or head.dedupe_key in self._held:
-                continue
-            gate = self._next_try.get(head.lane, 0.0)
-            if gate > tick:
-                wait = min(wait, gate - tick)
+        for lane, gate in list(self._next_try.items()):
+            if gate <= tick:
+                del self._next_try[lane]
+        wait = min([self._poll, *(gate - tick for gate in self._next_try.values())])
+        room = self.CONCURRENCY - len(self._lanes)
+        if room <= 0:
+            return max(0.05, wait)
+        skip = set(self._lanes) | set(self._next_try)
+        for head in await store.lane_heads(self._db, skip=skip, limit=room + len(self._held) + 16):
+            if room <= 0:
+                break
+            if head.dedupe_key in self._held:
                 continue
             if not head.due(now):
                 wait = min(wait, ((head.not_before or now) - now).total_seconds())
                 continue
-            self._next_try.pop(head.lane, None)
             self._lanes[head.lane] = asyncio.create_task(self._drain(head), name=f"vestry-outbox:{head.lane}")
+            room -= 1
         return max(0.05, wait)
 
     async def _drain(self, head: OutboxRow) -> None:
         """Perform a lane's rows in order until it is empty, waits for a later time, or must back off."""
         row: OutboxRow | None = head
         try:
-            async with self._slots:
-                while row is not None and await self._perform(row):
-                    row = await store.lane_head(self._db, head.lane)
-                    if row is not None and (row.dedupe_key in self._held or not row.due(self._clock.now())):
-                        break
+            while row is not None and await self._perform(row):
+                row = await store.lane_head(self._db, head.lane)
+                if row is not None and (row.dedupe_key in self._held or not row.due(self._clock.now())):
+                    break
         except Exception:
             log.exception("outbox lane %s failed; retrying it later", head.lane)
             self._next_try[head.lane] = monotonic(self._clock) + self._poll

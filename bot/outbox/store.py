@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,11 +77,13 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
     )
 
 
-async def lane_heads(db: Database) -> list[OutboxRow]:
-    """Return the oldest undone row of every lane."""
+async def lane_heads(db: Database, *, skip: Iterable[str] = (), limit: int = 64) -> list[OutboxRow]:
+    """Return the oldest undone row of each lane (oldest first), leaving out the lanes in ``skip``."""
     rows = await db.fetchall(
         "SELECT id, dedupe_key, kind, payload, attempts, created_at, not_before, lane, nonce, sent_at FROM outbox "
-        "WHERE id IN (SELECT MIN(id) FROM outbox WHERE done_at IS NULL GROUP BY lane) ORDER BY id"
+        "WHERE id IN (SELECT MIN(id) FROM outbox WHERE done_at IS NULL "
+        "AND lane NOT IN (SELECT value FROM json_each(?)) GROUP BY lane) ORDER BY id LIMIT ?",
+        (json.dumps(sorted(skip)), limit),
     )
     return [_row(row) for row in rows]
 

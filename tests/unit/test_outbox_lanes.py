@@ -205,3 +205,16 @@ def test_the_sandbox_clocks_monotonic_reading_follows_moves_forward_and_ignores_
     clock.set(clock.now() + timedelta(hours=1))
     moved = clock.monotonic() - start
     assert 600 + 3600 <= moved < 600 + 3600 + 60, moved
+
+
+async def test_many_failing_lanes_never_crowd_out_a_healthy_one(db: Database, clock: ManualClock) -> None:
+    sink = LaneSink()
+    failing = Dispatcher.CONCURRENCY * 3
+    for channel in range(100, 100 + failing):
+        sink.failing[channel] = TransientError("Discord answered 503")
+        await post(db, clock, f"bad{channel}", channel, "stuck")
+    await post(db, clock, "good", 20, "fine")
+    dispatcher = Dispatcher(db, clock, sink)
+    await dispatcher.run_once()
+    assert sink.texts(20) == ["fine"]
+    assert await db.fetchval("SELECT COUNT(*) FROM outbox WHERE attempts = 1 AND done_at IS NULL") == failing
