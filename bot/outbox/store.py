@@ -13,6 +13,7 @@ import aiosqlite
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.outbox.enqueue import new_nonce
+from bot.outbox.model import POST_KINDS
 from bot.timeutil import iso, parse_iso
 
 
@@ -72,7 +73,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
         created_at=parse_iso(row["created_at"]),
         not_before=parse_iso(row["not_before"]),
         lane=row["lane"] or "other",
-        nonce=row["nonce"] or new_nonce(),
+        nonce=row["nonce"] or (new_nonce() if row["kind"] in POST_KINDS else ""),
         sent_at=parse_iso(row["sent_at"]),
     )
 
@@ -80,9 +81,11 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
 async def lane_heads(db: Database, *, skip: Iterable[str] = (), limit: int = 64) -> list[OutboxRow]:
     """Return the oldest undone row of each lane (oldest first), leaving out the lanes in ``skip``."""
     rows = await db.fetchall(
-        "SELECT id, dedupe_key, kind, payload, attempts, created_at, not_before, lane, nonce, sent_at FROM outbox "
-        "WHERE id IN (SELECT MIN(id) FROM outbox WHERE done_at IS NULL "
-        "AND lane NOT IN (SELECT value FROM json_each(?)) GROUP BY lane) ORDER BY id LIMIT ?",
+        # Undone rows in order (index outbox_undone), keeping those no older undone row of their lane precedes:
+        # a page of heads costs about a page of reads, not a pass over every lane.
+        "SELECT id, dedupe_key, kind, payload, attempts, created_at, not_before, lane, nonce, sent_at FROM outbox AS o "
+        "WHERE done_at IS NULL AND lane NOT IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+        "(SELECT 1 FROM outbox AS p WHERE p.lane = o.lane AND p.done_at IS NULL AND p.id < o.id) ORDER BY id LIMIT ?",
         (json.dumps(sorted(skip)), limit),
     )
     return [_row(row) for row in rows]

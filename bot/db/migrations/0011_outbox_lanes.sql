@@ -19,6 +19,7 @@ UPDATE outbox SET lane = COALESCE(
 )
 WHERE kind = 'message_edit';
 CREATE INDEX outbox_lane_pending ON outbox(lane, id) WHERE done_at IS NULL;
+CREATE INDEX outbox_undone ON outbox(id) WHERE done_at IS NULL;
 CREATE INDEX outbox_failed ON outbox(id) WHERE failed = 1;
 
 -- Commands whose effect and post are recorded together, keyed by the interaction that asked for them.
