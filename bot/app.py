@@ -20,7 +20,7 @@ from bot.github.repos import Repositories
 from bot.github.webhooks import WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
-from bot.outbox import Dispatcher
+from bot.outbox import Dispatcher, failed_count
 from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,9 @@ def register_operations(services: Services, bot: Any) -> None:
     async def outbox_age() -> float:
         return (await dispatcher.depth())[1]
 
+    async def dead_letters() -> float:
+        return float(await failed_count(services.db))
+
     async def events_pending() -> float:
         return float(await bus.pending())
 
@@ -141,6 +144,9 @@ def register_operations(services: Services, bot: Any) -> None:
             "vestry_outbox_oldest_seconds": outbox_age,
             "vestry_outbox_delivered_total": number(lambda: dispatcher.delivered),
             "vestry_outbox_failed_total": number(lambda: dispatcher.failed),
+            "vestry_outbox_failed": dead_letters,
+            "vestry_outbox_retries_total": number(lambda: dispatcher.retries),
+            "vestry_outbox_found_posted_total": number(lambda: dispatcher.found_posted),
             "vestry_events_pending": events_pending,
             "vestry_event_failures_total": number(lambda: bus.failures),
             "vestry_github_requests_total": number(lambda: getattr(github, "requests_made", 0)),

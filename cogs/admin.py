@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,7 +13,8 @@ from discord.ext import commands
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
 from bot.messages import Reply, mention
-from bot.services.status import StatusReport, collect_status
+from bot.outbox import retry_failed
+from bot.services.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
 from bot.timeutil import parse_iso
 from cogs.linking import answer_deferred, audit_embed
 
@@ -46,7 +47,8 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         f"**GitHub rate limit left** {rate}",
         f"**Webhook deliveries (last hour)** {report.webhook_deliveries_last_hour}",
         f"**Outbox** {report.outbox_waiting} waiting"
-        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else ""),
+        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else "")
+        + (f"; {report.outbox_failed} failed (`/vestry outbox`)" if report.outbox_failed else ""),
     ]
     jobs = [
         f"`{job.name}` last run {_when(job.last_finish)}"
@@ -61,6 +63,50 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         "description": "\n".join(lines),
         "fields": fields,
         "color": 0xE67E22 if report.problems else 0x2ECC71,
+    }
+
+
+def _at(moment: datetime | None) -> str:
+    return "an unknown time" if moment is None else f"<t:{int(moment.timestamp())}:R>"
+
+
+def _fit(lines: list[str], total: int, empty: str, limit: int = 1000) -> str:
+    """Join as many lines as fit in an embed field, saying how many more there are."""
+    shown: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in shown) + len(line) > limit - 40:
+            break
+        shown.append(line)
+    if total > len(shown):
+        shown.append(f"… and {total - len(shown)} more")
+    return "\n".join(shown) or empty
+
+
+def outbox_embed(report: OutboxReport) -> dict[str, object]:
+    """Render what waits in the outbox, per lane, and the failed entries a maintainer can retry."""
+    waiting = [
+        f"{lane_label(lane.lane)}: {lane.waiting} waiting since {_at(lane.oldest)}"
+        + (f", {lane.attempts} attempts, last error: {lane.last_error[:80]}" if lane.last_error else "")
+        for lane in report.lanes
+    ]
+    failed = [
+        f"**#{row.id}** {row.kind} ({lane_label(row.lane)}) failed {_at(row.failed_at)}: {row.last_error[:80]}"
+        for row in report.failed
+    ]
+    fields = [
+        {"name": "Waiting, per lane", "value": _fit(waiting, len(waiting), "Nothing waiting."), "inline": False},
+        {
+            "name": f"Failed: {report.failed_total} (newest first; retry with `/vestry outbox retry:<number>`)",
+            "value": _fit(failed, report.failed_total, "None."),
+            "inline": False,
+        },
+    ]
+    return {
+        "title": "Vestry outbox",
+        "description": "Posts, DMs and role changes on their way to Discord. Each channel, member's DMs and member's "
+        "roles is a lane: a failing lane holds no other.",
+        "fields": fields,
+        "color": 0xE67E22 if report.failed_total else 0x2ECC71,
     }
 
 
@@ -79,6 +125,26 @@ class Admin(commands.Cog):
         report = await collect_status(self.bot.services, self.bot.check_permissions())
         latency = self.bot.latency * 1000 if math.isfinite(self.bot.latency) else None  # inf before the first ACK
         await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
+
+    @vestry.command(name="outbox")
+    @app_commands.describe(retry="The number of a failed entry to try again")
+    @maintainer_only()
+    async def outbox(
+        self, interaction: discord.Interaction, retry: app_commands.Range[int, 1, 2**53 - 1] | None = None
+    ) -> None:
+        """Show what waits or failed on its way to Discord, per lane; retry a failed entry."""
+        services = self.bot.services
+        if retry is None:
+            report = await collect_outbox(services)
+            await send_reply(interaction, Reply(embeds=[outbox_embed(report)]))
+            return
+        row = await retry_failed(services.db, retry, services.clock.now())
+        if services.dispatcher is not None:
+            services.dispatcher.wake()
+        await send_reply(
+            interaction,
+            Reply(f"Outbox entry #{row.id} ({row.kind}, {lane_label(row.lane)}) will be tried again now."),
+        )
 
     @vestry.command(name="sync")
     @owner_only()

@@ -6,9 +6,11 @@ First-PR kudos, milestones and other firsts are posted by the Recognition servic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -24,7 +26,9 @@ from bot.services.recognition import (
     Recognition,
     kind_choices,
     kudos_message,
+    kudos_post_key,
     profile_embed,
+    recognition_answer_key,
     recognition_message,
 )
 
@@ -39,14 +43,15 @@ def member_ref(member: discord.Member | discord.User) -> MemberRef:
     return MemberRef(member.id, member.display_name, member.bot)
 
 
-async def send_public(interaction: discord.Interaction, message: OutMessage) -> None:
-    """Answer in the channel for everyone to see, mentioning exactly who the message lists."""
+async def send_public(interaction: discord.Interaction, message: OutMessage) -> int | None:
+    """Answer in the channel for everyone to see, mentioning exactly who the message lists; return its id."""
     message = fit_message(message)
-    await interaction.response.send_message(
+    answered = await interaction.response.send_message(
         content=message.content or None,
         embeds=embeds(message.embeds),
         allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
     )
+    return answered.message_id if answered is not None else None
 
 
 def public_note(public: bool) -> str:
@@ -77,16 +82,51 @@ class Kudos(commands.Cog):
         """The server Vestry serves."""
         return self.bot.services.settings.discord.guild_id
 
+    def _held(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """Keep an outbox post waiting while the interaction answer tries to make it."""
+        dispatcher = self.bot.services.dispatcher
+        return dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext()
+
+    def _answer_channel(self, interaction: discord.Interaction) -> int | None:
+        """Where a command's post goes through the outbox when its answer fails (none without a dispatcher)."""
+        return interaction.channel_id if self.bot.services.dispatcher is not None else None
+
+    async def _answer_public(self, interaction: discord.Interaction, key: str, message: OutMessage) -> None:
+        """Make a held outbox post as the interaction's answer; when the answer fails, the outbox makes it."""
+        try:
+            message_id = await send_public(interaction, message)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("the answer to %s failed (%s); the outbox posts it instead", key, exc)
+            return
+        dispatcher = self.bot.services.dispatcher
+        if dispatcher is not None:
+            result = {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
+            await dispatcher.complete(key, result)
+
     @app_commands.command(name="kudos")
     @app_commands.describe(member="Who you want to thank", reason="What they did")
     @app_commands.guild_only()
     @app_commands.check(in_guild)
     async def kudos(self, interaction: discord.Interaction, member: discord.Member, reason: str | None = None) -> None:
         """Thank a member in public for their help."""
-        given = await self.recognition.give_kudos(
-            self.guild_id, member_ref(interaction.user), member_ref(member), reason
-        )
-        await send_public(interaction, kudos_message(given))
+        key = kudos_post_key(self.guild_id, interaction.id)
+        # The kudos and its post are recorded together; the outbox holds the post while this answer makes it,
+        # and makes it itself if the answer fails (or the bot dies first), so a kudos is never without its post.
+        with self._held(key):
+            given = await self.recognition.give_kudos(
+                self.guild_id,
+                member_ref(interaction.user),
+                member_ref(member),
+                reason,
+                interaction_id=interaction.id,
+                channel_id=self._answer_channel(interaction),
+            )
+            if given.repeated:
+                where = f" in <#{interaction.channel_id}>" if interaction.channel_id else ""
+                text = f"Your thanks to {member.display_name} is already recorded; it is posted{where}."
+                await send_reply(interaction, Reply(text))
+                return
+            await self._answer_public(interaction, key, kudos_message(given))
 
     @app_commands.command(name="recognize")
     @app_commands.describe(
@@ -96,12 +136,23 @@ class Kudos(commands.Cog):
     @maintainer_only()
     async def recognize(self, interaction: discord.Interaction, member: discord.Member, kind: str, link: str) -> None:
         """Recognise a member's non-code contribution (maintainers)."""
-        given = await self.recognition.recognize(
-            self.guild_id, member_ref(interaction.user), member_ref(member), kind, link
-        )
-        if not given.posted:
-            await send_public(interaction, recognition_message(given))
-            return
+        key = recognition_answer_key(self.guild_id, interaction.id)
+        with self._held(key):
+            given = await self.recognition.recognize(
+                self.guild_id,
+                member_ref(interaction.user),
+                member_ref(member),
+                kind,
+                link,
+                interaction_id=interaction.id,
+                channel_id=self._answer_channel(interaction),
+            )
+            if given.repeated:
+                await send_reply(interaction, Reply(f"This recognition of {member.display_name} is already recorded."))
+                return
+            if not given.posted:
+                await self._answer_public(interaction, key, recognition_message(given))
+                return
         channel = self.bot.services.settings.discord.channels.kudos
         await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))
 

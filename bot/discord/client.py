@@ -8,6 +8,7 @@ import json
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
@@ -20,7 +21,7 @@ from bot.discord.setup_checks import channel_problems, tier_role_problems
 from bot.discord.tree import VestryTree, message_for
 from bot.fit import fit_message
 from bot.messages import OutMessage
-from bot.outbox import PermanentError, TransientError
+from bot.outbox import PermanentError, SeenMessage, TransientError, embed_keys
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -234,6 +235,26 @@ class BotSink:
             if problems:
                 raise PermanentError(problems[0])
 
+    async def recent_messages(self, channel_id: int | None, user_id: int | None, since: datetime) -> list[SeenMessage]:
+        """Read a channel's (or a member's DM channel's) messages newer than ``since``, newest first (≤ 500)."""
+        if channel_id is None:
+            data = await _guard(self._bot.http.start_private_message(int(user_id or 0)))
+            channel_id = int(data["id"])
+        found: list[SeenMessage] = []
+        before: int | None = None
+        for _ in range(5):
+            page = await _guard(self._bot.http.logs_from(channel_id, 100, before=before))
+            found += [_seen(dict(item)) for item in page]
+            if len(page) < 100 or discord.utils.snowflake_time(int(page[-1]["id"])) < since:
+                break
+            before = int(page[-1]["id"])
+        return [seen for seen in found if discord.utils.snowflake_time(seen.id) >= since]
+
+    def own_id(self) -> int:
+        """The bot's own user id."""
+        user = self._bot.user
+        return int(user.id) if user is not None else 0
+
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         """Grant a role."""
         self._check_role(guild_id, role_id)
@@ -245,7 +266,21 @@ class BotSink:
         await _guard(self._bot.http.remove_role(guild_id, user_id, role_id, reason=reason or None))
 
 
+def _seen(data: dict[str, object]) -> SeenMessage:
+    """Keep what identifies a message read back from Discord."""
+    author = data.get("author")
+    nonce = data.get("nonce")
+    return SeenMessage(
+        id=int(str(data["id"])),
+        author_id=int(str(author.get("id", 0))) if isinstance(author, dict) else 0,
+        nonce=None if nonce is None else str(nonce),
+        content=str(data.get("content") or ""),
+        embeds=embed_keys(data.get("embeds")),
+    )
+
+
 async def _guard(call: Awaitable[T]) -> T:
+    """Sort Discord's failures: transient (and whether the request may have been done anyway) or permanent."""
     try:
         return await call
     except discord.RateLimited as exc:
@@ -258,7 +293,11 @@ async def _guard(call: Awaitable[T]) -> T:
         raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
     except discord.HTTPException as exc:
         if exc.status == 429 or exc.status >= 500:
-            raise TransientError(f"Discord answered {exc.status}") from exc
+            # A 429 or 503 is refused before anything is done; a 500, 502 or 504 may come after the work was done.
+            maybe = exc.status not in (429, 503)
+            raise TransientError(f"Discord answered {exc.status}", maybe_sent=maybe) from exc
         raise PermanentError(f"{exc.status} {exc.text or exc}") from exc
-    except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
+    except aiohttp.ClientConnectorError as exc:
         raise TransientError(f"Discord unreachable: {exc}") from exc
+    except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
+        raise TransientError(f"Discord unreachable: {exc}", maybe_sent=True) from exc

@@ -11,6 +11,8 @@ _CHANNEL_NEEDS = (
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
     ("attach_files", "Attach Files"),
+    # After a crash or timeout, a post that may have gone out is looked for before it is sent again.
+    ("read_message_history", "Read Message History"),
 )
 
 

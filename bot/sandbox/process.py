@@ -1,6 +1,7 @@
 """The real bot alone in its own process, wired to emulators that live elsewhere, so a test can SIGKILL it.
 
     python -m bot.sandbox.process --settings FILE --discord-url URL --ready-file FILE [--control-port N]
+                                  [--clock-offset SECONDS]
 
 The emulators run in another process (a test's), so what they recorded survives the bot's death: Discord's
 posts and roles, GitHub's pull requests and the webhooks that failed while the bot was down. The settings file
@@ -25,6 +26,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from aiohttp import web
 
 from bot import logs
 from bot.app import App, RunOptions, StartupError
-from bot.clock import SystemClock
+from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import ConfigError, load_secrets, parse_settings
 from bot.sandbox.config import builtin_config, deep_merge, resolve_names
 from bot.sandbox.discord.rest import API_PREFIX
@@ -68,11 +70,12 @@ def write_settings(path: Path, data: dict[str, Any]) -> Path:
 class BotProcess:
     """One App against external emulators, with a small control API."""
 
-    def __init__(self, settings_file: Path, discord_url: str, control_port: int = 0) -> None:
+    def __init__(self, settings_file: Path, discord_url: str, control_port: int = 0, clock_offset: float = 0.0) -> None:
         self.settings = parse_settings(json.loads(settings_file.read_text(encoding="utf-8")), str(settings_file))
         self.secrets = load_secrets()
         self.discord_url = discord_url.rstrip("/")
         self.control_port = control_port
+        self.clock_offset = clock_offset
         self.app: App | None = None
         self._runner: web.AppRunner | None = None
         self.control_url = ""
@@ -84,7 +87,10 @@ class BotProcess:
         options = RunOptions(
             sync="always", guild_ready_timeout=0.1, github_throttle=False, ready_timeout=20, first_start_prompt=False
         )
-        self.app = App(self.settings, self.secrets, SystemClock(), options)
+        clock: Clock = SystemClock()
+        if self.clock_offset:  # the emulators' sandbox clock, moved ahead of the wall clock by a test
+            clock = ManualClock(datetime.now(UTC) + timedelta(seconds=self.clock_offset))
+        self.app = App(self.settings, self.secrets, clock, options)
         await self.app.start()
         self._runner = web.AppRunner(self._control_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -170,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--discord-url", required=True, help="the Discord emulator's base URL")
     parser.add_argument("--ready-file", required=True, help="where to write the ready JSON object")
     parser.add_argument("--control-port", type=int, default=0, help="control API port (default: any free port)")
+    parser.add_argument(
+        "--clock-offset", type=float, default=0.0, help="run the clock this many seconds ahead of the wall clock"
+    )
     return parser
 
 
@@ -179,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> int:
         try:
-            process = BotProcess(Path(args.settings), args.discord_url, args.control_port)
+            process = BotProcess(Path(args.settings), args.discord_url, args.control_port, args.clock_offset)
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return 1

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.jobs import JobInfo
+from bot.outbox import FailedRow, LaneState, failed_count, failed_rows, waiting_lanes
 from bot.timeutil import iso
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class StatusReport:
     webhook_deliveries_last_hour: int
     outbox_waiting: int
     outbox_oldest_seconds: float
+    outbox_failed: int
     rate_limit_remaining: int | None
     github_backoff_until: str | None
     jobs: list[JobInfo]
@@ -50,10 +52,14 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     found += services.repos.problems()
     found += await _github_problems(services)
     failed = await services.db.fetchall(
-        "SELECT kind, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",
+        "SELECT id, kind, lane, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",
         (iso(now - timedelta(days=1)),),
     )
-    found += [f"a {row['kind']} could not be done: {row['last_error']}" for row in failed]
+    found += [
+        f"a {row['kind']} could not be done ({lane_label(row['lane'])}): {row['last_error']} — outbox entry "
+        f"#{row['id']}, `/vestry outbox retry:{row['id']}` tries it again"
+        for row in failed
+    ]
     return StatusReport(
         version=__version__,
         uptime=now - services.started_at,
@@ -61,6 +67,7 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
         webhook_deliveries_last_hour=int(deliveries),
         outbox_waiting=waiting,
         outbox_oldest_seconds=oldest,
+        outbox_failed=await failed_count(services.db),
         rate_limit_remaining=getattr(github, "rate_limit_remaining", None) if github else None,
         github_backoff_until=backoff.isoformat() if backoff is not None and backoff > now else None,
         jobs=await services.jobs.info(),
@@ -84,3 +91,30 @@ async def _github_problems(services: Services) -> list[str]:
         else:
             found.append(f"the backfill of {key.removeprefix('backfill:error:')} stopped: {value[:200]}")
     return found
+
+
+def lane_label(lane: str) -> str:
+    """Name a lane for maintainers: ``#channel``, a member's DMs or a member's roles (as Discord mentions)."""
+    kind, _, ident = lane.partition(":")
+    if kind == "channel" and ident.isdigit():
+        return f"<#{ident}>"
+    if kind == "dm" and ident.isdigit():
+        return f"DMs to <@{ident}>"
+    if kind == "roles" and ident.isdigit():
+        return f"roles of <@{ident}>"
+    return lane or "other"
+
+
+@dataclass
+class OutboxReport:
+    """What /vestry outbox shows: the lanes with waiting side effects and the failed ones (dead letters)."""
+
+    lanes: list[LaneState]
+    failed: list[FailedRow]
+    failed_total: int
+
+
+async def collect_outbox(services: Services) -> OutboxReport:
+    """Gather what waits in the outbox, per lane, and what failed for good."""
+    db = services.db
+    return OutboxReport(await waiting_lanes(db), await failed_rows(db), await failed_count(db))

@@ -27,6 +27,16 @@ def record(test: str, cases: int, held: str, **figures: Any) -> None:
             out.write(json.dumps({"test": test, "cases": cases, "held": held, **figures}) + "\n")
 
 
+def seconds_between(start: str, end: str | None) -> float:
+    """Seconds from one stored ISO time to another (infinite when the second is missing)."""
+    from bot.timeutil import parse_iso
+
+    first, second = parse_iso(start), parse_iso(end)
+    if first is None or second is None:
+        return float("inf")
+    return (second - first).total_seconds()
+
+
 def bot_posts(discord: DiscordEmulator) -> list[Any]:
     """Messages the bot posted through the REST API (not interaction answers), deleted ones included."""
     world = discord.world
@@ -48,8 +58,10 @@ def exactly_once(discord: DiscordEmulator, query: Query) -> list[str]:
     posts = [m for m in bot_posts(discord) if not m.deleted]
     nonces = Counter(str(m.nonce) for m in posts)
     problems += [f"nonce {n} posted {c} times" for n, c in nonces.items() if c > 1]
-    rows = query("SELECT id, dedupe_key, kind, done_at, failed FROM outbox", ())
-    expected = {f"v{row['id']}": row for row in rows if row["kind"] in ("message", "dm")}
+    rows = query("SELECT id, dedupe_key, kind, done_at, failed, nonce, result FROM outbox", ())
+    # A post an interaction answer made (a /kudos answer) has no nonce: Discord shows it as that answer.
+    answered = [row for row in rows if row["result"] and json.loads(row["result"]).get("via") == "interaction"]
+    expected = {str(row["nonce"]): row for row in rows if row["kind"] in ("message", "dm") and row not in answered}
     problems += [f"a post with no outbox row: nonce {n}" for n in nonces if n not in expected]
     for nonce, row in expected.items():
         if row["done_at"] is None:
@@ -94,7 +106,7 @@ def first_prs_announced_once(
     for login in merged_authors(github, repo):
         github_id = github.user_id(login)
         rows = query(
-            "SELECT c.post_key, o.id FROM celebrations c LEFT JOIN outbox o ON o.dedupe_key = c.post_key "
+            "SELECT c.post_key, o.id, o.nonce FROM celebrations c LEFT JOIN outbox o ON o.dedupe_key = c.post_key "
             "WHERE c.key = ?",
             (f"first-pr:{github_id}",),
         )
@@ -105,7 +117,7 @@ def first_prs_announced_once(
         if len(rows) != 1 or rows[0]["post_key"] is None or rows[0]["id"] is None:
             problems.append(f"{login}'s first PR was not announced ({[dict(r) for r in rows]})")
             continue
-        message = posts.get(f"v{rows[0]['id']}")
+        message = posts.get(str(rows[0]["nonce"]))
         if message is None:
             problems.append(f"{login}'s first-PR post is not on Discord")
         elif login not in message_text(message):

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.clock import SystemClock
+from bot.clock import ManualClock
 from bot.sandbox.discord_emulator import DiscordEmulator
 from bot.sandbox.github_emulator import GitHubEmulator
 from bot.sandbox.process import settings_data, write_settings
@@ -57,6 +57,13 @@ class BotHandle:
         github.set_webhook(f"http://127.0.0.1:{self.webhook_port}/github/webhook", WEBHOOK_SECRET)
 
     @property
+    def clock(self) -> ManualClock:
+        """The emulators' clock, which the bot process follows (a test moves it ahead, e.g. across a long pause)."""
+        clock = self.discord.world.clock
+        assert isinstance(clock, ManualClock)
+        return clock
+
+    @property
     def alive(self) -> bool:
         """Tell whether the bot process is running."""
         return self.process is not None and self.process.returncode is None
@@ -86,6 +93,8 @@ class BotHandle:
                 self.discord.url,
                 "--ready-file",
                 str(self.ready_file),
+                "--clock-offset",
+                str(self.clock.offset_seconds),
                 stdout=log,
                 stderr=log,
                 env=self.environment(),
@@ -163,8 +172,8 @@ class BotHandle:
 
 @contextlib.asynccontextmanager
 async def emulators() -> AsyncIterator[tuple[DiscordEmulator, GitHubEmulator]]:
-    """Both emulators on the wall clock (the bot process reads the same clock), with the default world."""
-    clock = SystemClock()
+    """Both emulators on one sandbox clock (the bot process follows it), with the default world."""
+    clock = ManualClock()
     discord = DiscordEmulator(clock=clock, rate_limits="fast")
     github = GitHubEmulator(clock=clock)
     await discord.start()

@@ -5,6 +5,10 @@ state survive every kill. Webhooks sent while the bot is dead fail (GitHub does 
 catch-up must recover them. After the last restart and a settle, every first PR is announced exactly once,
 every earned role is granted, and nothing is on Discord twice.
 
+Each seed kills once the moment Discord stores a post (before the bot hears back) and restarts more than 10
+minutes later on the sandbox clock, past Discord's nonce window, as do about half its other restarts: a post is
+never sent twice, because the outbox looks for a possibly sent post before sending it again.
+
 ``VESTRY_CRASH_RUNS`` sets how many seeds run (3 by default; docs/reliability.md records a 20+ run).
 """
 
@@ -28,6 +32,7 @@ FIRST_SEED = int(os.environ.get("VESTRY_CRASH_SEED", "1000"))
 CONTRIBUTORS = [f"dev{i}" for i in range(6)]
 BOT_ACCOUNT = "helperbot"
 LINKED = {f"m{i}": f"dev{i}" for i in range(4)} | {"keeper": "maintainer"}
+LONG_PAUSE = 660.0  # seconds of sandbox clock: more than 10 minutes, past Discord's nonce window (a few minutes)
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Run:
     pending_links: list[str] = field(default_factory=list)
     ops: int = 0
     failed_webhooks: int = 0
+    long_pauses: int = 0
+    kills_after_post: int = 0
 
     async def link(self, member: str) -> bool:
         """Link a member as the owner would; False when the bot was (being) killed meanwhile."""
@@ -78,13 +85,43 @@ class Run:
         self.ops += 1
 
     async def chaos(self, kills: int) -> None:
-        """Kill the bot at random moments (start-up catch-up included) and restart it on the same database."""
-        for _ in range(kills):
-            await asyncio.sleep(self.rng.uniform(0.05, 1.5))
-            self.bot.kill()
+        """Kill the bot at random moments (start-up catch-up included) and restart it on the same database.
+
+        The first kill comes the moment Discord stores a post, before the bot hears back; that restart, and about
+        half the others, come more than 10 minutes later on the sandbox clock, past Discord's nonce window.
+        """
+        for index in range(kills):
+            if index == 0:
+                await self.kill_after_next_post(timeout=self.rng.uniform(2, 6))
+            else:
+                await asyncio.sleep(self.rng.uniform(0.05, 1.5))
+                self.bot.kill()
             await self.bot.wait_dead()
             await asyncio.sleep(self.rng.uniform(0.1, 0.8))
+            if index == 0 or self.rng.random() < 0.5:
+                self.bot.clock.advance(self.rng.uniform(LONG_PAUSE, 6 * LONG_PAUSE))
+                self.long_pauses += 1
             await self.bot.start()
+
+    async def kill_after_next_post(self, timeout: float) -> None:
+        """SIGKILL the bot right after Discord stores its next post (or after ``timeout`` if none comes)."""
+        world = self.bot.discord.world
+        store, stored = world.store_message, asyncio.Event()
+
+        def store_then_kill(message: Any) -> None:
+            store(message)
+            if message.author_id == world.bot_user_id and message.interaction is None and not stored.is_set():
+                self.bot.kill()
+                stored.set()
+
+        world.store_message = store_then_kill
+        try:
+            await asyncio.wait_for(stored.wait(), timeout)
+            self.kills_after_post += 1
+        except TimeoutError:
+            self.bot.kill()
+        finally:
+            del world.store_message
 
 
 async def crash_run(seed: int, workdir: Path) -> tuple[list[str], dict[str, int]]:
@@ -122,9 +159,13 @@ async def crash_run(seed: int, workdir: Path) -> tuple[list[str], dict[str, int]
         finally:
             code = await bot.stop()
         failed = sum(1 for delivery in github.deliveries if delivery["error"])
+        found = bot.log_path.read_text(errors="replace").count("was already posted; not posting it again")
         figures = {
             "ops": run.ops,
             "kills": bot.kills,
+            "kills_just_after_a_post": run.kills_after_post,
+            "restarts_over_10_min_later": run.long_pauses,
+            "posts_found_not_resent": found,
             "lost_webhooks": failed,
             "posts": len(checks.bot_posts(discord)),
             "first_prs": len([a for a in checks.merged_authors(github, REPO) if a != BOT_ACCOUNT]),
@@ -156,6 +197,7 @@ async def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path: Pat
     )
     assert not problems, "\n".join(problems)
     assert totals["kills"] >= 2 * RUNS and totals["lost_webhooks"] > 0  # the faults really happened
+    assert totals["restarts_over_10_min_later"] >= RUNS
 
 
 async def test_a_bot_on_webhooks_still_has_a_poller_and_catches_up_at_start(sandbox: Any) -> None:

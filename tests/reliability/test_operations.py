@@ -28,6 +28,8 @@ NEEDED = {
     "vestry_webhook_pending": "gauge",
     "vestry_outbox_depth": "gauge",
     "vestry_outbox_oldest_seconds": "gauge",
+    "vestry_outbox_failed": "gauge",
+    "vestry_outbox_retries_total": "gauge",
     "vestry_github_requests_total": "gauge",
     "vestry_github_rate_limit_remaining": "gauge",
     "vestry_job_runs_total": "gauge",
@@ -92,6 +94,7 @@ async def test_metrics_are_valid_prometheus_text_and_cover_deliveries_outbox_git
     assert parsed["vestry_webhook_deliveries_total"]['{result="bad_signature"}'] == 1
     assert parsed["vestry_webhook_processed_total"][""] >= 2
     assert parsed["vestry_outbox_depth"][""] == 0
+    assert parsed["vestry_outbox_failed"][""] == 0
     assert parsed["vestry_github_requests_total"][""] > 0
     assert parsed["vestry_github_rate_limit_remaining"]['{resource="core"}'] > 0
     assert parsed["vestry_job_runs_total"]['{job="github.poll"}'] >= 1

@@ -680,3 +680,30 @@ async def test_profile_shows_contributions_thanks_first_pr_and_ladder_progress(w
     assert profile.recognitions == {"doc": 1}
     assert profile.first_pr is not None and profile.first_pr.title == "First!"
     assert profile.ladder == f"Novice; 1 merge to Priest ({GUILD}/{BOB.id})"
+
+
+async def test_kudos_keyed_by_its_interaction_is_recorded_once_with_its_post(world: World) -> None:
+    given = await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks", interaction_id=77, channel_id=5)
+    again = await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks", interaction_id=77, channel_id=5)
+    assert not given.repeated and again.repeated and again.total_received == 1
+    assert await world.db.fetchval("SELECT COUNT(*) FROM peer_kudos") == 1
+    rows = await world.db.fetchall("SELECT dedupe_key, lane, sent_at FROM outbox WHERE kind = 'message'")
+    assert [(r["dedupe_key"], r["lane"]) for r in rows] == [(f"kudos:{GUILD}:77", "channel:5")]
+    assert rows[0]["sent_at"] is not None, "marked as possibly posted by the answer, so a restart looks first"
+    retry = await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks", interaction_id=78, channel_id=5)
+    assert retry.repeated, "the same thanks while its answer has not been recorded is the same kudos"
+    await world.db.execute(
+        "UPDATE outbox SET done_at = ?, result = ? WHERE dedupe_key = ?",
+        ("2026-03-02T12:00:00Z", '{"via": "interaction"}', f"kudos:{GUILD}:77"),
+    )
+    new = await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks", interaction_id=79, channel_id=5)
+    assert not new.repeated and new.total_received == 2, "once answered, the same words again are a new kudos"
+
+
+async def test_recognition_keyed_by_its_interaction_is_recorded_once(world: World) -> None:
+    link = "https://github.com/sandbox/project/wiki/Talk"
+    given = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
+    again = await world.recognition.recognize(GUILD, ALICE, BOB, "talk", link, interaction_id=5, channel_id=9)
+    assert not given.repeated and again.repeated and again.id == given.id
+    assert await world.db.fetchval("SELECT COUNT(*) FROM recognitions") == 1
+    assert await world.db.fetchval("SELECT COUNT(*) FROM outbox WHERE kind = 'message'") == 1

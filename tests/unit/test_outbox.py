@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.messages import OutMessage
-from bot.outbox import Dispatcher, PermanentError, TransientError, enqueue_message, enqueue_role
+from bot.outbox import Dispatcher, PermanentError, SeenMessage, TransientError, enqueue_message, enqueue_role
 
 
 class FakeSink:
@@ -33,6 +35,16 @@ class FakeSink:
 
     async def remove_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         self.roles.remove((user_id, role_id))
+
+    async def recent_messages(self, channel_id: int | None, user_id: int | None, since: datetime) -> list[SeenMessage]:
+        return [
+            SeenMessage(1001 + i, 1, nonce, content, ())
+            for i, (target, content, nonce) in enumerate(self.sent)
+            if target in (channel_id, user_id)
+        ][::-1]
+
+    def own_id(self) -> int:
+        return 1
 
 
 async def test_duplicate_key_is_ignored_and_rows_run_in_order(db: Database, clock: ManualClock) -> None:
@@ -72,10 +84,13 @@ async def test_permanent_failure_is_recorded_and_does_not_block_the_rest(db: Dat
     assert await db.fetchval("SELECT failed FROM outbox WHERE dedupe_key = 'a'") == 1
 
 
-async def test_nonce_is_stable_per_row(db: Database, clock: ManualClock) -> None:
+async def test_nonce_is_stored_with_the_row_and_random_not_its_id(db: Database, clock: ManualClock) -> None:
     async with db.transaction() as conn:
         await enqueue_message(conn, "a", 1, OutMessage("x"), now=clock.now())
+        await enqueue_message(conn, "b", 1, OutMessage("y"), now=clock.now())
     sink = FakeSink()
     await Dispatcher(db, clock, sink).run_once()
-    row_id = await db.fetchval("SELECT id FROM outbox")
-    assert sink.sent[0][2] == f"v{row_id}"
+    rows = await db.fetchall("SELECT id, nonce FROM outbox ORDER BY id")
+    assert [nonce for _, _, nonce in sink.sent] == [row["nonce"] for row in rows]
+    assert all(len(row["nonce"]) <= 25 and row["nonce"] != f"v{row['id']}" for row in rows)
+    assert rows[0]["nonce"] != rows[1]["nonce"]

@@ -12,7 +12,14 @@ from bot.services.recognition.models import (
     Profile,
     RecognitionGiven,
 )
-from bot.services.recognition.peer import RECOGNITION_KINDS, kind_choices, kudos_message, recognition_message
+from bot.services.recognition.peer import (
+    RECOGNITION_KINDS,
+    kind_choices,
+    kudos_message,
+    kudos_post_key,
+    recognition_answer_key,
+    recognition_message,
+)
 from bot.services.recognition.profile import profile_embed
 from bot.services.recognition.service import Recognition
 
@@ -27,6 +34,8 @@ __all__ = [
     "RecognitionGiven",
     "kind_choices",
     "kudos_message",
+    "kudos_post_key",
     "profile_embed",
+    "recognition_answer_key",
     "recognition_message",
 ]

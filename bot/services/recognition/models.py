@@ -80,6 +80,8 @@ class KudosGiven:
     receiver: MemberRef
     reason: str
     total_received: int
+    repeated: bool = False  # the same interaction, or a retry after its answer failed: nothing new was recorded
+    channel_id: int | None = None  # where its post is (or goes), when the outbox holds it
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class RecognitionGiven:
     link: str
     total_of_kind: int
     posted: bool
+    repeated: bool = False  # the same interaction again: nothing new was recorded
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+
+import aiosqlite
 
 from bot import events as ev
 from bot.clock import Clock
@@ -134,6 +136,65 @@ def recognition_message(given: RecognitionGiven) -> OutMessage:
     )
 
 
+def kudos_post_key(guild_id: int, interaction_id: int) -> str:
+    """The outbox key of a /kudos post, named for the interaction that asked for it."""
+    return f"kudos:{guild_id}:{interaction_id}"
+
+
+def recognition_answer_key(guild_id: int, interaction_id: int) -> str:
+    """The outbox key of a /recognize post made as the command's answer (when no kudos channel is set)."""
+    return f"recognition-answer:{guild_id}:{interaction_id}"
+
+
+async def _earlier_recognition(
+    conn: aiosqlite.Connection, guild_id: int, interaction_id: int, by: MemberRef, member: MemberRef, posted: bool
+) -> RecognitionGiven | None:
+    """Find the recognition an interaction already recorded."""
+    cursor = await conn.execute(
+        "SELECT id, kind, link FROM recognitions WHERE guild_id = ? AND interaction_id = ?", (guild_id, interaction_id)
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT COUNT(*) FROM recognitions WHERE guild_id = ? AND member_id = ? AND kind = ?",
+        (guild_id, member.id, row[1]),
+    )
+    count = await cursor.fetchone()
+    total = int(count[0]) if count else 1
+    return RecognitionGiven(int(row[0]), by, member, row[1], row[2], total, posted, repeated=True)
+
+
+# A member who saw no answer and runs the same /kudos again within this time means the same thanks.
+RETRY_WINDOW = timedelta(minutes=15)
+
+
+async def _earlier_kudos(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    giver: MemberRef,
+    receiver: MemberRef,
+    reason: str,
+    interaction_id: int,
+    now: datetime,
+) -> KudosGiven | None:
+    """Find the kudos this one repeats: the same interaction, or the same thanks whose answer failed just before."""
+    cursor = await conn.execute(
+        "SELECT k.id, o.result FROM peer_kudos k LEFT JOIN outbox o ON o.dedupe_key = 'kudos:' || k.guild_id || ':' "
+        "|| k.interaction_id WHERE k.guild_id = ? AND (k.interaction_id = ? OR (k.giver_id = ? AND k.receiver_id = ? "
+        "AND k.reason = ? AND k.at > ? AND o.failed = 0 AND (o.done_at IS NULL OR json_extract(o.result, '$.via') "
+        "IS NOT 'interaction'))) ORDER BY k.interaction_id = ? DESC, k.id DESC LIMIT 1",
+        (guild_id, interaction_id, giver.id, receiver.id, reason, iso(now - RETRY_WINDOW), interaction_id),
+    )
+    if await cursor.fetchone() is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
+    )
+    total = await cursor.fetchone()
+    return KudosGiven(giver, receiver, reason, int(total[0]) if total else 1, repeated=True)
+
+
 class PeerKudos:
     """Record thanks between members, with limits, and recognitions of non-code work."""
 
@@ -149,8 +210,22 @@ class PeerKudos:
         if receiver.bot:
             raise UserFacingError(f"Bots don't need {what}. Thank the people behind them instead!")
 
-    async def give(self, guild_id: int, giver: MemberRef, receiver: MemberRef, reason: str | None) -> KudosGiven:
-        """Record a /kudos; refuse self-kudos, bots, too-long reasons and givers over their daily limit."""
+    async def give(
+        self,
+        guild_id: int,
+        giver: MemberRef,
+        receiver: MemberRef,
+        reason: str | None,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> KudosGiven:
+        """Record a /kudos; refuse self-kudos, bots, too-long reasons and givers over their daily limit.
+
+        With an ``interaction_id`` the kudos and its post (in ``channel_id``, through the outbox, held while the
+        interaction answer makes it) are recorded together, keyed by the interaction: the same interaction again,
+        or the same thanks again after its answer failed, records nothing new (``repeated``).
+        """
         self._check_people(giver, receiver, "kudos")
         text = (reason or "").strip()
         limit = self._settings.kudos.reason_max_length
@@ -158,6 +233,10 @@ class PeerKudos:
             raise UserFacingError(f"Keep the reason to {limit} characters (yours has {len(text)}).")
         now = self._clock.now()
         async with self._db.transaction() as conn:
+            if interaction_id is not None:
+                earlier = await _earlier_kudos(conn, guild_id, giver, receiver, text, interaction_id, now)
+                if earlier is not None:
+                    return earlier
             cursor = await conn.execute(
                 "SELECT COUNT(*), MIN(at) FROM peer_kudos WHERE guild_id = ? AND giver_id = ? AND at > ?",
                 (guild_id, giver.id, iso(now - DAY)),
@@ -172,8 +251,9 @@ class PeerKudos:
                     f"You can give more <t:{again}:R>."
                 )
             await conn.execute(
-                "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, reason, at) VALUES (?, ?, ?, ?, ?)",
-                (guild_id, giver.id, receiver.id, text, iso(now)),
+                "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, reason, at, interaction_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (guild_id, giver.id, receiver.id, text, iso(now), interaction_id),
             )
             payload = {
                 "guild_id": guild_id,
@@ -187,22 +267,43 @@ class PeerKudos:
                 "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
             )
             total = await cursor.fetchone()
+            given = KudosGiven(giver, receiver, text, int(total[0]) if total else 1, channel_id=channel_id)
+            if interaction_id is not None and channel_id is not None:
+                key = kudos_post_key(guild_id, interaction_id)
+                await enqueue_message(conn, key, channel_id, kudos_message(given), now=now, answering=True)
         self._notify()
         log.info("member %s gave kudos to %s", giver.id, receiver.id)
-        return KudosGiven(giver, receiver, text, int(total[0]) if total else 1)
+        return given
 
     async def recognize(
-        self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
+        self,
+        guild_id: int,
+        by: MemberRef,
+        member: MemberRef,
+        kind: str,
+        link: str,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
     ) -> RecognitionGiven:
-        """Record a maintainer's recognition of non-code work and queue its post in the kudos channel."""
+        """Record a maintainer's recognition of non-code work and queue its post in the kudos channel.
+
+        With an ``interaction_id`` the same interaction again records nothing (``repeated``); without a kudos
+        channel, the post goes to ``channel_id`` (the command's) through the outbox, held while the answer makes it.
+        """
         self._check_people(by, member, "a recognition")
         key, url = parse_kind(kind), parse_link(link)
         now = self._clock.now()
         channel = self._settings.discord.channels.kudos
         async with self._db.transaction() as conn:
+            if interaction_id is not None:
+                earlier = await _earlier_recognition(conn, guild_id, interaction_id, by, member, channel is not None)
+                if earlier is not None:
+                    return earlier
             cursor = await conn.execute(
-                "INSERT INTO recognitions(guild_id, member_id, kind, link, by_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, member.id, key, url, by.id, iso(now)),
+                "INSERT INTO recognitions(guild_id, member_id, kind, link, by_id, at, interaction_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (guild_id, member.id, key, url, by.id, iso(now), interaction_id),
             )
             row_id = int(cursor.lastrowid or 0)
             cursor = await conn.execute(
@@ -216,6 +317,9 @@ class PeerKudos:
             if channel is not None:
                 message = recognition_message(given)
                 await enqueue_message(conn, f"recognition:{guild_id}:{row_id}", channel, message, now=now)
+            elif interaction_id is not None and channel_id is not None:
+                answer_key = recognition_answer_key(guild_id, interaction_id)
+                await enqueue_message(conn, answer_key, channel_id, recognition_message(given), now=now, answering=True)
         self._notify()
         log.info("maintainer %s recognised %s for %s", by.id, member.id, key)
         return given

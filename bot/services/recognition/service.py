@@ -107,15 +107,36 @@ class Recognition:
             if not left:
                 return
 
-    async def give_kudos(self, guild_id: int, giver: MemberRef, receiver: MemberRef, reason: str | None) -> KudosGiven:
-        """Record one member thanking another."""
-        return await self._peer.give(guild_id, giver, receiver, reason)
+    async def give_kudos(
+        self,
+        guild_id: int,
+        giver: MemberRef,
+        receiver: MemberRef,
+        reason: str | None,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> KudosGiven:
+        """Record one member thanking another (with its post, keyed by the interaction, when one is given)."""
+        return await self._peer.give(
+            guild_id, giver, receiver, reason, interaction_id=interaction_id, channel_id=channel_id
+        )
 
     async def recognize(
-        self, guild_id: int, by: MemberRef, member: MemberRef, kind: str, link: str
+        self,
+        guild_id: int,
+        by: MemberRef,
+        member: MemberRef,
+        kind: str,
+        link: str,
+        *,
+        interaction_id: int | None = None,
+        channel_id: int | None = None,
     ) -> RecognitionGiven:
-        """Record a maintainer's recognition of a member's non-code contribution."""
-        return await self._peer.recognize(guild_id, by, member, kind, link)
+        """Record a maintainer's recognition of a member's non-code contribution (keyed by the interaction)."""
+        return await self._peer.recognize(
+            guild_id, by, member, kind, link, interaction_id=interaction_id, channel_id=channel_id
+        )
 
     async def profile(self, guild_id: int, member: MemberRef, viewer_id: int) -> Profile:
         """Collect what /profile shows about a member."""
