@@ -19,6 +19,7 @@ from bot.github.webhooks import Metrics, WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
 from bot.outbox import Dispatcher
+from bot.startup import Backoff, Unreachable, retry_unreachable, secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class RunOptions:
     webhook_host: str | None = None
     webhook_port: int | None = None
     first_start_prompt: bool = True
+    discord_backoff: Backoff = field(default_factory=Backoff)
+    github_backoff: Backoff = field(default_factory=Backoff)
 
 
 async def open_database(settings: Settings) -> Database:
@@ -179,6 +182,11 @@ async def first_start_backfill(services: Services, prompt: bool) -> None:
         services.dispatcher.wake()
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
 class App:
     """One running Vestry: start everything in order, stop it in reverse."""
 
@@ -206,6 +214,9 @@ class App:
                 "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/"
                 "applications (Bot → Reset Token) and export DISCORD_TOKEN"
             )
+        unsigned = secret_problem(self.settings, self.secrets)
+        if unsigned is not None:
+            raise StartupError(unsigned)
         self.db = await open_database(self.settings)
         services = build_services(self.settings, self.secrets, self.db, self.clock, self.options)
         self.services = services
@@ -223,12 +234,7 @@ class App:
                 self.options.webhook_host or hooks.host,
                 hooks.port if self.options.webhook_port is None else self.options.webhook_port,
             )
-        try:
-            await self.bot.login(token.get_secret_value())
-        except discord.LoginFailure:
-            raise StartupError(
-                "Discord rejected DISCORD_TOKEN (401): copy a fresh token from the Developer Portal (Bot → Reset Token)"
-            ) from None
+        await self._login(token.get_secret_value())
         self._bot_task = asyncio.create_task(self.bot.connect(reconnect=True), name="vestry-gateway")
         ready = asyncio.create_task(self.bot.ready_event.wait())
         done, _ = await asyncio.wait(
@@ -246,15 +252,43 @@ class App:
         self._background.append(self.catch_up_task)
         log.info("Vestry is ready as %s", self.bot.user)
 
+    async def _login(self, token: str) -> None:
+        """Log in to Discord, retrying with backoff while Discord cannot be reached (one log line a try)."""
+
+        async def attempt() -> None:
+            try:
+                await self.bot.login(token)
+            except discord.LoginFailure:
+                raise StartupError(
+                    "Discord rejected DISCORD_TOKEN (401): copy a fresh token from the Developer Portal "
+                    "(Bot → Reset Token)"
+                ) from None
+            except (OSError, asyncio.TimeoutError, discord.DiscordServerError) as exc:
+                raise Unreachable(_one_line(exc)) from None
+
+        try:
+            await retry_unreachable("Discord", attempt, self.options.discord_backoff)
+        except Unreachable as exc:
+            raise StartupError(f"Discord is unreachable ({exc}); check the network and try again") from None
+
     async def _catch_up(self, first_start: bool) -> None:
         """Recover what GitHub did while the bot was down; on a first start, offer or run the backfill."""
         services = self.services
         assert services is not None
+        poller = services.poller
+
+        async def attempt() -> None:
+            report = await poller.catch_up()
+            if report.unreachable and report.unreachable == len(poller.repositories):
+                raise Unreachable(report.errors[0])
+
         try:
-            if services.poller is not None:
-                await services.poller.catch_up()
+            if poller is not None:
+                await retry_unreachable("GitHub", attempt, self.options.github_backoff)
             if first_start:
                 await first_start_backfill(services, prompt=self.options.first_start_prompt)
+        except Unreachable:
+            pass  # logged by the retry; the next poll (or webhook gap check) tries again
         except Exception:
             log.exception("start-up catch-up with GitHub failed; the next poll will try again")
 
