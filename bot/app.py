@@ -263,7 +263,7 @@ class App:
                     "Discord rejected DISCORD_TOKEN (401): copy a fresh token from the Developer Portal "
                     "(Bot → Reset Token)"
                 ) from None
-            except (OSError, asyncio.TimeoutError, discord.DiscordServerError) as exc:
+            except (TimeoutError, OSError, discord.DiscordServerError) as exc:
                 raise Unreachable(_one_line(exc)) from None
 
         try:

@@ -93,7 +93,7 @@ def fires_at_all(trigger: CronTrigger) -> bool:
     fields = [field for field in trigger.fields if field.name in _DATE_FIELDS]
     for offset in range(28 * 366):
         day = _CYCLE_START + timedelta(days=offset)
-        moment = datetime(day.year, day.month, day.day)
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         if all(field.get_next_value(moment) == field.get_value(moment) for field in fields):
             return True
     return False

@@ -22,8 +22,8 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github.client import STAR_MEDIA_TYPE, GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
-from bot.github.types import GitHubUnavailable
 from bot.github.payloads import actor, issue_fact, pull_fact
+from bot.github.types import GitHubUnavailable
 from bot.ledger import Fact, Ledger, ReviewFact, ReviewRequestFact, StarFact
 from bot.timeutil import iso, parse_iso
 

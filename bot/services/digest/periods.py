@@ -16,10 +16,10 @@ _LOOKBACK_LIMIT = timedelta(days=800)
 _PERIOD_HELP = 'Choose "this" (the period so far), "last" (the last finished one) or a date like 2026-03-06.'
 
 
-@dataclass(frozen=True)
 EARLIEST_DAY = date(2008, 1, 1)  # GitHub opened in 2008: no digest period can start before
 
 
+@dataclass(frozen=True)
 class Period:
     """The half-open span ``[start, end)`` a digest covers, in aware UTC."""
 

@@ -85,9 +85,7 @@ def parse_until(text: str, now: datetime, tz: str) -> datetime:
                 f"I couldn't read {value[:40]!r}: give a date like 2026-03-20 or a duration like 3d or 2w."
             ) from None
         if length > MAX_AWAY:
-            raise UserFacingError(
-                f"You can be away for at most a year: pick a date up to {(now + MAX_AWAY):%Y-%m-%d}."
-            )
+            raise UserFacingError(f"You can be away for at most a year: pick a date up to {(now + MAX_AWAY):%Y-%m-%d}.")
         until = now + length
     if until <= now:
         raise UserFacingError("That is not in the future: give a later date (YYYY-MM-DD) or a duration like 3d.")
