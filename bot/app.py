@@ -225,6 +225,9 @@ class App:
         services.bus.after_commit.append(services.dispatcher.wake)
         register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
+        changed = await services.ledger.apply_ignored_accounts()
+        if changed:
+            log.info("github.ignored_accounts changed: %d account(s) now follow the configuration", changed)
         await services.ledger.go_live()
         if services.github is not None:
             await services.github.start()

@@ -180,6 +180,12 @@ class LadderSettings(Section):
         timedelta(hours=1), description="How often roles are compared with what is earned."
     )
     tiers: list[Tier] = Field(default_factory=_default_tiers, description="The ladder, lowest tier first.")
+    kudos_per_giver: int | None = Field(
+        None,
+        ge=1,
+        description="For kudos criteria, count at most this many /kudos from any one member (so one friend "
+        "running /kudos again and again cannot earn a tier); unset counts every kudos.",
+    )
 
     @model_validator(mode="after")
     def _distinct_tiers(self) -> LadderSettings:

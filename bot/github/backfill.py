@@ -65,7 +65,7 @@ class BackfillReport:
 
 def ledger_actor(who: gq.Actor | None) -> Actor | None:
     """Turn a GraphQL actor into a ledger actor."""
-    return None if who is None else Actor(who.id, who.login, who.is_bot)
+    return None if who is None else Actor(who.id, who.login, who.is_bot, is_org=who.is_org)
 
 
 def pull_facts(repo: str, pull: gq.BackfillPull, extra_reviews: Sequence[gq.BackfillReview] = ()) -> list[Fact]:

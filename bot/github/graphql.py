@@ -125,6 +125,7 @@ class Actor:
     id: int
     login: str
     is_bot: bool
+    is_org: bool = False
 
 
 GHOST = Actor(id=10137, login="ghost", is_bot=False)
@@ -199,7 +200,8 @@ def parse_actor(node: dict[str, Any] | None) -> Actor | None:
     typename = node.get("__typename")
     if typename == "Bot" and not login.endswith("[bot]"):
         login = f"{login}[bot]"
-    return Actor(id=int(database_id), login=login, is_bot=typename == "Bot" or login.endswith("[bot]"))
+    is_bot = typename == "Bot" or login.endswith("[bot]")
+    return Actor(id=int(database_id), login=login, is_bot=is_bot, is_org=typename == "Organization")
 
 
 def parse_pull_page(data: dict[str, Any]) -> tuple[list[BackfillPull], str | None]:

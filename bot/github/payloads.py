@@ -23,6 +23,7 @@ def actor(data: Any) -> Actor | None:
             login=str(data["login"]),
             is_bot=data.get("type") == "Bot",
             avatar_url=data.get("avatar_url"),
+            is_org=data.get("type") == "Organization",
         )
     except (TypeError, ValueError):
         return None

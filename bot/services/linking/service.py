@@ -190,8 +190,9 @@ class Linking:
         holder = await self.store.holder(guild_id, user.id)
         if holder is not None and holder != discord_id:
             raise UserFacingError(taken_message(user.login))
-        if user.is_bot:
-            raise UserFacingError(f"@{user.login} is a bot account; link your personal GitHub account instead.")
+        if user.is_bot or user.is_org:
+            kind = "a bot" if user.is_bot else "an organisation"
+            raise UserFacingError(f"@{user.login} is {kind} account; link your personal GitHub account instead.")
         phrase = f"vestry-link-{secrets.token_hex(8)}"
         proof = ProofRequest(user.login, user.id, phrase, self._clock.now() + self._settings.phrase_ttl)
         await self.store.save_proof(guild_id, discord_id, proof)

@@ -136,8 +136,9 @@ class LinkStore:
         self, guild_id: int, discord_id: int, user: GitHubUser, method: str, actor_id: int | None = None
     ) -> LinkResult:
         """Link a member to a proven account; only a maintainer (``actor_id``) may move one from another member."""
-        if user.is_bot:
-            raise UserFacingError(f"@{user.login} is a bot account; link your personal GitHub account instead.")
+        if user.is_bot or user.is_org:
+            kind = "a bot" if user.is_bot else "an organisation"
+            raise UserFacingError(f"@{user.login} is {kind} account; link your personal GitHub account instead.")
         now = self._now()
         async with self._db.transaction() as conn:
             holder = await _one(conn, "SELECT * FROM links WHERE guild_id = ? AND github_id = ?", (guild_id, user.id))
