@@ -73,6 +73,7 @@ async def open_database(settings: Settings) -> Database:
     db = Database(settings.database.path)
     await db.open()
     try:
+        await db.quick_check()
         await db.migrate()
     except BaseException:
         await db.close()  # a failed start must still let the process exit
