@@ -237,8 +237,8 @@ def damaged(path: str, detail: str) -> DatabaseError:
     """Say, in one line, that the database file is damaged and how to recover."""
     return DatabaseError(
         f"the database {path} is damaged ({' '.join(detail.split())[:200]}): stop Vestry, copy your last backup "
-        f"(made with `vestry db backup`) over {path}, delete {path}-wal and {path}-shm beside it, and start again; the start-up "
-        "catch-up polls what GitHub did since"
+        f"(made with `vestry db backup`) over {path}, delete {path}-wal and {path}-shm beside it, and start again; "
+        "the start-up catch-up polls what GitHub did since"
     )
 
 
