@@ -121,3 +121,16 @@ INSERT INTO contribution_totals(github_id, category, n)
 UPDATE contribution_totals SET
     listed = EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = contribution_totals.github_id),
     sort_name = COALESCE((SELECT lower(login) FROM github_users WHERE id = contribution_totals.github_id), '');
+
+-- Renames: a link keeps the GitHub id it was made with; its login follows the account's newest login, so every
+-- place that shows a link (/whois, /rank, boards) shows the name GitHub shows now.
+CREATE TRIGGER links_follow_renames AFTER UPDATE OF login ON github_users WHEN OLD.login IS NOT NEW.login
+BEGIN
+    UPDATE links SET login = NEW.login WHERE github_id = NEW.id AND login IS NOT NEW.login;
+END;
+CREATE TRIGGER links_follow_renames_insert AFTER INSERT ON github_users
+BEGIN
+    UPDATE links SET login = NEW.login WHERE github_id = NEW.id AND login IS NOT NEW.login;
+END;
+UPDATE links SET login = (SELECT u.login FROM github_users u WHERE u.id = links.github_id)
+    WHERE EXISTS (SELECT 1 FROM github_users u WHERE u.id = links.github_id AND u.login IS NOT links.login);

@@ -51,11 +51,17 @@ class LinkStore:
         return None if row is None else link_from_row(row)
 
     async def link_of_login(self, guild_id: int, login: str) -> Link | None:
-        """Return the link of a GitHub login (case-insensitive, also under the account's newest login)."""
+        """Return the link of the account that holds a GitHub login now (case-insensitive).
+
+        A link's login follows renames (migration 0012), so an old login no longer finds it; and when the ledger has
+        since seen another account under that login, GitHub gave the login to that account, so it is not this link.
+        """
+        name = login.strip().removeprefix("@")
         row = await self._db.fetchone(
             "SELECT l.* FROM links l LEFT JOIN github_users u ON u.id = l.github_id WHERE l.guild_id = ? "
-            "AND (l.login = ? COLLATE NOCASE OR u.login = ? COLLATE NOCASE) LIMIT 1",
-            (guild_id, login, login),
+            "AND l.login = ? COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM github_users o WHERE o.login = ? "
+            "COLLATE NOCASE AND o.id != l.github_id AND o.updated_at > COALESCE(u.updated_at, l.linked_at)) LIMIT 1",
+            (guild_id, name, name),
         )
         return None if row is None else link_from_row(row)
 
