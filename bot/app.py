@@ -226,6 +226,8 @@ class App:
         services.bus.after_commit.append(services.dispatcher.wake)
         register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
+        if "linking" in services.features:
+            await services.feature("linking").tell_interrupted_devices()
         changed = await services.ledger.apply_ignored_accounts()
         if changed:
             log.info("github.ignored_accounts changed: %d account(s) now follow the configuration", changed)

@@ -249,6 +249,7 @@ class LinkingCog(commands.Cog, name="Linking"):
             await edit_reply(interaction, reply)
         except discord.HTTPException as exc:
             log.warning("could not update the /link message of member %s: %s", session.discord_id, exc.status)
+        await self.linking.device_done(session)
 
 
 async def setup(bot: VestryBot) -> None:

@@ -134,3 +134,13 @@ BEGIN
 END;
 UPDATE links SET login = (SELECT u.login FROM github_users u WHERE u.id = links.github_id)
     WHERE EXISTS (SELECT 1 FROM github_users u WHERE u.id = links.github_id AND u.login IS NOT links.login);
+
+-- Device-flow links in progress, so a restart can tell the member to run /link again. The device code itself is a
+-- credential and is never stored: only who was waiting, and until when.
+CREATE TABLE device_links_pending (
+    guild_id   INTEGER NOT NULL,
+    discord_id INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (guild_id, discord_id)
+);

@@ -15,6 +15,8 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.github.client import GitHubUser
+from bot.messages import OutMessage
+from bot.outbox import enqueue_dm
 from bot.services.linking.models import AuditEntry, Link, LinkFailed, LinkResult, ProofRequest, link_from_row
 from bot.services.linking.models import taken_message as taken
 from bot.services.people import Person, person
@@ -92,6 +94,34 @@ class LinkStore:
             )
             for r in rows
         ]
+
+    # device flows in progress ---------------------------------------------------------------------------
+    async def remember_device(self, guild_id: int, discord_id: int, expires_at: datetime) -> None:
+        """Note that a member is signing in with GitHub (never the device code: it is a credential)."""
+        await self._db.execute(
+            "INSERT INTO device_links_pending(guild_id, discord_id, started_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(guild_id, discord_id) DO UPDATE SET started_at = excluded.started_at, "
+            "expires_at = excluded.expires_at",
+            (guild_id, discord_id, iso(self._now()), iso(expires_at)),
+        )
+
+    async def forget_device(self, guild_id: int, discord_id: int) -> None:
+        """The member's sign-in ended (linked or failed, and they were told)."""
+        await self._db.execute(
+            "DELETE FROM device_links_pending WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id)
+        )
+
+    async def tell_interrupted_devices(self, message: OutMessage) -> int:
+        """Queue ``message`` as a DM to every member whose sign-in a restart cut off; return how many."""
+        now = self._now()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("SELECT guild_id, discord_id, started_at FROM device_links_pending")
+            rows = list(await cursor.fetchall())
+            for row in rows:
+                key = f"device-interrupted:{row['guild_id']}:{row['discord_id']}:{row['started_at']}"
+                await enqueue_dm(conn, key, int(row["discord_id"]), message, now=now)
+            await conn.execute("DELETE FROM device_links_pending")
+        return len(rows)
 
     # attempts and proofs ----------------------------------------------------------------------------------
     async def record_attempt(self, guild_id: int, discord_id: int) -> None:
