@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--ready-file", help="also write the ready line's JSON to this file")
     sandbox.add_argument("--poll", action="store_true", help="poll the GitHub emulator instead of webhooks")
     sandbox.add_argument("--port", type=int, default=0, help="control API port (default: any free port)")
+    sandbox.add_argument(
+        "--data", help="keep the database, both emulated worlds and the clock in this folder across restarts"
+    )
 
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
@@ -189,7 +192,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.runner import run_sandbox_cli
 
     logs.configure("INFO", args.log_format or "text")
-    return run_sandbox_cli(config=args.config, ready_file=args.ready_file, poll=args.poll, port=args.port)
+    return run_sandbox_cli(
+        config=args.config, ready_file=args.ready_file, poll=args.poll, port=args.port, data=args.data
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
