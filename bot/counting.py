@@ -71,11 +71,7 @@ def merge_counts(author_id: int | None, merged_by_id: int | None) -> bool:
     return merged_by_id is not None and (author_id is None or author_id != merged_by_id)
 
 
-def counts_or_unknown_sql(alias: str) -> str:
-    """Like ``counts_sql`` but also true when a LEFT JOIN found no account (work by someone unknown still happened)."""
-    return f"({alias}.id IS NULL OR {counts_sql(alias)})"
-
-
-def counts_sql(alias: str) -> str:
-    """An SQL condition true when the github_users row ``alias`` counts (a missing row does not)."""
-    return f"EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = {alias}.id)"
+# SQL conditions on a github_users row aliased {u} (fill with ``.format(u=alias)``): the account counts; or it
+# counts or a LEFT JOIN found no account (work by someone the ledger does not know still happened).
+COUNTED_ACCOUNT = "EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = {u}.id)"
+COUNTED_OR_UNKNOWN = "({u}.id IS NULL OR EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = {u}.id))"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.counting import counts_or_unknown_sql
+from bot.counting import COUNTED_OR_UNKNOWN
 from bot.db import Database
 from bot.services.digest.model import ChartSeries, DigestData, Health, Promotion, Ranked, Ref, Waiting, Who
 from bot.services.digest.periods import Period, Schedule
@@ -25,7 +25,7 @@ MAX_PROMOTIONS = 10
 MAX_GOOD_FIRST_ISSUES = 5
 CHART_PERIODS = 12
 Queue = tuple[int, Waiting | None]
-HUMAN = counts_or_unknown_sql("{u}")
+HUMAN = COUNTED_OR_UNKNOWN
 
 
 class DigestStats:

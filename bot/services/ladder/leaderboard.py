@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.counting import counts_sql
+from bot.counting import COUNTED_ACCOUNT
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.services.people import github_for_discord
@@ -235,7 +235,7 @@ class Leaderboard:
             f"{time_filter} GROUP BY {group}), "
             "ranked AS (SELECT c.who, c.n, RANK() OVER (ORDER BY c.n DESC) AS rk, u.login, l.discord_id, "
             "lower(u.login) AS sort_name FROM counts c JOIN github_users u ON u.id = c.who "
-            f"AND {counts_sql('u')} "
+            f"AND {COUNTED_ACCOUNT.format(u='u')} "
             "LEFT JOIN links l ON l.guild_id = ? AND l.github_id = c.who)"
         )
         return sql, ((since, guild_id) if since else (guild_id,))
