@@ -21,6 +21,7 @@ from bot.github.webhooks import WebhookReceiver
 from bot.jobs import Jobs
 from bot.ledger import Ledger
 from bot.outbox import Dispatcher, failed_count
+from bot.startup import Backoff, Unreachable, retry_unreachable, secret_problem
 from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class RunOptions:
     webhook_host: str | None = None  # the web server's address (it also receives webhooks), over the settings'
     webhook_port: int | None = None
     first_start_prompt: bool = True
+    discord_backoff: Backoff = field(default_factory=Backoff)
+    github_backoff: Backoff = field(default_factory=Backoff)
 
 
 async def open_database(settings: Settings) -> Database:
@@ -75,6 +78,7 @@ async def open_database(settings: Settings) -> Database:
     db = Database(settings.database.path)
     await db.open()
     try:
+        await db.quick_check()
         await db.migrate()
     except BaseException:
         await db.close()  # a failed start must still let the process exit
@@ -200,6 +204,11 @@ async def first_start_backfill(services: Services, prompt: bool) -> None:
         services.dispatcher.wake()
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
 class App:
     """One running Vestry: start everything in order, stop it in reverse."""
 
@@ -227,6 +236,9 @@ class App:
                 "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/"
                 "applications (Bot → Reset Token) and export DISCORD_TOKEN"
             )
+        unsigned = secret_problem(self.settings, self.secrets)
+        if unsigned is not None:
+            raise StartupError(unsigned)
         self.db = await open_database(self.settings)
         services = build_services(self.settings, self.secrets, self.db, self.clock, self.options)
         self.services = services
@@ -235,6 +247,11 @@ class App:
         services.bus.after_commit.append(services.dispatcher.wake)
         register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
+        if "linking" in services.features:
+            await services.feature("linking").tell_interrupted_devices()
+        changed = await services.ledger.apply_ignored_accounts()
+        if changed:
+            log.info("github.ignored_accounts changed: %d account(s) now follow the configuration", changed)
         await services.ledger.go_live()
         if services.github is not None:
             await services.github.start()
@@ -242,12 +259,7 @@ class App:
             await services.webhooks.start_processing()
         if services.web is not None:
             await services.web.start(*web_address(self.settings, self.options))
-        try:
-            await self.bot.login(token.get_secret_value())
-        except discord.LoginFailure:
-            raise StartupError(
-                "Discord rejected DISCORD_TOKEN (401): copy a fresh token from the Developer Portal (Bot → Reset Token)"
-            ) from None
+        await self._login(token.get_secret_value())
         self._bot_task = asyncio.create_task(self.bot.connect(reconnect=True), name="vestry-gateway")
         ready = asyncio.create_task(self.bot.ready_event.wait())
         done, _ = await asyncio.wait(
@@ -265,19 +277,47 @@ class App:
         self._background.append(self.catch_up_task)
         log.info("Vestry is ready as %s", self.bot.user)
 
+    async def _login(self, token: str) -> None:
+        """Log in to Discord, retrying with backoff while Discord cannot be reached (one log line a try)."""
+
+        async def attempt() -> None:
+            try:
+                await self.bot.login(token)
+            except discord.LoginFailure:
+                raise StartupError(
+                    "Discord rejected DISCORD_TOKEN (401): copy a fresh token from the Developer Portal "
+                    "(Bot → Reset Token)"
+                ) from None
+            except (TimeoutError, OSError, discord.DiscordServerError) as exc:
+                raise Unreachable(_one_line(exc)) from None
+
+        try:
+            await retry_unreachable("Discord", attempt, self.options.discord_backoff)
+        except Unreachable as exc:
+            raise StartupError(f"Discord is unreachable ({exc}); check the network and try again") from None
+
     async def _catch_up(self, first_start: bool) -> None:
         """Recover what GitHub did while the bot was down; on a first start, offer or run the backfill."""
         services = self.services
         assert services is not None
+        poller = services.poller
+
+        async def attempt() -> None:
+            report = await poller.catch_up()
+            if report.unreachable and report.unreachable == len(poller.repositories):
+                raise Unreachable(report.errors[0])
+
         try:
             if services.github is not None:
                 # Once per start: GitHub's spelling and id of each followed repository (a slow or absent GitHub
                 # must not hold up the start; until then deliveries are matched by name and teach the id).
                 await services.repos.resolve(services.db, services.clock, services.github.repository)
-            if services.poller is not None:
-                await services.poller.catch_up()
+            if poller is not None:
+                await retry_unreachable("GitHub", attempt, self.options.github_backoff)
             if first_start:
                 await first_start_backfill(services, prompt=self.options.first_start_prompt)
+        except Unreachable:
+            pass  # logged by the retry; the next poll (or webhook gap check) tries again
         except Exception:
             log.exception("start-up catch-up with GitHub failed; the next poll will try again")
 

@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     migrate = db_sub.add_parser("migrate", help="apply pending migrations")
     migrate.add_argument("--config", default="config.toml")
+    init = db_sub.add_parser("init", help="create the database, also over an empty (0-byte) file")
+    init.add_argument("--config", default="config.toml")
     backup = db_sub.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", help="file to write the backup to")
     backup.add_argument("--config", default="config.toml")
@@ -54,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=("real", "fast"),
         default="real",
         help="Discord's documented rate limits in wall-clock time (real), or with windows 100x shorter (fast)",
+    )
+    sandbox.add_argument(
+        "--data", help="keep the database, both emulated worlds and the clock in this folder across restarts"
     )
 
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
@@ -166,10 +171,11 @@ def _db(args: argparse.Namespace) -> int:
     settings = _settings_or_exit(args.config)
 
     async def act() -> int:
-        db = Database(settings.database.path)
+        db = Database(settings.database.path, allow_empty=args.db_command == "init")
         try:
             await db.open()
-            if args.db_command == "migrate":
+            if args.db_command in ("migrate", "init"):
+                await db.quick_check()
                 applied = await db.migrate()
                 print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
             else:
@@ -201,7 +207,12 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     logs.configure("INFO", args.log_format or "text")
     return run_sandbox_cli(
-        config=args.config, ready_file=args.ready_file, poll=args.poll, port=args.port, rate_limits=args.rate_limits
+        config=args.config,
+        ready_file=args.ready_file,
+        poll=args.poll,
+        port=args.port,
+        rate_limits=args.rate_limits,
+        data=args.data,
     )
 
 

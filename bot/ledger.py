@@ -18,6 +18,7 @@ import aiosqlite
 
 from bot import events as ev
 from bot.clock import Clock
+from bot.counting import account_counts
 from bot.db import Database
 from bot.timeutil import iso, parse_iso
 
@@ -215,8 +216,8 @@ class Ledger:
         """A bot or an ignored account (whose requests do not restart a review's wait)."""
         if who is None:
             return False
-        login = who.login.lower()
-        return who.is_bot or login.endswith("[bot]") or login in self._ignored
+        ignored = who.login.lower() in self._ignored
+        return not account_counts(who.id, who.login, is_bot=who.is_bot, is_org=who.is_org, ignored=ignored)
 
     async def _users(self, conn: aiosqlite.Connection, facts: Sequence[Fact]) -> None:
         """Store every account the facts name, in one statement, before the facts that refer to them."""
@@ -229,20 +230,37 @@ class Ledger:
             is_bot = actor.is_bot or actor.login.lower().endswith("[bot]")
             ignored = actor.login.lower() in self._ignored
             kind = actor.account_type
-            rows.append((actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, now, kind))
+            rows.append(
+                (actor.id, actor.login, int(is_bot), int(ignored), actor.avatar_url, now, kind, int(actor.is_org))
+            )
         await conn.executemany(
-            "INSERT INTO github_users(id, login, is_bot, ignored, avatar_url, updated_at, account_type) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO github_users(id, login, is_bot, ignored, avatar_url, updated_at, account_type, is_org) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET login = excluded.login, is_bot = MAX(is_bot, excluded.is_bot), "
             "ignored = excluded.ignored, avatar_url = COALESCE(excluded.avatar_url, avatar_url), "
+            "is_org = MAX(is_org, excluded.is_org), "
             "updated_at = excluded.updated_at, account_type = CASE WHEN excluded.account_type = 'User' "
             "THEN account_type ELSE excluded.account_type END "
             "WHERE login != excluded.login OR ignored != excluded.ignored "
             "OR (excluded.avatar_url IS NOT NULL AND avatar_url IS NOT excluded.avatar_url) "
-            "OR is_bot < excluded.is_bot "
+            "OR is_bot < excluded.is_bot OR is_org < excluded.is_org "
             "OR (excluded.account_type != 'User' AND account_type != excluded.account_type)",
             rows,
         )
+
+    async def apply_ignored_accounts(self) -> int:
+        """Mark exactly the configured ignored accounts as ignored (at start: the configuration is the truth).
+
+        Return how many accounts changed; their board totals follow by the triggers of migration 0012.
+        """
+        wanted = json.dumps(sorted(self._ignored))
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE github_users SET ignored = (lower(login) IN (SELECT value FROM json_each(?))) "
+                "WHERE ignored != (lower(login) IN (SELECT value FROM json_each(?)))",
+                (wanted, wanted),
+            )
+            return int(cursor.rowcount or 0)
 
     @staticmethod
     async def _pull_states(conn: aiosqlite.Connection, facts: Sequence[Fact], batch: _Batch) -> None:

@@ -7,6 +7,7 @@ Mentions are off unless listed: no post ever pings @everyone, @here or a role by
 from __future__ import annotations
 
 import base64
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -71,10 +72,41 @@ class OutMessage:
         )
 
 
-def escape_markdown(text: str) -> str:
-    """Neutralise Discord markdown and mentions in text that came from users or GitHub."""
+# Bidi controls reorder what a reader sees ("\u202eexe.txt" shows as "txt.exe"); zero-width characters hide text
+# inside text ("dev\u200b42" looks like dev42). Neither has a place in a post, so third-party text loses them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u180e\ufeff")
+_ZWJ = "\u200d"
+
+
+def clean_text(text: str) -> str:
+    """Drop bidi controls and zero-width characters (a joiner inside an emoji sequence such as 👩‍💻 stays)."""
     out = []
-    for char in text:
+    for index, char in enumerate(text):
+        if char in BIDI_CONTROLS:
+            continue
+        if char in ZERO_WIDTH:
+            if char == _ZWJ and _emoji_join(text, index):
+                out.append(char)
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+def _emoji_join(text: str, index: int) -> bool:
+    before = text[index - 1] if index > 0 else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return _emoji(before) and _emoji(after)
+
+
+def _emoji(char: str) -> bool:
+    return bool(char) and (unicodedata.category(char) == "So" or char == "\ufe0f" or 0x1F3FB <= ord(char) <= 0x1F3FF)
+
+
+def escape_markdown(text: str) -> str:
+    """Neutralise Discord markdown and mentions in text that came from users or GitHub (hidden characters dropped)."""
+    out = []
+    for char in clean_text(text):
         if char in "\\*_~`|>#[]()-":
             out.append("\\" + char)
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -78,3 +78,22 @@ def latest_fire_time(trigger: CronTrigger, now: datetime, limit: timedelta = FIV
         if window >= limit:
             return None
         window = min(window * 2, limit)
+
+
+_DATE_FIELDS = ("month", "day", "week", "day_of_week")
+_CYCLE_START = date(2000, 1, 1)  # 28 years hold every (date, weekday) pair the Gregorian calendar has
+
+
+def fires_at_all(trigger: CronTrigger) -> bool:
+    """Tell whether the trigger has any fire time (``0 16 31 2 *`` has none: February has no 31st).
+
+    APScheduler would search until the year 9999 for such a schedule (seconds of blocked event loop), so the
+    days of one 28-year calendar cycle are checked against the date fields instead.
+    """
+    fields = [field for field in trigger.fields if field.name in _DATE_FIELDS]
+    for offset in range(28 * 366):
+        day = _CYCLE_START + timedelta(days=offset)
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if all(field.get_next_value(moment) == field.get_value(moment) for field in fields):
+            return True
+    return False

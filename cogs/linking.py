@@ -255,6 +255,7 @@ class LinkingCog(commands.Cog, name="Linking"):
             await edit_reply(interaction, reply)
         except discord.HTTPException as exc:
             log.warning("could not update the /link message of member %s: %s", session.discord_id, exc.status)
+        await self.linking.device_done(session)
 
     async def _tell_by_dm(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Say how /link ended in a DM: its message can no longer be edited once the token has expired."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -94,12 +95,26 @@ def _describe(error: Mapping[str, Any]) -> Problem:
     return Problem(_key_path(loc), message)
 
 
+_KEY = re.compile(r"^[a-z_]+(\.[a-z_]+|\[\d+\])*$")
+
+
+def _split(problem: Problem) -> list[Problem]:
+    """Unfold a check over several keys (one "key: message" per line) into one problem per key."""
+    if problem.path:
+        return [problem]
+    found = []
+    for line in problem.message.splitlines():
+        key, _, message = line.partition(": ")
+        found.append(Problem(key, message) if message and _KEY.match(key) else Problem("", line))
+    return found
+
+
 def parse_settings(data: Mapping[str, Any], source: str = "configuration") -> Settings:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        problems = [problem for error in exc.errors() for problem in _split(_describe(error))]
         raise ConfigError(problems, source) from None
 
 

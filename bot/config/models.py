@@ -7,7 +7,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.config.types import Cron, Duration, Repo, Snowflake, TimeZone, template_checker
+from bot.config.types import Cron, Duration, FilePath, HttpUrl, Repo, Snowflake, TimeZone, template_checker
 
 FIRST_PR_PLACEHOLDERS = frozenset({"author", "pr_title", "pr_url", "pr_number", "repo", "merged_by"})
 MILESTONE_PLACEHOLDERS = frozenset({"author", "count", "pr_title", "pr_url", "repo"})
@@ -53,10 +53,10 @@ class GitHubSettings(Section):
     """The repositories Vestry follows and how it reaches GitHub."""
 
     repositories: list[Repo] = Field(description='Repositories to follow, as "owner/name".', min_length=1)
-    api_url: str = Field(
+    api_url: HttpUrl = Field(
         "https://api.github.com", description="GitHub REST API base URL (GitHub Enterprise: .../api/v3)."
     )
-    oauth_url: str = Field("https://github.com", description="Where the OAuth device-flow endpoints live.")
+    oauth_url: HttpUrl = Field("https://github.com", description="Where the OAuth device-flow endpoints live.")
     oauth_client_id: str | None = Field(
         None, description="Client id of a GitHub OAuth App with device flow enabled; turns on /link by device flow."
     )
@@ -77,6 +77,11 @@ class WebhookSettings(Section):
     host: str = Field("0.0.0.0", description="Address the receiver listens on.")  # noqa: S104
     port: int = Field(8080, ge=0, le=65535, description="Port the receiver listens on (0 picks a free one).")
     path: str = Field("/github/webhook", pattern=r"^/", description="URL path GitHub posts to.")
+    allow_unsigned: bool = Field(
+        False,
+        description="Accept unsigned deliveries when GITHUB_WEBHOOK_SECRET is not set (anyone who finds the URL "
+        "could post them); without it Vestry refuses to start with webhooks on and no secret.",
+    )
 
 
 class WebSettings(Section):
@@ -114,7 +119,7 @@ class HallOfFameSettings(Section):
 class DatabaseSettings(Section):
     """Where Vestry keeps its ledger."""
 
-    path: str = Field("vestry.sqlite3", description="SQLite database file.")
+    path: FilePath = Field("vestry.sqlite3", description="SQLite database file.")
 
 
 class LoggingSettings(Section):
@@ -160,6 +165,11 @@ class KudosSettings(Section):
     )
     peer_daily_limit: int = Field(5, ge=1, le=100, description="How many /kudos one member may give a day.")
     reason_max_length: int = Field(300, ge=10, le=1000, description="Longest /kudos reason accepted.")
+    link_hosts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+$", min_length=1)]] = Field(
+        default_factory=list,
+        description="Hosts /recognize links may point to besides github.com (their subdomains included), "
+        'e.g. ["youtube.com", "dev.to"].',
+    )
 
 
 class TierCriteria(Section):
@@ -208,6 +218,12 @@ class LadderSettings(Section):
         timedelta(hours=1), description="How often roles are compared with what is earned."
     )
     tiers: list[Tier] = Field(default_factory=_default_tiers, description="The ladder, lowest tier first.")
+    kudos_per_giver: int | None = Field(
+        None,
+        ge=1,
+        description="For kudos criteria, count at most this many /kudos from any one member (so one friend "
+        "running /kudos again and again cannot earn a tier); unset counts every kudos.",
+    )
 
     @model_validator(mode="after")
     def _distinct_tiers(self) -> LadderSettings:
@@ -341,3 +357,33 @@ class Settings(Section):
     ladder: LadderSettings = Field(default_factory=LadderSettings)  # type: ignore[arg-type]
     reviews: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
     digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _usable_roles(self) -> Settings:
+        problems = role_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def role_problems(settings: Settings) -> list[str]:
+    """List the ladder roles that cannot work: @everyone, the maintainer role, or one role for two tiers."""
+    problems: list[str] = []
+    seen: dict[int, int] = {}
+    guild, maintainer = settings.discord.guild_id, settings.discord.maintainer_role_id
+    for index, tier in enumerate(settings.ladder.tiers):
+        key = f"ladder.tiers[{index}].role_id"
+        if tier.role_id == guild:
+            problems.append(f"{key}: {tier.role_id} is @everyone (the server's id); give the tier a role of its own")
+        elif tier.role_id == maintainer:
+            problems.append(
+                f"{key}: {tier.role_id} is discord.maintainer_role_id; a ladder tier would make contributors "
+                "maintainers: give the tier a role of its own"
+            )
+        elif tier.role_id in seen:
+            problems.append(
+                f"{key}: role {tier.role_id} is already the role of ladder.tiers[{seen[tier.role_id]}]; each tier "
+                "needs a distinct role"
+            )
+        seen.setdefault(tier.role_id, index)
+    return problems

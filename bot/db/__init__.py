@@ -59,10 +59,12 @@ def bundled_migrations() -> list[Migration]:
 class Database:
     """An aiosqlite connection with WAL, foreign keys and one writer at a time."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, allow_empty: bool = False) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._allow_empty = allow_empty
+        self.fault: str | None = None  # the last storage failure, until a write succeeds again (for /healthz)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -77,6 +79,11 @@ class Database:
             folder = Path(self.path).resolve().parent
             if not folder.is_dir():
                 raise DatabaseError(f"the database folder {folder} does not exist")
+            if not self._allow_empty and _empty_file(Path(self.path)):
+                raise DatabaseError(
+                    f"the database file {self.path} is empty (0 bytes), so it is not the ledger it should be: restore "
+                    "your last backup over it, or run `vestry db init` to start a new, empty database on purpose"
+                )
         try:
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
             self._conn.row_factory = aiosqlite.Row
@@ -94,6 +101,16 @@ class Database:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    async def quick_check(self) -> None:
+        """Run SQLite's ``PRAGMA quick_check``; raise DatabaseError in one line when the file is damaged."""
+        try:
+            rows = await self.conn.execute_fetchall("PRAGMA quick_check(3)")
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, str(exc)) from None
+        found = [str(row[0]) for row in rows]
+        if found != ["ok"]:
+            raise damaged(self.path, "; ".join(found))
 
     async def user_version(self) -> int:
         """Return the schema version recorded in the file."""
@@ -128,10 +145,10 @@ class Database:
         A full disk or a read-only file raises DatabaseError with a clear message; nothing is half-written.
         """
         async with self._write_lock:
-            with explained(self.path):
+            with explained(self.path, self):
                 await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                with explained(self.path):
+                with explained(self.path, self):
                     yield self.conn
             except BaseException:
                 if self.conn.in_transaction:  # SQLite may have rolled back already (it does on a full disk)
@@ -139,12 +156,13 @@ class Database:
                 raise
             else:
                 try:
-                    with explained(self.path):
+                    with explained(self.path, self):
                         await self.conn.execute("COMMIT")
                 except DatabaseError:
                     if self.conn.in_transaction:
                         await self.conn.execute("ROLLBACK")
                     raise
+                self.fault = None
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
         """Run one write statement in its own transaction."""
@@ -157,7 +175,7 @@ class Database:
         A single statement needs no BEGIN and COMMIT around it: one trip to the database thread instead of three.
         """
         async with self._write_lock:
-            with explained(self.path):
+            with explained(self.path, self):
                 return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
@@ -169,7 +187,8 @@ class Database:
         """Run a query and return all rows."""
         # One trip to the database thread instead of three (execute, fetch, close): each trip costs the event
         # loop a wake-up, which is most of a small query's price (benchmarks/RESULTS.md, ingest).
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        with explained(self.path, self):
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
         """Run a query and return the first column of its first row."""
@@ -207,9 +226,27 @@ class Database:
             await self.execute(sql, (key, value))
 
 
+def _empty_file(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False  # no file yet: a new install
+
+
+def damaged(path: str, detail: str) -> DatabaseError:
+    """Say, in one line, that the database file is damaged and how to recover."""
+    return DatabaseError(
+        f"the database {path} is damaged ({' '.join(detail.split())[:200]}): stop Vestry, copy your last backup "
+        f"(made with `vestry db backup`) over {path}, delete {path}-wal and {path}-shm beside it, and start again; "
+        "the start-up catch-up polls what GitHub did since"
+    )
+
+
 def storage_error(path: str, exc: sqlite3.Error) -> DatabaseError | None:
     """Explain a failure of the disk or the file under the database; None when it is something else."""
     text = str(exc).lower()
+    if any(word in text for word in ("malformed", "not a database", "corrupt")):
+        return damaged(path, str(exc))
     if "full" in text:
         return DatabaseError(
             f"the disk holding the database {path} is full: free some space; nothing was half-written, and "
@@ -225,15 +262,17 @@ def storage_error(path: str, exc: sqlite3.Error) -> DatabaseError | None:
 
 
 @contextmanager
-def explained(path: str) -> Iterator[None]:
-    """Turn a full disk or a read-only file into a DatabaseError that says so (and log it once)."""
+def explained(path: str, owner: Database | None = None) -> Iterator[None]:
+    """Turn a full disk, a read-only or a damaged file into a DatabaseError that says so (and log it once)."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:  # OperationalError (full, read-only, I/O) and "malformed" alike
         clear = storage_error(path, exc)
         if clear is None:
             raise
         log.error("%s", clear)
+        if owner is not None:
+            owner.fault = str(clear)
         raise clear from exc
 
 

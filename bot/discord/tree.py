@@ -27,7 +27,10 @@ def message_for(error: BaseException) -> tuple[str, bool]:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s.", False
     if isinstance(error, DatabaseError):  # already logged, with the cause, where the database raised it
-        return "Vestry can't save anything right now (its database is full or read-only); try again later.", False
+        return (
+            "Vestry can't save anything right now (its database is full, read-only or damaged); try again later.",
+            False,
+        )
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         # Commands out of step with Discord (just after an update), or used in a server Vestry does not serve.
         return "That command isn't available here right now; if it should be, a maintainer can run /vestry sync.", False

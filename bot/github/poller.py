@@ -29,6 +29,7 @@ from bot.github.backfill import star_facts
 from bot.github.client import GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
 from bot.github.payloads import actor, issue_fact, pull_fact
 from bot.github.repos import Repositories
+from bot.github.types import GitHubUnavailable
 from bot.ledger import Fact, Ledger, ReviewFact, ReviewRequestFact, StarFact
 from bot.timeutil import iso, parse_iso
 
@@ -96,6 +97,7 @@ class PollReport:
     rate_limited: bool = False
     backoff_until: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    unreachable: int = 0  # repositories whose poll failed because GitHub did not answer (5xx, timeout, network)
 
 
 def review_facts(repo: str, number: int, reviews: Iterable[Mapping[str, Any]]) -> list[ReviewFact]:
@@ -234,6 +236,7 @@ class Poller:
                 except GitHubError as exc:
                     log.warning("polling %s failed: %s", repo, exc)
                     report.errors.append(f"{repo}: {exc}")
+                    report.unreachable += isinstance(exc, GitHubUnavailable)
             report.requests = self._worker.requests_made - requests
             report.not_modified = self._worker.not_modified - not_modified
             self.last_report = report

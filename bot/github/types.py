@@ -58,10 +58,11 @@ class GitHubUser:
     bio: str | None = None
     avatar_url: str | None = None
     name: str | None = None
+    is_org: bool = False
 
     def actor(self) -> Actor:
         """Return the account as a ledger actor."""
-        return Actor(self.id, self.login, self.is_bot, self.avatar_url)
+        return Actor(self.id, self.login, self.is_bot, self.avatar_url, is_org=self.is_org)
 
 
 @dataclass(frozen=True)
@@ -108,4 +109,5 @@ def user_from_json(data: Mapping[str, Any]) -> GitHubUser:
         bio=data.get("bio"),
         avatar_url=data.get("avatar_url"),
         name=data.get("name"),
+        is_org=data.get("type") == "Organization",
     )

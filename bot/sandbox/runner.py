@@ -14,14 +14,16 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import App, RunOptions
+from bot.app import App, RunOptions, StartupError
 from bot.clock import ManualClock
 from bot.config import ConfigError, Secrets
+from bot.db import DatabaseError, MigrationError
 from bot.sandbox.config import sandbox_settings
 from bot.sandbox.control import control_app
 from bot.sandbox.discord_emulator import DiscordEmulator
 from bot.sandbox.discord_wire import point_discord_py_at
 from bot.sandbox.github_emulator import GitHubEmulator
+from bot.sandbox.persist import WorldStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class Sandbox:
         github: GitHubEmulator | None = None,
         rate_limits: str = "fast",
         device_interval: int = 5,
+        data_dir: str | None = None,
     ) -> None:
         """Prepare a sandbox; ``rate_limits`` is ``"real"`` (``vestry sandbox``'s default) or ``"fast"`` (tests)."""
         self.clock = ManualClock()
@@ -51,6 +54,9 @@ class Sandbox:
         self._overrides = overrides or {}
         self._control_port = control_port
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is not None:
+            Path(data_dir).mkdir(parents=True, exist_ok=True)
+            workdir = data_dir
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="vestry-sandbox-")
             workdir = self._tmp.name
@@ -60,6 +66,10 @@ class Sandbox:
         self.github = github or GitHubEmulator(clock=self.clock, device_interval=device_interval)
         self.app: App | None = None
         self._runner: web.AppRunner | None = None
+        self.store: WorldStore | None = None
+        if data_dir is not None:
+            worlds = {"discord": self.discord.world, "github": self.github.world}
+            self.store = WorldStore(self.workdir, self.clock, worlds)
         self.control_url = ""
         self.ready_info: dict[str, Any] = {}
 
@@ -68,6 +78,10 @@ class Sandbox:
         await self.discord.start()
         if self._own_github:
             await self.github.start()
+        if self.store is not None and self.store.exists():
+            self.store.load()  # a restart with the same --data folder: continue where the last run stopped
+            self.discord.world.cdn_base = self.discord.url
+        elif self._own_github:
             await self.github.create_repo("sandbox/project", deliver=False)
             await self.github.create_user("maintainer", deliver=False)
         point_discord_py_at(self.discord.api_base, self.discord.gateway_url)
@@ -97,7 +111,11 @@ class Sandbox:
         assert services is not None
         webhook_url = services.webhooks.url if services.webhooks is not None else None
         self.github.set_webhook(webhook_url, None if self.poll else WEBHOOK_SECRET)
-        self._runner = web.AppRunner(control_app(self), access_log=None)
+        control = control_app(self)
+        if self.store is not None:
+            control.middlewares.append(self._save_after)
+            self.store.start()
+        self._runner = web.AppRunner(control, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._control_port)
         await site.start()
@@ -112,6 +130,15 @@ class Sandbox:
             "web": services.web.url if services.web is not None else None,
         }
         return self.ready_info
+
+    @web.middleware
+    async def _save_after(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Save the worlds after every control request, so what a test did survives a SIGKILL right after."""
+        try:
+            return await handler(request)
+        finally:
+            if self.store is not None:
+                self.store.save()
 
     @property
     def services(self) -> Any:
@@ -153,6 +180,8 @@ class Sandbox:
             await self._runner.cleanup()
         if self.app is not None:
             await self.app.stop()
+        if self.store is not None:
+            await self.store.stop()
         if self._own_github:
             await self.github.stop()
         await self.discord.stop()
@@ -167,12 +196,17 @@ def _secret(value: str) -> Any:
 
 
 def run_sandbox_cli(
-    config: str | None, ready_file: str | None, poll: bool, port: int, rate_limits: str = "real"
+    config: str | None,
+    ready_file: str | None,
+    poll: bool,
+    port: int,
+    rate_limits: str = "real",
+    data: str | None = None,
 ) -> int:
-    """Run ``vestry sandbox`` until SIGINT or SIGTERM."""
+    """Run ``vestry sandbox`` until SIGINT or SIGTERM; with ``data``, state lives in that folder across runs."""
 
     async def main() -> int:
-        sandbox = Sandbox(config_file=config, poll=poll, control_port=port, rate_limits=rate_limits)
+        sandbox = Sandbox(config_file=config, poll=poll, control_port=port, rate_limits=rate_limits, data_dir=data)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -184,6 +218,10 @@ def run_sandbox_cli(
             print(exc.render(), file=sys.stderr)
             await sandbox.stop()
             return 1
+        except (StartupError, DatabaseError, MigrationError) as exc:
+            print(f"vestry: {exc}", file=sys.stderr)
+            await sandbox.stop()
+            return 2
         line = json.dumps(info)
         if ready_file:
             partial = Path(ready_file).with_name(Path(ready_file).name + ".partial")

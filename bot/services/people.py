@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.counting import account_counts
 from bot.db import Database
 
 
@@ -17,24 +18,33 @@ class Person:
     ignored: bool
     avatar_url: str | None
     discord_id: int | None
+    is_org: bool = False
 
     @property
     def excluded(self) -> bool:
-        """Bots and ignored accounts are never celebrated, promoted or nudged about."""
-        return self.is_bot or self.ignored
+        """Accounts whose work does not count (bot/counting.py) are never celebrated, promoted or nudged about."""
+        return not account_counts(
+            self.github_id, self.login, is_bot=self.is_bot, is_org=self.is_org, ignored=self.ignored
+        )
 
 
 async def person(db: Database, guild_id: int, github_id: int) -> Person | None:
     """Look a GitHub account up, with its linked member."""
     row = await db.fetchone(
-        "SELECT u.id, u.login, u.is_bot, u.ignored, u.avatar_url, l.discord_id FROM github_users u "
+        "SELECT u.id, u.login, u.is_bot, u.ignored, u.avatar_url, l.discord_id, u.is_org FROM github_users u "
         "LEFT JOIN links l ON l.github_id = u.id AND l.guild_id = ? WHERE u.id = ?",
         (guild_id, github_id),
     )
     if row is None:
         return None
     return Person(
-        row["id"], row["login"], bool(row["is_bot"]), bool(row["ignored"]), row["avatar_url"], row["discord_id"]
+        row["id"],
+        row["login"],
+        bool(row["is_bot"]),
+        bool(row["ignored"]),
+        row["avatar_url"],
+        row["discord_id"],
+        bool(row["is_org"]),
     )
 
 

@@ -84,7 +84,7 @@ class WebServer:
         checks: dict[str, Any] = {"event_loop": True}
         try:
             await self._db.fetchval("SELECT 1")
-            checks["database"] = True
+            checks["database"] = True if self._db.fault is None else f"error: {self._db.fault}"
         except Exception as exc:  # the health endpoint reports, it does not raise
             checks["database"] = f"error: {exc}"
         for check in self._checks:

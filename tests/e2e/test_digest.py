@@ -95,7 +95,9 @@ async def test_busy_week_is_posted_once_with_numbers_that_match_and_a_chart(sand
     for login in ("alice", "carol"):
         await sb.post("/github/stars", {"repo": REPO, "user": login})
     await sb.command("owner", "kudos", member="alice-discord", reason="A lovely first PR")
-    await sb.command("owner", "recognize", member="alice-discord", kind="docs", link="https://example.org/guide")
+    await sb.command(
+        "owner", "recognize", member="alice-discord", kind="docs", link="https://github.com/sandbox/project/wiki/Guide"
+    )
     await sb.settle()
     await sb.clock(now=SLOT)
     await sb.clock(advance=30)

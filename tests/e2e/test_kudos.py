@@ -221,20 +221,20 @@ async def test_recognize_posts_in_kudos_and_refuses_bad_links_bots_self_and_non_
     for who, options, expected in (
         ("owner", {"member": "alice", "kind": "talk", "link": "ftp://example.com/talk"}, "http"),
         ("owner", {"member": "alice", "kind": "talk", "link": "not a link"}, "http"),
-        ("owner", {"member": "alice", "kind": "juggling", "link": "https://example.com"}, "kind"),
-        ("owner", {"member": "Vestry", "kind": "talk", "link": "https://example.com"}, "Bots"),
-        ("owner", {"member": "owner", "kind": "talk", "link": "https://example.com"}, "yourself"),
-        ("alice", {"member": "owner", "kind": "talk", "link": "https://example.com"}, "Only maintainers"),
+        ("owner", {"member": "alice", "kind": "juggling", "link": "https://github.com/x"}, "kind"),
+        ("owner", {"member": "Vestry", "kind": "talk", "link": "https://github.com/x"}, "Bots"),
+        ("owner", {"member": "owner", "kind": "talk", "link": "https://github.com/x"}, "yourself"),
+        ("alice", {"member": "owner", "kind": "talk", "link": "https://github.com/x"}, "Only maintainers"),
     ):
         answer = reply(await sandbox.command(who, "recognize", **options))
         assert answer["ephemeral"] is True and expected in answer["content"]
     answer = reply(
-        await sandbox.command("owner", "recognize", member="alice", kind="doc", link="https://docs.example/x")
+        await sandbox.command("owner", "recognize", member="alice", kind="doc", link="https://github.com/x/y/wiki")
     )
     assert answer["ephemeral"] is True and "posted" in answer["content"]
     await sandbox.settle()
     (post,) = await sandbox.messages("kudos")
-    assert f"<@{alice}>" in post["content"] and post["embeds"][0]["url"] == "https://docs.example/x"
+    assert f"<@{alice}>" in post["content"] and post["embeds"][0]["url"] == "https://github.com/x/y/wiki"
 
 
 async def test_profile_shows_a_linked_members_work_and_points_unlinked_members_to_link(sandbox: Any) -> None:

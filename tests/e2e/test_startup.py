@@ -28,7 +28,7 @@ async def test_rejected_discord_token_stops_start_up_with_one_clear_line(tmp_pat
         github_token=SecretStr(github.token),
         github_app_id=None,
         github_app_private_key_file=None,
-        github_webhook_secret=None,
+        github_webhook_secret=SecretStr("a-webhook-secret"),
     )
     app = App(
         settings,

@@ -177,7 +177,8 @@ async def test_start_up_on_a_read_only_database_stops_with_a_clear_message(tmp_p
     folder = tmp_path / "data"
     folder.mkdir()
     path = folder / "vestry.sqlite3"
-    sqlite3.connect(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as made:
+        made.execute("CREATE TABLE made(x)")  # a real database file (a bare connect leaves 0 bytes, refused anyway)
     settings = parse_settings(
         {"discord": {"guild_id": 1}, "github": {"repositories": ["a/b"]}, "database": {"path": str(path)}}, "test"
     )
@@ -209,7 +210,7 @@ async def test_the_running_bot_on_an_unwritable_database_answers_clearly_and_cat
     statuses = [d["status"] for d in sb.sandbox.github.deliveries[-2:]]
     assert statuses == [202, 202], "acknowledged: the deliveries wait in the spool, which is not the database"
     kudos = await sb.command("owner", "kudos", member="ann", reason="thanks")
-    assert "database is full or read-only" in kudos["responses"][0]["content"], kudos
+    assert "database is full, read-only or damaged" in kudos["responses"][0]["content"], kudos
     assert (await sb.command("ann", "rank"))["responses"], "reads are still answered"
     assert await services.db.fetchval("SELECT COUNT(*) FROM pull_requests WHERE state = 'merged'") == 0
     await services.db.conn.execute("PRAGMA query_only = OFF")  # writable again
@@ -235,12 +236,13 @@ async def test_vestry_run_on_a_read_only_database_exits_at_once_with_a_clear_mes
     folder = tmp_path / "data"
     folder.mkdir()
     path = folder / "vestry.sqlite3"
-    sqlite3.connect(path).close()
+    with contextlib.closing(sqlite3.connect(path)) as made:
+        made.execute("CREATE TABLE made(x)")  # a real database file (a bare connect leaves 0 bytes, refused anyway)
     config = tmp_path / "config.toml"
     config.write_text(
         f'[discord]\nguild_id = 1\n[github]\nrepositories = ["a/b"]\n[database]\npath = "{path}"\n', encoding="utf-8"
     )
-    env = {**os.environ, "DISCORD_TOKEN": "unused", "GITHUB_TOKEN": "unused"}
+    env = {**os.environ, "DISCORD_TOKEN": "unused", "GITHUB_TOKEN": "unused", "GITHUB_WEBHOOK_SECRET": "unused-secret"}
     with read_only(folder) as real:
         if not real:
             pytest.skip("needs a read-only mount (root ignores file permissions)")

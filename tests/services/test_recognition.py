@@ -606,12 +606,12 @@ async def test_kudos_over_the_daily_limit_is_refused_until_a_day_has_passed(db: 
 
 
 async def test_recognition_is_recorded_and_posted_in_the_kudos_channel(world: World) -> None:
-    given = await world.recognition.recognize(GUILD, ALICE, BOB, "Talk", "https://example.com/talk")
+    given = await world.recognition.recognize(GUILD, ALICE, BOB, "Talk", "https://github.com/talk")
     assert given.kind == "talk" and given.posted
     (row,) = await world.outbox("message")
     assert row["key"] == f"recognition:{GUILD}:{given.id}"
     message = OutMessage.from_json(row["message"])
-    assert message.mention_users == (2,) and message.embeds[0]["url"] == "https://example.com/talk"
+    assert message.mention_users == (2,) and message.embeds[0]["url"] == "https://github.com/talk"
     assert await world.db.fetchval("SELECT kind FROM recognitions") == "talk"
 
 
@@ -620,7 +620,7 @@ async def test_recognition_without_a_kudos_channel_is_recorded_for_the_command_t
 ) -> None:
     w = await started(db, clock, make_settings(no_channel=True))
     try:
-        given = await w.recognition.recognize(GUILD, ALICE, BOB, "video", "http://example.com/v")
+        given = await w.recognition.recognize(GUILD, ALICE, BOB, "video", "http://github.com/v")
         assert not given.posted and await w.outbox() == []
         assert await w.db.fetchval("SELECT COUNT(*) FROM recognitions") == 1
     finally:
@@ -637,13 +637,13 @@ def test_a_kind_may_be_typed_as_its_key_label_or_plural(typed: str, kind: str) -
 @pytest.mark.parametrize(
     ("member", "kind", "link", "expected"),
     [
-        (ALICE, "talk", "https://example.com", "yourself"),
-        (BOT, "talk", "https://example.com", "Bots"),
-        (BOB, "juggling", "https://example.com", "don't know the kind"),
-        (BOB, "talk", "ftp://example.com/x", "http"),
+        (ALICE, "talk", "https://github.com", "yourself"),
+        (BOT, "talk", "https://github.com", "Bots"),
+        (BOB, "juggling", "https://github.com", "don't know the kind"),
+        (BOB, "talk", "ftp://github.com/x", "http"),
         (BOB, "talk", "javascript:alert(1)", "http"),
         (BOB, "talk", "https://exa mple.com", "http"),
-        (BOB, "talk", "example.com/talk", "http"),
+        (BOB, "talk", "github.com/talk", "http"),
     ],
 )
 async def test_recognize_refuses_self_bots_unknown_kinds_and_bad_links(
@@ -674,7 +674,7 @@ async def test_profile_shows_contributions_thanks_first_pr_and_ladder_progress(w
     await world.merge(dev, when=start + timedelta(days=1))
     await world.link(BOB.id, dev)
     await world.recognition.give_kudos(GUILD, ALICE, BOB, "thanks")
-    await world.recognition.recognize(GUILD, ALICE, BOB, "doc", "https://example.com/doc")
+    await world.recognition.recognize(GUILD, ALICE, BOB, "doc", "https://github.com/doc")
     profile = await world.recognition.profile(GUILD, BOB, viewer_id=BOB.id)
     assert (profile.login, profile.merged_prs, profile.kudos) == ("dev42", 2, 1)
     assert profile.recognitions == {"doc": 1}

@@ -16,6 +16,9 @@ _LOOKBACK_LIMIT = timedelta(days=800)
 _PERIOD_HELP = 'Choose "this" (the period so far), "last" (the last finished one) or a date like 2026-03-06.'
 
 
+EARLIEST_DAY = date(2008, 1, 1)  # GitHub opened in 2008: no digest period can start before
+
+
 @dataclass(frozen=True)
 class Period:
     """The half-open span ``[start, end)`` a digest covers, in aware UTC."""
@@ -90,6 +93,11 @@ class Schedule:
             day = date.fromisoformat(text)
         except ValueError:
             raise UserFacingError(f"{spec!r} is not a real date. {_PERIOD_HELP}") from None
+        if day < EARLIEST_DAY:
+            raise UserFacingError(
+                f"{text} is before {EARLIEST_DAY:%Y} (before GitHub existed), so there is no digest for it. "
+                + _PERIOD_HELP
+            )
         if datetime.combine(day, time(0), tzinfo=self.zone) > now:
             raise UserFacingError(f"{text} is in the future, so there is no digest for it yet. {_PERIOD_HELP}")
         return self.containing(day)

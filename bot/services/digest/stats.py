@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.counting import COUNTED_OR_UNKNOWN
 from bot.db import Database
 from bot.services.digest.model import ChartSeries, DigestData, Health, Promotion, Ranked, Ref, Waiting, Who
 from bot.services.digest.periods import Period, Schedule
@@ -24,7 +25,7 @@ MAX_PROMOTIONS = 10
 MAX_GOOD_FIRST_ISSUES = 5
 CHART_PERIODS = 12
 Queue = tuple[int, Waiting | None]
-HUMAN = "COALESCE({u}.is_bot, 0) = 0 AND COALESCE({u}.ignored, 0) = 0"
+HUMAN = COUNTED_OR_UNKNOWN
 
 
 class DigestStats:
@@ -152,14 +153,14 @@ class DigestStats:
 
     async def _issues(self, period: Period) -> tuple[int, list[Ranked]]:
         count = await self._db.fetchval(
-            "SELECT COUNT(*) FROM issues i LEFT JOIN github_users u ON u.id = i.closed_by_id "
+            "SELECT COUNT(*) FROM counted_issue_closes i LEFT JOIN github_users u ON u.id = i.closed_by_id "
             f"WHERE i.state = 'closed' AND i.closed_at >= ? AND i.closed_at < ? AND {HUMAN.format(u='u')}"
             + self._repo("i"),
             (iso(period.start), iso(period.end), *self._repos),
             default=0,
         )
         top = await self._ranked(
-            "SELECT i.closed_by_id, u.login, l.discord_id, COUNT(*) AS n FROM issues i "
+            "SELECT i.closed_by_id, u.login, l.discord_id, COUNT(*) AS n FROM counted_issue_closes i "
             "JOIN github_users u ON u.id = i.closed_by_id "
             "LEFT JOIN links l ON l.github_id = u.id AND l.guild_id = ? "
             f"WHERE i.state = 'closed' AND i.closed_at >= ? AND i.closed_at < ? AND {HUMAN.format(u='u')}"

@@ -97,7 +97,9 @@ class Engine:
         counts: dict[timedelta | None, Contributions] = {}
         for window in rules.windows(self.config.tiers):
             since = None if window is None else now - window
-            counts[window] = await member_contributions(self._db, guild_id, discord_id, since)
+            counts[window] = await member_contributions(
+                self._db, guild_id, discord_id, since, kudos_per_giver=self.config.kudos_per_giver
+            )
         return Standing(
             discord_id,
             link,

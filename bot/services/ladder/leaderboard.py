@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.counting import COUNTED_ACCOUNT
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.services.people import github_for_discord
@@ -50,15 +51,11 @@ _ALIASES = {
 
 # (table, person column, time column, filter) per GitHub category; the filters match the partial indexes.
 _GITHUB_SOURCES: dict[str, tuple[str, str, str, str]] = {
-    "merged_prs": ("pull_requests", "author_id", "merged_at", "state = 'merged'"),
-    "reviews": ("reviews", "reviewer_id", "submitted_at", "state != 'DISMISSED'"),
-    "merges": (
-        "pull_requests",
-        "merged_by_id",
-        "merged_at",
-        "state = 'merged' AND (author_id IS NULL OR author_id != merged_by_id)",
-    ),
-    "issues_closed": ("issues", "closed_by_id", "closed_at", "state = 'closed'"),
+    # Each source is one of the views of bot/counting.py's rule.
+    "merged_prs": ("counted_merged_prs", "author_id", "merged_at", "author_id IS NOT NULL"),
+    "reviews": ("counted_reviews", "reviewer_id", "submitted_at", "reviewer_id IS NOT NULL"),
+    "merges": ("counted_merges", "merged_by_id", "merged_at", "merged_by_id IS NOT NULL"),
+    "issues_closed": ("counted_issue_closes", "closed_by_id", "closed_at", "closed_by_id IS NOT NULL"),
 }
 
 # Who a total belongs to: the account's login and, when linked in this guild, its member.
@@ -238,7 +235,7 @@ class Leaderboard:
             f"{time_filter} GROUP BY {group}), "
             "ranked AS (SELECT c.who, c.n, RANK() OVER (ORDER BY c.n DESC) AS rk, u.login, l.discord_id, "
             "lower(u.login) AS sort_name FROM counts c JOIN github_users u ON u.id = c.who "
-            "AND u.is_bot = 0 AND u.ignored = 0 AND u.login NOT LIKE '%[bot]' "
+            f"AND {COUNTED_ACCOUNT.format(u='u')} "
             "LEFT JOIN links l ON l.guild_id = ? AND l.github_id = c.who)"
         )
         return sql, ((since, guild_id) if since else (guild_id,))

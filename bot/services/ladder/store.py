@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from bot.counting import account_counts, is_ignored
 from bot.timeutil import iso, parse_iso
 
 RowState = Literal["pending", "done", "failed"]
@@ -53,15 +54,22 @@ async def link_of(
     row = await _one(
         conn,
         "SELECT l.github_id, COALESCE(u.login, l.login) AS login, COALESCE(u.is_bot, 0) AS is_bot, "
-        "COALESCE(u.ignored, 0) AS ignored FROM links l LEFT JOIN github_users u ON u.id = l.github_id "
+        "COALESCE(u.ignored, 0) AS ignored, COALESCE(u.is_org, 0) AS is_org "
+        "FROM links l LEFT JOIN github_users u ON u.id = l.github_id "
         "WHERE l.guild_id = ? AND l.discord_id = ?",
         (guild_id, discord_id),
     )
     if row is None:
         return None
     login = str(row["login"])
-    excluded = bool(row["is_bot"]) or bool(row["ignored"]) or login.lower().endswith("[bot]")
-    excluded = excluded or login.lower() in {name.lower() for name in ignored}
+    counts = account_counts(
+        int(row["github_id"]),
+        login,
+        is_bot=bool(row["is_bot"]),
+        is_org=bool(row["is_org"]),
+        ignored=bool(row["ignored"]) or is_ignored(login, ignored),
+    )
+    excluded = not counts
     return LinkRow(int(row["github_id"]), login, excluded)
 
 

@@ -15,6 +15,7 @@ from bot.errors import UserFacingError
 from bot.github.client import GitHubError, GitHubUser
 from bot.github.device_flow import DeviceFlowError
 from bot.logs import redactor
+from bot.messages import OutMessage
 from bot.services.linking.models import (
     EXPIRED,
     AuditEntry,
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from bot.config.models import GitHubSettings, LinkingSettings
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = (
+    "Vestry restarted while you were signing in with GitHub, so your link was not finished. "
+    "Please run `/link` again: it gives you a new code (one approval is enough)."
+)
 
 MAX_POLL_FAILURES = 3
 # An interaction token lasts 15 minutes: stop a little before, so the final edit still reaches the member.
@@ -130,10 +136,22 @@ class Linking:
         except (aiohttp.ClientError, TimeoutError):
             raise UserFacingError("GitHub isn't answering right now; try `/link` again in a minute.") from None
         wait = min(timedelta(seconds=code.expires_in), MAX_DEVICE_WAIT)
+        await self.store.remember_device(guild_id, discord_id, self._clock.now() + wait)
         return DeviceSession(
             guild_id, discord_id, code.device_code, code.user_code, code.verification_uri,
             self._clock.now() + wait, float(code.interval), expected_github_id, expected_login,
         )  # fmt: skip
+
+    async def device_done(self, session: DeviceSession) -> None:
+        """Forget a sign-in once the member has been told how it ended (a restart before that tells them)."""
+        await self.store.forget_device(session.guild_id, session.discord_id)
+
+    async def tell_interrupted_devices(self) -> int:
+        """At start: DM every member whose sign-in with GitHub a restart cut off to run /link again."""
+        told = await self.store.tell_interrupted_devices(OutMessage(INTERRUPTED))
+        if told:
+            log.info("told %d member(s) to run /link again: a restart cut off their GitHub sign-in", told)
+        return told
 
     async def complete_device(self, session: DeviceSession) -> LinkResult:
         """Poll until the member approves, read who they are, forget the token, and store the link."""
@@ -190,8 +208,9 @@ class Linking:
         holder = await self.store.holder(guild_id, user.id)
         if holder is not None and holder != discord_id:
             raise UserFacingError(taken_message(user.login))
-        if user.is_bot:
-            raise UserFacingError(f"@{user.login} is a bot account; link your personal GitHub account instead.")
+        if user.is_bot or user.is_org:
+            kind = "a bot" if user.is_bot else "an organisation"
+            raise UserFacingError(f"@{user.login} is {kind} account; link your personal GitHub account instead.")
         phrase = f"vestry-link-{secrets.token_hex(8)}"
         proof = ProofRequest(user.login, user.id, phrase, self._clock.now() + self._settings.phrase_ttl)
         await self.store.save_proof(guild_id, discord_id, proof)

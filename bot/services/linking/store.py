@@ -15,6 +15,8 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.github.client import GitHubUser
+from bot.messages import OutMessage
+from bot.outbox import enqueue_dm
 from bot.services.linking.models import AuditEntry, Link, LinkFailed, LinkResult, ProofRequest, link_from_row
 from bot.services.linking.models import taken_message as taken
 from bot.services.people import Person, person
@@ -51,11 +53,17 @@ class LinkStore:
         return None if row is None else link_from_row(row)
 
     async def link_of_login(self, guild_id: int, login: str) -> Link | None:
-        """Return the link of a GitHub login (case-insensitive, also under the account's newest login)."""
+        """Return the link of the account that holds a GitHub login now (case-insensitive).
+
+        A link's login follows renames (migration 0012), so an old login no longer finds it; and when the ledger has
+        since seen another account under that login, GitHub gave the login to that account, so it is not this link.
+        """
+        name = login.strip().removeprefix("@")
         row = await self._db.fetchone(
             "SELECT l.* FROM links l LEFT JOIN github_users u ON u.id = l.github_id WHERE l.guild_id = ? "
-            "AND (l.login = ? COLLATE NOCASE OR u.login = ? COLLATE NOCASE) LIMIT 1",
-            (guild_id, login, login),
+            "AND l.login = ? COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM github_users o WHERE o.login = ? "
+            "COLLATE NOCASE AND o.id != l.github_id AND o.updated_at > COALESCE(u.updated_at, l.linked_at)) LIMIT 1",
+            (guild_id, name, name),
         )
         return None if row is None else link_from_row(row)
 
@@ -86,6 +94,34 @@ class LinkStore:
             )
             for r in rows
         ]
+
+    # device flows in progress ---------------------------------------------------------------------------
+    async def remember_device(self, guild_id: int, discord_id: int, expires_at: datetime) -> None:
+        """Note that a member is signing in with GitHub (never the device code: it is a credential)."""
+        await self._db.execute(
+            "INSERT INTO device_links_pending(guild_id, discord_id, started_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(guild_id, discord_id) DO UPDATE SET started_at = excluded.started_at, "
+            "expires_at = excluded.expires_at",
+            (guild_id, discord_id, iso(self._now()), iso(expires_at)),
+        )
+
+    async def forget_device(self, guild_id: int, discord_id: int) -> None:
+        """The member's sign-in ended (linked or failed, and they were told)."""
+        await self._db.execute(
+            "DELETE FROM device_links_pending WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id)
+        )
+
+    async def tell_interrupted_devices(self, message: OutMessage) -> int:
+        """Queue ``message`` as a DM to every member whose sign-in a restart cut off; return how many."""
+        now = self._now()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("SELECT guild_id, discord_id, started_at FROM device_links_pending")
+            rows = list(await cursor.fetchall())
+            for row in rows:
+                key = f"device-interrupted:{row['guild_id']}:{row['discord_id']}:{row['started_at']}"
+                await enqueue_dm(conn, key, int(row["discord_id"]), message, now=now)
+            await conn.execute("DELETE FROM device_links_pending")
+        return len(rows)
 
     # attempts and proofs ----------------------------------------------------------------------------------
     async def record_attempt(self, guild_id: int, discord_id: int) -> None:
@@ -136,8 +172,9 @@ class LinkStore:
         self, guild_id: int, discord_id: int, user: GitHubUser, method: str, actor_id: int | None = None
     ) -> LinkResult:
         """Link a member to a proven account; only a maintainer (``actor_id``) may move one from another member."""
-        if user.is_bot:
-            raise UserFacingError(f"@{user.login} is a bot account; link your personal GitHub account instead.")
+        if user.is_bot or user.is_org:
+            kind = "a bot" if user.is_bot else "an organisation"
+            raise UserFacingError(f"@{user.login} is {kind} account; link your personal GitHub account instead.")
         now = self._now()
         async with self._db.transaction() as conn:
             holder = await _one(conn, "SELECT * FROM links WHERE guild_id = ? AND github_id = ?", (guild_id, user.id))

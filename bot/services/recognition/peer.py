@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -89,20 +91,36 @@ def parse_kind(value: str) -> str:
     return key
 
 
-def parse_link(value: str) -> str:
-    """Accept only a full http(s) URL with a host; raise a clear error otherwise."""
+LINK_HOSTS = ("github.com",)
+
+
+def parse_link(value: str, hosts: Sequence[str] = ()) -> str:
+    """Accept only a full http(s) URL without user-info, on GitHub or one of ``hosts``; explain anything else."""
     link = value.strip()
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:  # "http://[::1" and other URLs urlsplit cannot read
+        parts, host = None, ""
     ok = (
-        len(link) <= LINK_MAX
-        and not any(char.isspace() for char in link)
+        parts is not None
+        and len(link) <= LINK_MAX
+        and not any(char.isspace() or unicodedata.category(char) == "Cf" for char in link)
         and parts.scheme in ("http", "https")
-        and bool(parts.hostname)
+        and bool(host)
     )
-    if not ok:
+    if not ok or parts is None:
         raise UserFacingError(
             "The link must be a full http(s) URL to the contribution (at most "
-            f"{LINK_MAX} characters), like https://example.com/my-talk."
+            f"{LINK_MAX} characters), like https://github.com/owner/repo/pull/1."
+        )
+    if "@" in parts.netloc:
+        raise UserFacingError("The link may not carry a user name or password before its host (user@host).")
+    allowed = [name.lower().strip(".") for name in (*LINK_HOSTS, *hosts)]
+    if not any(host == name or host.endswith("." + name) for name in allowed):
+        raise UserFacingError(
+            f"Links must point to {', '.join(allowed)}: {host[:60]} is not on the list (a maintainer can add hosts "
+            "to kudos.link_hosts)."
         )
     return link
 
@@ -292,7 +310,7 @@ class PeerKudos:
         channel, the post goes to ``channel_id`` (the command's) through the outbox, held while the answer makes it.
         """
         self._check_people(by, member, "a recognition")
-        key, url = parse_kind(kind), parse_link(link)
+        key, url = parse_kind(kind), parse_link(link, self._settings.kudos.link_hosts)
         now = self._clock.now()
         channel = self._settings.discord.channels.kudos
         async with self._db.transaction() as conn:

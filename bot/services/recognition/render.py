@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from bot.config.models import KudosSettings, LadderSettings, TierCriteria
-from bot.messages import Button, OutMessage, escape_markdown, mention
+from bot.messages import Button, OutMessage, clean_text, escape_markdown, mention
 from bot.services.recognition.models import (
     FIRST_ISSUE_CLOSED,
     FIRST_MERGE,
@@ -135,7 +135,7 @@ def profile_url(celebration: Celebration) -> str | None:
 
 
 def _embed(celebration: Celebration) -> dict[str, object]:
-    author: dict[str, object] = {"name": _cut(celebration.login, 256)}
+    author: dict[str, object] = {"name": _cut(clean_text(celebration.login), 256)}
     if (url := profile_url(celebration)) is not None:
         author["url"] = url
     if celebration.avatar_url:

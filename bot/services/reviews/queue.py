@@ -19,9 +19,10 @@ _REQUESTS = """
 SELECT rr.repo, rr.number, rr.reviewer_kind, rr.reviewer, rr.requested_at,
        p.title, p.url, p.draft, p.labels, p.author_id,
        COALESCE(a.login, 'ghost') AS author_login,
-       COALESCE(a.is_bot, 0) OR COALESCE(a.ignored, 0) AS author_excluded,
+       NOT EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = p.author_id) AS author_excluded,
        EXISTS (SELECT 1 FROM pull_requests m WHERE m.author_id = p.author_id AND m.state = 'merged') AS author_merged,
-       ru.login AS reviewer_login, COALESCE(ru.is_bot, 0) OR COALESCE(ru.ignored, 0) AS reviewer_excluded,
+       ru.login AS reviewer_login,
+       ru.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = ru.id) AS reviewer_excluded,
        l.discord_id, rp.away_until, COALESCE(rp.dm, 0) AS dm
 FROM review_requests rr
 JOIN pull_requests p ON p.repo = rr.repo AND p.number = rr.number
@@ -32,12 +33,12 @@ LEFT JOIN reviewer_prefs rp ON rp.guild_id = l.guild_id AND rp.discord_id = l.di
 WHERE rr.removed_at IS NULL AND p.state = 'open'
 """
 
-# Reviews by bots and ignored accounts never count as approvals or change requests.
+# Reviews by accounts that do not count (bot/counting.py) are never approvals or change requests.
 _REVIEWS = """
 SELECT r.repo, r.number, r.reviewer_id, r.state FROM reviews r
 JOIN pull_requests p ON p.repo = r.repo AND p.number = r.number
 LEFT JOIN github_users u ON u.id = r.reviewer_id
-WHERE p.state = 'open' AND COALESCE(u.is_bot, 0) = 0 AND COALESCE(u.ignored, 0) = 0
+WHERE p.state = 'open' AND (u.id IS NULL OR EXISTS (SELECT 1 FROM counted_accounts c WHERE c.id = u.id))
 ORDER BY r.submitted_at, r.id
 """
 

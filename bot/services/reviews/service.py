@@ -72,14 +72,24 @@ def parse_until(text: str, now: datetime, tz: str) -> datetime:
             day = date.fromisoformat(value)
         except ValueError:
             raise UserFacingError(f"{value} is not a real date; write it as YYYY-MM-DD, e.g. 2026-03-20.") from None
+        if day > (now + MAX_AWAY).date():  # also keeps 9999-12-31 from overflowing below
+            raise UserFacingError(f"You can be away for at most a year: pick a date up to {(now + MAX_AWAY):%Y-%m-%d}.")
         until = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
     else:
         try:
-            until = now + parse_duration(value)
-        except ValueError:
+            length = parse_duration(value)
+        except ValueError as exc:
+            if "too long" in str(exc):
+                raise UserFacingError(
+                    f"You can be away for at most a year: pick a duration up to 52w or a date up to "
+                    f"{(now + MAX_AWAY):%Y-%m-%d}."
+                ) from None
             raise UserFacingError(
                 f"I couldn't read {value[:40]!r}: give a date like 2026-03-20 or a duration like 3d or 2w."
             ) from None
+        if length > MAX_AWAY:
+            raise UserFacingError(f"You can be away for at most a year: pick a date up to {(now + MAX_AWAY):%Y-%m-%d}.")
+        until = now + length
     if until <= now:
         raise UserFacingError("That is not in the future: give a later date (YYYY-MM-DD) or a duration like 3d.")
     if until > now + MAX_AWAY:
