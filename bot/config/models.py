@@ -7,7 +7,17 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.config.types import Cron, Duration, FilePath, HttpUrl, Repo, Snowflake, TimeZone, template_checker
+from bot.config.types import (
+    Cron,
+    Duration,
+    DurationOrZero,
+    FilePath,
+    HttpUrl,
+    Repo,
+    Snowflake,
+    TimeZone,
+    template_checker,
+)
 
 FIRST_PR_PLACEHOLDERS = frozenset({"author", "pr_title", "pr_url", "pr_number", "repo", "merged_by"})
 MILESTONE_PLACEHOLDERS = frozenset({"author", "count", "pr_title", "pr_url", "repo"})
@@ -105,8 +115,9 @@ class HallOfFameSettings(Section):
     accent_color: str = Field(
         "#5b3cc4", pattern=r"^#[0-9a-fA-F]{6}$", description="The page's accent colour, as #rrggbb."
     )
-    refresh_every: Duration = Field(
-        timedelta(minutes=1), description="At most how often the page's rows are rebuilt after the ledger changed."
+    refresh_every: DurationOrZero = Field(
+        timedelta(minutes=1),
+        description="At most how often the page's rows are rebuilt after the ledger changed (0s: before each answer).",
     )
     per_page: int = Field(48, ge=1, le=100, description="Contributors per page.")
     newcomers: int = Field(8, ge=0, le=50, description="How many newest first-timers the strip at the top shows.")

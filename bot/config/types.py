@@ -33,6 +33,13 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def parse_duration_or_zero(value: Any) -> timedelta:
+    """Parse a duration as ``parse_duration`` does, but also accept zero (for "at once" settings)."""
+    if _duration_seconds(value) == 0:
+        return timedelta(0)
+    return parse_duration(value)
+
+
 def _duration_seconds(value: Any) -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
@@ -157,6 +164,9 @@ def template_checker(allowed: frozenset[str]) -> AfterValidator:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+DurationOrZero = Annotated[
+    timedelta, BeforeValidator(parse_duration_or_zero), PlainSerializer(format_duration, return_type=str)
+]
 Snowflake = Annotated[int, BeforeValidator(check_snowflake)]
 Repo = Annotated[str, AfterValidator(check_repo)]
 TimeZone = Annotated[str, AfterValidator(check_timezone)]
