@@ -155,11 +155,7 @@ async def prepare(folder: Path, opts: Options) -> tuple[Path, Path, Any, list[in
     shutil.copyfile(plain, path)
     db = Database(path)
     await db.open()
-    # The baseline file already carries the migrations numbered after ours: step its version back to apply ours.
-    latest = await db.user_version()
-    await db.execute(f"PRAGMA user_version = {int(min(m.version for m in our_migrations())) - 1}")
-    await db.migrate(our_migrations())
-    await db.execute(f"PRAGMA user_version = {int(max(latest, *(m.version for m in our_migrations())))}")
+    await db.migrate()
     await db.close()
     await asyncio.to_thread(_baseline_rule, plain)
     return path, plain, settings, members
