@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from benchmarks import BENCHMARKS, api_economy, burst, ingest, latency, memory, queries, reconcile, replay
 from benchmarks.__main__ import QUICK, module_name
 from benchmarks.common import Report, percentile, table
@@ -84,11 +82,6 @@ async def test_reconcile_counts_gateway_requests_and_repairs_exactly_the_drift()
     assert report.raw["baseline"]["rest_gets"] == 20
 
 
-@pytest.mark.xfail(
-    reason="since the outbox lanes and the burst hold were merged, the small burst run posts as many kudos as the "
-    "baseline (13 against 12): the hold is not combining them yet; issue #23 stays open until it does",
-    strict=False,
-)
 async def test_burst_names_every_newcomer_once_and_times_the_digest_and_role() -> None:
     report = await burst.run(burst.Options(merges=12, seconds=2.0, timeout=120))
     last = figure(report, "first merge → last kudos post")
