@@ -2,8 +2,8 @@
 
 Fails on the code before migration 0012's rename triggers: /whois kept the login captured at link time, so after a
 rename `/whois github:<old>` still named the member, even once someone else had taken the old login.
-The GitHub emulator's user-rename route is not there yet, so the rename reaches the bot as GitHub shows it to a
-bot: facts (here a pull request) that carry the account's id with its new login.
+The first two tests feed the ledger the facts GitHub shows a bot after a rename (a pull request carrying the
+account's id with its new login); the last renames the account in the GitHub emulator and lets its webhooks tell.
 """
 
 from __future__ import annotations
@@ -54,3 +54,20 @@ async def test_an_old_login_taken_by_another_account_names_nobody_even_before_th
     await seen(sb, Actor(github_id + 1000, "bob-old"), 903)  # the login now belongs to another account
     assert "isn't linked" in await whois(sb, github="bob-old")
     checks.record("old login reused before the rename is seen", cases=1, held="names nobody")
+
+
+async def test_a_rename_on_github_reaches_the_bot_through_its_own_webhooks_and_whois_follows(sandbox: Any) -> None:
+    """End to end: the emulator renames the account (`POST /github/users/{login}/rename`), the renamed person opens
+    a pull request, the webhook carries the new login with the same id, and every answer follows it."""
+    sb = sandbox
+    alice = await sb.add_member("carol")
+    github_id = await sb.user("carol-old")
+    await sb.command("owner", "vestry link", member="carol", github="carol-old")
+    renamed = await sb.post("/github/users/carol-old/rename", {"login": "carol-new"})
+    assert int(renamed["id"]) == github_id and renamed["login"] == "carol-new"
+    await sb.pull("carol-new", "A change after the rename")
+    await sb.settle()
+    assert f"<@{alice}>" in await whois(sb, github="carol-new")
+    assert "isn't linked" in await whois(sb, github="carol-old")
+    assert "@carol-new" in await whois(sb, member="carol")
+    checks.record("a rename seen through GitHub's own webhooks", cases=1, held="/whois follows the new login")
