@@ -60,14 +60,14 @@ async def test_a_rename_on_github_reaches_the_bot_through_its_own_webhooks_and_w
     """End to end: the emulator renames the account (`POST /github/users/{login}/rename`), the renamed person opens
     a pull request, the webhook carries the new login with the same id, and every answer follows it."""
     sb = sandbox
-    alice = await sb.add_member("carol")
+    carol = await sb.add_member("carol")
     github_id = await sb.user("carol-old")
     await sb.command("owner", "vestry link", member="carol", github="carol-old")
     renamed = await sb.post("/github/users/carol-old/rename", {"login": "carol-new"})
     assert int(renamed["id"]) == github_id and renamed["login"] == "carol-new"
     await sb.pull("carol-new", "A change after the rename")
     await sb.settle()
-    assert f"<@{alice}>" in await whois(sb, github="carol-new")
+    assert f"<@{carol}>" in await whois(sb, github="carol-new")
     assert "isn't linked" in await whois(sb, github="carol-old")
     assert "@carol-new" in await whois(sb, member="carol")
     checks.record("a rename seen through GitHub's own webhooks", cases=1, held="/whois follows the new login")
