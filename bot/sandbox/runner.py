@@ -63,7 +63,9 @@ class Sandbox:
         self.workdir = Path(workdir)
         self.discord = DiscordEmulator(clock=self.clock, rate_limits=rate_limits)
         self._own_github = github is None
-        self.github = github or GitHubEmulator(clock=self.clock, device_interval=device_interval)
+        self.github = github or GitHubEmulator(
+            clock=self.clock, device_interval=device_interval, rate_limits=rate_limits
+        )
         self.app: App | None = None
         self._runner: web.AppRunner | None = None
         self.store: WorldStore | None = None

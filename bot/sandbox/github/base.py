@@ -40,7 +40,14 @@ def as_utc(value: datetime | str | None) -> datetime | None:
 class EmulatorBase:
     """The emulator's parts (world, renderer, webhook sender, device flow, gate) and shared helpers."""
 
-    def __init__(self, *, clock: Clock, token: str = "sandbox-github-token", device_interval: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        token: str = "sandbox-github-token",
+        device_interval: int = 5,
+        rate_limits: str = "real",
+    ) -> None:
         self.clock = clock
         self.token = token
         self.url = ""
@@ -49,7 +56,7 @@ class EmulatorBase:
         self.payloads = Payloads(self.render)
         self.hooks = WebhookSender()
         self.device = DeviceFlow(self.world, clock, device_interval)
-        self.gate = Gate(self.world.tokens.get, self.user_id)
+        self.gate = Gate(self.world.tokens.get, self.user_id, rate_limits)
         self.graphql = GraphQLApi(self.world, self.render)
         self._runner: web.AppRunner | None = None
         self.world.ensure_user(TOKEN_OWNER, "User", self._now())
