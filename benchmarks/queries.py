@@ -67,7 +67,7 @@ class Services:
         if baseline:
             self.ladder.leaderboard = Leaderboard(db, clock, totals=False)
         features["ladder"] = self.ladder
-        self.recognition = Recognition(db, clock, settings, None, features)
+        self.recognition = Recognition(db, clock, settings, features)
         ledger = Ledger(db, clock)
         self.digest = Digest(db, clock, settings, go_live=ledger.go_live, features=features)
         self.guild = settings.discord.guild_id

@@ -89,7 +89,7 @@ async def open_database(settings: Settings) -> Database:
 def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Clock, options: RunOptions) -> Services:
     """Wire the core and every feature service together."""
     bus = EventBus(db, clock)
-    ledger = Ledger(db, clock, settings.github.ignored_accounts, bus)
+    ledger = Ledger(db, clock, settings.github.ignored_accounts)
     metrics = Metrics()
     services = Services(
         settings=settings,
@@ -200,8 +200,6 @@ async def first_start_backfill(services: Services, prompt: bool) -> None:
     )
     async with services.db.transaction() as conn:
         await enqueue_message(conn, "backfill-prompt", channel, OutMessage(text), now=services.clock.now())
-    if services.dispatcher is not None:
-        services.dispatcher.wake()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -244,7 +242,6 @@ class App:
         self.services = services
         self.bot = VestryBot(services, sync=self.options.sync, guild_ready_timeout=self.options.guild_ready_timeout)
         services.dispatcher = Dispatcher(self.db, self.clock, BotSink(self.bot))
-        services.bus.after_commit.append(services.dispatcher.wake)
         register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
         if "linking" in services.features:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
+from bot.db.commits import EVENTS, wrote
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ async def append_event(
     conn: aiosqlite.Connection, kind: str, payload: dict[str, Any], *, historical: bool, now: datetime
 ) -> None:
     """Record an event inside the caller's transaction."""
+    wrote(EVENTS)
     await conn.execute(
         "INSERT INTO events(kind, payload, historical, created_at) VALUES (?, ?, ?, ?)",
         (kind, json.dumps(payload, sort_keys=True), int(historical), iso(now)),
@@ -64,6 +66,7 @@ async def append_events(
     conn: aiosqlite.Connection, events: Sequence[tuple[str, dict[str, Any], bool]], *, now: datetime
 ) -> None:
     """Record ``(kind, payload, historical)`` events, in order, inside the caller's transaction, in one statement."""
+    wrote(EVENTS)
     await conn.executemany(
         "INSERT INTO events(kind, payload, historical, created_at) VALUES (?, ?, ?, ?)",
         [(kind, json.dumps(data, sort_keys=True), int(historical), iso(now)) for kind, data, historical in events],
@@ -91,7 +94,7 @@ class EventBus:
         self._idle = asyncio.Event()
         self._idle.set()
         self.failures = 0
-        self.after_commit: list[Callable[[], None]] = []
+        db.after_commit(EVENTS, self.notify)  # every committed event wakes the bus
 
     def subscribe(self, consumer: EventConsumer) -> None:
         """Add a consumer; it starts after the newest event if it has no cursor yet."""
@@ -172,8 +175,6 @@ class EventBus:
                 for r in rows
             ]
             await self._deliver(consumer, events)
-            for listener in self.after_commit:
-                listener()
             worked = True
         return worked
 

@@ -46,14 +46,7 @@ def build_features(services: Services, options: RunOptions) -> None:
     services.features["linking"] = Linking.from_services(services)
     from bot.services.recognition import Recognition
 
-    recognition = Recognition(
-        services.db,
-        services.clock,
-        settings,
-        services.bus,
-        services.features,
-        wake=lambda: services.dispatcher.wake() if services.dispatcher is not None else None,
-    )
+    recognition = Recognition(services.db, services.clock, settings, services.features)
     services.features["recognition"] = recognition
     services.bus.subscribe(recognition)
     from bot.services.digest import Digest
@@ -61,12 +54,7 @@ def build_features(services: Services, options: RunOptions) -> None:
     services.features["digest"] = Digest.from_services(services)
     from bot.services.ladder import Ladder
 
-    ladder = Ladder(
-        services.db,
-        services.clock,
-        settings,
-        wake=lambda: services.dispatcher.wake() if services.dispatcher is not None else None,
-    )
+    ladder = Ladder(services.db, services.clock, settings)
     services.features["ladder"] = ladder
     services.bus.subscribe(ladder)
     from bot.services.reviews import ReviewQueue

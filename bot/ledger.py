@@ -153,13 +153,10 @@ class _Batch(ApplyResult):
 class Ledger:
     """Write GitHub facts and the events they cause, in one transaction."""
 
-    def __init__(
-        self, db: Database, clock: Clock, ignored_logins: Iterable[str] = (), bus: ev.EventBus | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, ignored_logins: Iterable[str] = ()) -> None:
         self._db = db
         self._clock = clock
         self._ignored = {login.lower() for login in ignored_logins}
-        self._bus = bus
         self._go_live: datetime | None = None
 
     async def go_live(self) -> datetime:
@@ -177,14 +174,12 @@ class Ledger:
         """Record facts; a webhook is news, a backfill is history, a poll is history when older than go-live."""
         go_live = await self.go_live()
         async with self._db.transaction() as conn:
-            result = await self.apply_in(conn, facts, source, go_live)
-        self.committed(result)
-        return result
+            return await self.apply_in(conn, facts, source, go_live)
 
     async def apply_in(
         self, conn: aiosqlite.Connection, facts: Sequence[Fact], source: Source, go_live: datetime
     ) -> ApplyResult:
-        """Record facts inside the caller's transaction (``go_live`` from :meth:`go_live`); then call ``committed``.
+        """Record facts inside the caller's transaction (``go_live`` from :meth:`go_live`); its commit wakes the bus.
 
         The webhook receiver uses it to record a batch of deliveries and mark them processed in one commit.
         """
@@ -198,11 +193,6 @@ class Ledger:
         if batch.event_rows:
             await ev.append_events(conn, batch.event_rows, now=self._clock.now())
         return ApplyResult(batch.events, batch.facts, batch.kinds)
-
-    def committed(self, result: ApplyResult) -> None:
-        """Tell the event bus about the events a committed ``apply_in`` wrote."""
-        if result.events and self._bus is not None:
-            self._bus.notify()
 
     def _historical(self, source: Source, when: datetime | None, go_live: datetime) -> bool:
         if source == "backfill":

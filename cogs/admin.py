@@ -139,8 +139,6 @@ class Admin(commands.Cog):
             await send_reply(interaction, Reply(embeds=[outbox_embed(report)]))
             return
         row = await retry_failed(services.db, retry, services.clock.now())
-        if services.dispatcher is not None:
-            services.dispatcher.wake()
         await send_reply(
             interaction,
             Reply(f"Outbox entry #{row.id} ({row.kind}, {lane_label(row.lane)}) will be tried again now."),

@@ -154,8 +154,6 @@ class GitHub(commands.Cog):
         key = f"backfill-result:{interaction.id}"
         async with self.services.db.transaction() as conn:
             await enqueue_message(conn, key, channel_id, message, now=self.services.clock.now())
-        if self.services.dispatcher is not None:
-            self.services.dispatcher.wake()
 
 
 async def setup(bot: VestryBot) -> None:

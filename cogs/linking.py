@@ -266,8 +266,6 @@ class LinkingCog(commands.Cog, name="Linking"):
             await enqueue_dm(
                 conn, f"link-result:{interaction.id}", interaction.user.id, message, now=services.clock.now()
             )
-        if services.dispatcher is not None:
-            services.dispatcher.wake()
 
 
 async def setup(bot: VestryBot) -> None:

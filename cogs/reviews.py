@@ -84,9 +84,6 @@ class Reviews(commands.Cog):
     async def _run(self, mode: Mode) -> None:
         result = await self.service.nudge(mode)
         log.info("review reminder (%s): %s for slot %s", mode, result.outcome, result.slot)
-        dispatcher = self.bot.services.dispatcher
-        if result.outcome == "posted" and dispatcher is not None:
-            dispatcher.wake()
 
     @app_commands.command(name="reviews")
     @app_commands.guild_only()

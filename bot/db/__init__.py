@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from bot.db.commits import CommitHooks
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._allow_empty = allow_empty
         self.fault: str | None = None  # the last storage failure, until a write succeeds again (for /healthz)
+        self.hooks = CommitHooks()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -142,27 +145,34 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run a write transaction; it commits on success and rolls back on any error.
 
-        A full disk or a read-only file raises DatabaseError with a clear message; nothing is half-written.
+        A full disk or a read-only file raises DatabaseError with a clear message; nothing is half-written. Once it
+        has committed, the listeners of what it wrote run (``after_commit``; never after a rollback).
         """
         async with self._write_lock:
             with explained(self.path, self):
                 await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                with explained(self.path, self):
-                    yield self.conn
-            except BaseException:
-                if self.conn.in_transaction:  # SQLite may have rolled back already (it does on a full disk)
-                    await self.conn.execute("ROLLBACK")
-                raise
-            else:
+            with self.hooks.collecting() as written:
                 try:
                     with explained(self.path, self):
-                        await self.conn.execute("COMMIT")
-                except DatabaseError:
-                    if self.conn.in_transaction:
+                        yield self.conn
+                except BaseException:
+                    if self.conn.in_transaction:  # SQLite may have rolled back already (it does on a full disk)
                         await self.conn.execute("ROLLBACK")
                     raise
-                self.fault = None
+                else:
+                    try:
+                        with explained(self.path, self):
+                            await self.conn.execute("COMMIT")
+                    except DatabaseError:
+                        if self.conn.in_transaction:
+                            await self.conn.execute("ROLLBACK")
+                        raise
+                    self.fault = None
+            self.hooks.fire(written)
+
+    def after_commit(self, topic: str, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each committed transaction that wrote ``topic`` (``bot.db.commits``)."""
+        self.hooks.add(topic, listener)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> None:
         """Run one write statement in its own transaction."""

@@ -31,7 +31,7 @@ from bot.db import Database, DatabaseError
 from bot.github.payloads import PayloadError, facts_from_webhook, repo_name
 from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
-from bot.ledger import ApplyResult, Fact, Ledger
+from bot.ledger import Fact, Ledger
 from bot.timeutil import iso
 from bot.web.metrics import Metrics
 
@@ -514,8 +514,8 @@ class WebhookReceiver:
                 )
             }
             facts = [fact for item in work if item.entry.delivery in fresh for fact in item.facts]
-            result = await self._ledger.apply_in(conn, facts, "webhook", go_live) if facts else ApplyResult()
-        self._ledger.committed(result)
+            if facts:
+                await self._ledger.apply_in(conn, facts, "webhook", go_live)
         self.spool.release([item.entry for item in work])
 
 

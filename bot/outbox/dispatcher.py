@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.clock import Clock, monotonic
 from bot.db import Database
+from bot.db.commits import OUTBOX
 from bot.messages import OutMessage
 from bot.outbox import store
 from bot.outbox.enqueue import posted_message
@@ -43,6 +44,7 @@ class Dispatcher:
         self._sink = sink
         self._poll = poll_interval
         self._wake = asyncio.Event()
+        db.after_commit(OUTBOX, self.wake)  # every committed side effect wakes the dispatcher
         self._task: asyncio.Task[None] | None = None
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._next_try: dict[str, float] = {}

@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from bot.db import Database
+from bot.db.commits import OUTBOX, wrote
 from bot.messages import OutMessage
 from bot.outbox.model import POST_KINDS, Kind, lane_for
 from bot.timeutil import iso
@@ -37,6 +38,7 @@ async def enqueue(
     ``answering`` marks a post that an interaction answer is about to make: if that answer fails the outbox posts
     it, and after a crash it first looks whether the answer got through.
     """
+    wrote(OUTBOX)
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO outbox(dedupe_key, kind, payload, created_at, not_before, lane, nonce, sent_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

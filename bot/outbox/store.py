@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from bot.db import Database
+from bot.db.commits import OUTBOX, wrote
 from bot.errors import UserFacingError
 from bot.outbox.enqueue import new_nonce
 from bot.outbox.model import POST_KINDS
@@ -197,6 +198,7 @@ async def retry_failed(db: Database, row_id: int, now: datetime) -> FailedRow:
         if not row["failed"]:
             state = "still waiting" if row["done_at"] is None else "already done"
             raise UserFacingError(f"Outbox entry #{row_id} has not failed ({state}); only failed entries are retried.")
+        wrote(OUTBOX)
         await conn.execute(
             "UPDATE outbox SET failed = 0, done_at = NULL, attempts = 0, not_before = ? WHERE id = ?",
             (iso(now), row_id),

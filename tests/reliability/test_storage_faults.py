@@ -111,7 +111,7 @@ async def open_ledger(path: Path, clock: ManualClock) -> tuple[Database, Ledger]
     db = Database(path)
     await db.open()
     await db.migrate()
-    ledger = Ledger(db, clock, bus=EventBus(db, clock))
+    ledger = Ledger(db, clock)
     await ledger.go_live()
     return db, ledger
 

@@ -14,7 +14,6 @@ from bot.clock import ManualClock
 from bot.config import Settings, parse_settings
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.events import EventBus
 from bot.ledger import Actor, IssueFact, Ledger, PullFact, ReviewFact, ReviewRequestFact, StarFact
 from bot.messages import OutMessage
 from bot.services.digest import Digest, Schedule
@@ -75,7 +74,7 @@ def issue(number: int, state: str, when: datetime, closer: Actor | None = None, 
 
 async def make(db: Database, clock: ManualClock, **digest: Any) -> tuple[Digest, Ledger]:
     await db.set_state("go_live", iso(datetime(2026, 1, 1, tzinfo=UTC)))
-    ledger = Ledger(db, clock, bus=EventBus(db, clock))
+    ledger = Ledger(db, clock)
     config = settings(**digest)
     return Digest(db, clock, config, go_live=ledger.go_live), ledger
 

@@ -105,7 +105,7 @@ class World:
     def __init__(self, db: Database, clock: ManualClock, settings: Settings) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self.bus = EventBus(db, clock)
-        self.ledger = Ledger(db, clock, settings.github.ignored_accounts, self.bus)
+        self.ledger = Ledger(db, clock, settings.github.ignored_accounts)
         self.ladder = Ladder(db, clock, settings)
         self.bus.subscribe(self.ladder)
         self.discord = FakeDiscord()

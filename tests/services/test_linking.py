@@ -16,7 +16,6 @@ from bot.clock import ManualClock
 from bot.config.models import GitHubSettings, LinkingSettings
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.events import EventBus
 from bot.github.client import GitHubError, GitHubUser
 from bot.github.device_flow import DeviceCode, DeviceFlowError, TokenResult
 from bot.logs import redactor
@@ -112,7 +111,7 @@ def make(
     db: Database, clock: ManualClock, directory: Any, device: Any, sleeps: Any, *, client_id: str | None = "client-1",
     attempts: int = 5,
 ) -> Linking:  # fmt: skip
-    store = LinkStore(db, clock, EventBus(db, clock), attempts_per_hour=attempts)
+    store = LinkStore(db, clock, attempts_per_hour=attempts)
     github = GitHubSettings(repositories=["sandbox/project"], oauth_client_id=client_id)
     settings = LinkingSettings(attempts_per_hour=attempts)
     return Linking(store, clock, settings, github, lambda: directory, device, sleep=sleeps)

@@ -53,9 +53,9 @@ class World:
     def __init__(self, db: Database, clock: ManualClock, settings: Settings, ignored: tuple[str, ...] = ()) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self.bus = EventBus(db, clock)
-        self.ledger = Ledger(db, clock, ignored, self.bus)
+        self.ledger = Ledger(db, clock, ignored)
         self.features: dict[str, Any] = {}
-        self.recognition = Recognition(db, clock, settings, self.bus, self.features)
+        self.recognition = Recognition(db, clock, settings, self.features)
         self.bus.subscribe(self.recognition)
         self.number = 0
 

@@ -12,7 +12,6 @@ from bot.clock import ManualClock
 from bot.config import Settings, parse_settings
 from bot.db import Database
 from bot.errors import PermissionDenied, UserFacingError
-from bot.events import EventBus
 from bot.ledger import Actor, Ledger, PullFact, ReviewFact, ReviewRequestFact
 from bot.schedule import crontab_weekdays
 from bot.services.reviews import Clicker, ReviewQueue, parse_until
@@ -62,7 +61,7 @@ class World:
     def __init__(self, db: Database, clock: ManualClock, settings: Settings) -> None:
         self.db = db
         self.clock = clock
-        self.ledger = Ledger(db, clock, bus=EventBus(db, clock))
+        self.ledger = Ledger(db, clock)
         self.service = ReviewQueue(db, clock, settings)
         self._review_ids = 1
 

@@ -109,7 +109,7 @@ async def test_event_bus_hands_each_event_to_a_consumer_once_across_restarts(db:
     bus = EventBus(db, clock)
     first = Recorder()
     bus.subscribe(first)
-    ledger = Ledger(db, clock, bus=bus)
+    ledger = Ledger(db, clock)
     await bus.start()
     await ledger.apply([merged(clock, 1), merged(clock, 2, Actor(3, "bob"))], "webhook")
     await bus.drain()
@@ -118,7 +118,7 @@ async def test_event_bus_hands_each_event_to_a_consumer_once_across_restarts(db:
     second = Recorder()
     again.subscribe(second)
     await again.start()
-    await Ledger(db, clock, bus=again).apply([merged(clock, 3, Actor(4, "carol"))], "webhook")
+    await Ledger(db, clock).apply([merged(clock, 3, Actor(4, "carol"))], "webhook")
     await again.drain()
     await again.stop()
     assert first.seen == [1, 2]

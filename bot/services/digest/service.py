@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -58,15 +58,12 @@ class Digest:
         settings: Settings,
         *,
         go_live: Callable[[], Awaitable[datetime]],
-        after_commit: Sequence[Callable[[], None]] = (),
         features: Mapping[str, Any] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
         self._go_live = go_live
-        # The bus's after-commit listeners (the outbox dispatcher's wake-up among them), read when called.
-        self._after_commit = after_commit
         # The other features, looked up when needed: the review queue is built after the digest.
         self._features = features if features is not None else {}
         digest = settings.digest
@@ -83,7 +80,6 @@ class Digest:
             services.clock,
             services.settings,
             go_live=services.ledger.go_live,
-            after_commit=services.bus.after_commit,
             features=services.features,
         )
 
@@ -159,7 +155,6 @@ class Digest:
         key = f"digest-post:{self.guild_id}:{request_id}"
         async with self._db.transaction() as conn:
             await enqueue_message(conn, key, channel, message, now=self._clock.now())
-        self._committed()
         return Posted(period, channel, key)
 
     async def run_scheduled(self) -> RunOutcome:
@@ -196,7 +191,6 @@ class Digest:
                 return RunOutcome("already_done", period)
             if message is not None:
                 await enqueue_message(conn, self.dedupe_key(slot), channel, message, now=now)
-        self._committed()
         status: Status = "posted" if message is not None else "quiet_skipped"
         log.info("digest for the period ending %s: %s", iso(slot), status)
         return RunOutcome(status, period)
@@ -208,7 +202,3 @@ class Digest:
     async def _slot_done(self, slot: datetime) -> bool:
         done = await self._db.fetchval("SELECT 1 FROM job_slots WHERE job = ? AND slot = ?", (JOB, iso(slot)))
         return done is not None
-
-    def _committed(self) -> None:
-        for listener in self._after_commit:
-            listener()

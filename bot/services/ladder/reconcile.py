@@ -8,7 +8,7 @@ transaction. A batch whose transaction fails is repaired member by member, so on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -61,10 +61,9 @@ class ReconcileReport:
 class Reconciler:
     """Walk every linked member once, batch by batch."""
 
-    def __init__(self, db: Database, engine: Engine, wake: Callable[[], None]) -> None:
+    def __init__(self, db: Database, engine: Engine) -> None:
         self._db = db
         self._engine = engine
-        self._wake = wake
 
     async def run(self, directory: MemberDirectory) -> ReconcileReport:
         """Compare every linked member's roles with what they earned and repair the drift."""
@@ -87,10 +86,8 @@ class Reconciler:
                 continue
             failed_in_a_row = 0
             await self._repair_batch(members, states, directory, report)
-            self._wake()
         async with self._db.transaction() as conn:
             await self._engine.note_placements(conn, report.placed)
-        self._wake()
         return report
 
     async def _repair_batch(

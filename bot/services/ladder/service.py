@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,11 +96,10 @@ class Ladder:
 
     name = "ladder"
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings, wake: Callable[[], None] | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self._db = db
         self._settings = settings
         self._engine = Engine(db, clock, settings)
-        self._wake = wake or (lambda: None)
         self.leaderboard = Leaderboard(db, clock)
         self._live_since: datetime | None = None
 
@@ -170,7 +169,6 @@ class Ladder:
             return
         async with self._db.transaction() as conn:
             await self._rejoined(conn, discord_id, state)
-        self._wake()
 
     # -- reconcile -------------------------------------------------------------------------------------
 
@@ -178,7 +176,7 @@ class Ladder:
         """Compare every linked member's roles with what they earned and repair the drift."""
         if not self._active:
             return ReconcileReport()
-        report = await Reconciler(self._db, self._engine, self._wake).run(directory)
+        report = await Reconciler(self._db, self._engine).run(directory)
         for role, count in sorted(report.waiting.items()):
             problem = directory.role_problem(role) or f"role {role} cannot be managed"
             report.problems.append(f"{problem}; {count} member(s) wait for it")
@@ -217,7 +215,6 @@ class Ladder:
                 if standing.eligible:
                     await self._engine.advance(conn, standing, live=True)
                     promoted = request.tier in standing.held
-        self._wake()
         log.info("ladder: %s %s promotion of %s to %s", by, status, request.discord_id, request.tier)
         return Decision(request_id, request.discord_id, request.tier, approve, by, promoted)
 

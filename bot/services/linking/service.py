@@ -81,7 +81,6 @@ class Linking:
         store = LinkStore(
             services.db,
             services.clock,
-            services.bus,
             attempts_per_hour=settings.linking.attempts_per_hour,
             ignored=settings.github.ignored_accounts,
         )

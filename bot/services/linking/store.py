@@ -35,12 +35,9 @@ async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) ->
 class LinkStore:
     """Read and change links; one account ↔ one member, enforced in the same transaction as the events."""
 
-    def __init__(
-        self, db: Database, clock: Clock, bus: ev.EventBus, *, attempts_per_hour: int, ignored: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, *, attempts_per_hour: int, ignored: Iterable[str] = ()) -> None:
         self._db = db
         self._clock = clock
-        self._bus = bus
         self._attempts = attempts_per_hour
         self._ignored = {login.lower() for login in ignored}
 
@@ -205,7 +202,6 @@ class LinkStore:
             if actor_id is not None:
                 detail = f"@{user.login}" + (f", moved from <@{moved.discord_id}>" if moved else "")
                 await self._audit(conn, guild_id, actor_id, "link", discord_id, user.id, detail)
-        self._bus.notify()
         log.info("member %s linked to GitHub account %s (%s)", discord_id, user.id, method)
         return LinkResult(link, replaced=replaced, moved_from=moved)
 
@@ -220,7 +216,6 @@ class LinkStore:
             await self._remove(conn, old)
             if actor_id is not None:
                 await self._audit(conn, guild_id, actor_id, "unlink", discord_id, old.github_id, f"@{old.login}")
-        self._bus.notify()
         log.info("member %s unlinked from GitHub account %s", discord_id, old.github_id)
         return old
 

@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.events import EventBus, append_event
+from bot.events import append_event
 from bot.messages import OutMessage, escape_markdown, mention
 from bot.outbox import enqueue_message
 from bot.services.recognition.models import KudosGiven, MemberRef, RecognitionGiven
@@ -216,11 +216,10 @@ async def _earlier_kudos(
 class PeerKudos:
     """Record thanks between members, with limits, and recognitions of non-code work."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings, bus: EventBus | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
-        self._bus = bus
 
     def _check_people(self, giver: MemberRef, receiver: MemberRef, what: str) -> None:
         if giver.id == receiver.id:
@@ -289,7 +288,6 @@ class PeerKudos:
             if interaction_id is not None and channel_id is not None:
                 key = kudos_post_key(guild_id, interaction_id)
                 await enqueue_message(conn, key, channel_id, kudos_message(given), now=now, answering=True)
-        self._notify()
         log.info("member %s gave kudos to %s", giver.id, receiver.id)
         return given
 
@@ -338,10 +336,5 @@ class PeerKudos:
             elif interaction_id is not None and channel_id is not None:
                 answer_key = recognition_answer_key(guild_id, interaction_id)
                 await enqueue_message(conn, answer_key, channel_id, recognition_message(given), now=now, answering=True)
-        self._notify()
         log.info("maintainer %s recognised %s for %s", by.id, member.id, key)
         return given
-
-    def _notify(self) -> None:
-        if self._bus is not None:
-            self._bus.notify()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -14,7 +14,7 @@ from bot import events as ev
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
-from bot.events import Event, EventBus
+from bot.events import Event
 from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
 from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, Profile, RecognitionGiven
@@ -35,18 +35,15 @@ class Recognition:
         db: Database,
         clock: Clock,
         settings: Settings,
-        bus: EventBus | None = None,
         features: dict[str, Any] | None = None,
-        wake: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
-        self._wake = wake or (lambda: None)
         self._releaser: asyncio.Task[None] | None = None
         self._settings = settings
         self._guild = settings.discord.guild_id
         self._decider = Decider(db, settings)
         self._publisher = Publisher(settings, clock)
-        self._peer = PeerKudos(db, clock, settings, bus)
+        self._peer = PeerKudos(db, clock, settings)
         known = features if features is not None else {}
         self._profiles = ProfileReader(db, lambda: known.get("ladder"))
 
@@ -103,7 +100,6 @@ class Recognition:
                 continue
             if posts:
                 log.info("kudos channel drained: %d combined post(s) queued", posts)
-                self._wake()
             if not left:
                 return
 
