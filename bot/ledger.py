@@ -20,6 +20,20 @@ from bot import events as ev
 from bot.clock import Clock
 from bot.counting import account_counts
 from bot.db import Database
+from bot.domain import (
+    ConvertedToDraft,
+    DomainEvent,
+    IssueClosed,
+    PullClosed,
+    PullEvent,
+    PullMerged,
+    PullOpened,
+    ReadyForReview,
+    ReviewRequested,
+    ReviewRequestRemoved,
+    ReviewSubmitted,
+    Starred,
+)
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -146,7 +160,7 @@ class _Batch(ApplyResult):
     """
 
     pull_rows: list[tuple[object, ...]] = field(default_factory=list)
-    event_rows: list[tuple[str, dict[str, object], bool]] = field(default_factory=list)
+    event_rows: list[tuple[DomainEvent, bool]] = field(default_factory=list)
     pull_states: dict[tuple[str, int], tuple[str, int, str | None]] = field(default_factory=dict)
 
 
@@ -270,12 +284,11 @@ class Ledger:
                 )
                 batch.pull_states.update({(repo, int(row[0])): (str(row[1]), int(row[2]), row[3]) for row in rows})
 
-    async def _event(
-        self, conn: aiosqlite.Connection, result: _Batch, kind: str, payload: dict[str, object], historical: bool
-    ) -> None:
-        result.event_rows.append((kind, payload, historical))
+    @staticmethod
+    def _event(result: _Batch, event: DomainEvent, historical: bool) -> None:
+        result.event_rows.append((event, historical))
         result.events += 1
-        result.kinds.append(kind)
+        result.kinds.append(event.KIND)
 
     async def _apply_one(
         self, conn: aiosqlite.Connection, fact: Fact, source: Source, go_live: datetime, result: _Batch
@@ -323,28 +336,23 @@ class Ledger:
                 int(historical),
             )
         )
-        base = {
-            "repo": fact.repo,
-            "number": fact.number,
-            "title": fact.title,
-            "url": fact.url,
-            "author_id": author_id,
-            "author_login": fact.author.login if fact.author else None,
-        }
+        base = PullEvent(
+            fact.repo, fact.number, fact.title, fact.url, author_id, fact.author.login if fact.author else None
+        )
+        event: DomainEvent | None = None
         if fact.state == "merged" and old_state != "merged":
-            payload = base | {
-                "merged_at": _t(fact.merged_at),
-                "merged_by_id": merger_id,
-                "merged_by_login": fact.merged_by.login if fact.merged_by else None,
-            }
-            await self._event(conn, result, ev.MERGED, payload, historical)
+            merger_login = fact.merged_by.login if fact.merged_by else None
+            event = PullMerged(
+                **base.payload(), merged_at=_t(fact.merged_at), merged_by_id=merger_id, merged_by_login=merger_login
+            )
         elif fact.state == "open" and before is None:
-            await self._event(conn, result, ev.PR_OPENED, base | {"draft": fact.draft}, historical)
+            event = PullOpened(**base.payload(), draft=fact.draft)
         elif fact.state == "closed" and old_state == "open":
-            await self._event(conn, result, ev.PR_CLOSED, base, historical)
+            event = PullClosed(**base.payload())
         elif before is not None and fact.state == "open" and bool(before[1]) != fact.draft:
-            kind = ev.CONVERTED_TO_DRAFT if fact.draft else ev.READY_FOR_REVIEW
-            await self._event(conn, result, kind, base, historical)
+            event = (ConvertedToDraft if fact.draft else ReadyForReview)(**base.payload())
+        if event is not None:
+            self._event(result, event, historical)
 
     async def _apply_review(
         self, conn: aiosqlite.Connection, fact: ReviewFact, source: Source, go_live: datetime, result: _Batch
@@ -367,20 +375,8 @@ class Ledger:
                 "AND reviewer = ? AND removed_at IS NULL AND requested_at <= ?",
                 (iso(fact.submitted_at), fact.repo, fact.number, str(reviewer_id), iso(fact.submitted_at)),
             )
-            await self._event(
-                conn,
-                result,
-                ev.REVIEW_SUBMITTED,
-                {
-                    "id": fact.id,
-                    "repo": fact.repo,
-                    "number": fact.number,
-                    "reviewer_id": reviewer_id,
-                    "state": state,
-                    "submitted_at": iso(fact.submitted_at),
-                },
-                historical,
-            )
+            submitted = ReviewSubmitted(fact.id, fact.repo, fact.number, reviewer_id, state, iso(fact.submitted_at))
+            self._event(result, submitted, historical)
 
     async def _apply_request(
         self,
@@ -398,13 +394,7 @@ class Ledger:
             "AND reviewer_kind = ? AND reviewer = ?",
             key,
         )
-        payload = {
-            "repo": fact.repo,
-            "number": fact.number,
-            "kind": fact.kind,
-            "reviewer": fact.reviewer,
-            "at": iso(fact.at),
-        }
+        fields = (fact.repo, fact.number, fact.kind, fact.reviewer, iso(fact.at))
         if fact.removed:
             if before is None:
                 # Removed before its request arrived (deliveries out of order): remember the removal, so the
@@ -422,7 +412,7 @@ class Ledger:
                 "AND reviewer_kind = ? AND reviewer = ?",
                 (iso(fact.at), *key),
             )
-            await self._event(conn, result, ev.REVIEW_REQUEST_REMOVED, payload, historical)
+            self._event(result, ReviewRequestRemoved(*fields), historical)
             return
         if before is not None and before["removed_at"] is None and before["requested_at"] >= iso(fact.at):
             return
@@ -436,7 +426,7 @@ class Ledger:
             "requested_at = excluded.requested_at, removed_at = NULL",
             (*key, iso(fact.at)),
         )
-        await self._event(conn, result, ev.REVIEW_REQUESTED, payload, historical)
+        self._event(result, ReviewRequested(*fields), historical)
 
     async def _apply_issue(
         self, conn: aiosqlite.Connection, fact: IssueFact, source: Source, go_live: datetime, result: _Batch
@@ -474,22 +464,17 @@ class Ledger:
             ),
         )
         if fact.state == "closed" and (before is None or before["state"] != "closed"):
-            await self._event(
-                conn,
-                result,
-                ev.ISSUE_CLOSED,
-                {
-                    "repo": fact.repo,
-                    "number": fact.number,
-                    "title": fact.title,
-                    "url": fact.url,
-                    "author_id": author_id,
-                    "closed_by_id": closer_id,
-                    "closed_at": _t(fact.closed_at),
-                    "state_reason": fact.state_reason,
-                },
-                historical,
+            closed = IssueClosed(
+                fact.repo,
+                fact.number,
+                fact.title,
+                fact.url,
+                author_id,
+                closer_id,
+                _t(fact.closed_at),
+                fact.state_reason,
             )
+            self._event(result, closed, historical)
 
     async def _apply_star(
         self, conn: aiosqlite.Connection, fact: StarFact, source: Source, go_live: datetime, result: _Batch
@@ -505,9 +490,7 @@ class Ledger:
             (fact.repo, user_id, iso(when), int(historical)),
         )
         if cursor.rowcount == 1:
-            await self._event(
-                conn, result, ev.STARRED, {"repo": fact.repo, "user_id": user_id, "starred_at": iso(when)}, historical
-            )
+            self._event(result, Starred(fact.repo, user_id, iso(when)), historical)
 
 
 _UPSERT_PULL = (

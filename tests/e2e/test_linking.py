@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot import events as ev
+from bot import domain
 from bot.timeutil import iso, parse_iso
 
 CODE = re.compile(r"`([A-Z]{4}-[A-Z]{4})`")
@@ -206,7 +206,8 @@ async def test_unlink_removes_the_link_and_the_roles_it_earned(sandbox: Any) -> 
     await sandbox.settle()
     assert await link_rows(sandbox) == []
     kinds = await sandbox.sandbox.services.db.fetchall("SELECT kind, payload FROM events ORDER BY seq")
-    assert (kinds[-1]["kind"], json.loads(kinds[-1]["payload"])["discord_id"]) == (ev.UNLINKED, int(alice))
+    last = (kinds[-1]["kind"], json.loads(kinds[-1]["payload"])["discord_id"])
+    assert last == (domain.MemberUnlinked.KIND, int(alice))
     if not ladder:
         pytest.skip("the role assertions need the ladder feature (services.features['ladder'])")
     assert "Follower" not in await roles()

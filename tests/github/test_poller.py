@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import events as ev
+from bot import domain
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.github.client import GitHubWorker
@@ -62,13 +62,13 @@ async def test_poll_picks_up_merges_reviews_requests_issues_and_stars(
     kinds = sorted(row["kind"] for row in await db.fetchall("SELECT kind FROM events WHERE historical = 0"))
     assert kinds == sorted(
         [
-            ev.PR_OPENED,
-            ev.REVIEW_REQUESTED,
-            ev.REVIEW_REQUESTED,
-            ev.MERGED,
-            ev.REVIEW_SUBMITTED,
-            ev.ISSUE_CLOSED,
-            ev.STARRED,
+            domain.PullOpened.KIND,
+            domain.ReviewRequested.KIND,
+            domain.ReviewRequested.KIND,
+            domain.PullMerged.KIND,
+            domain.ReviewSubmitted.KIND,
+            domain.IssueClosed.KIND,
+            domain.Starred.KIND,
         ]
     )
 
@@ -138,7 +138,7 @@ async def test_polled_facts_older_than_go_live_are_historical(
     historical = {row["number"]: row["historical"] for row in await _rows(db, "pull_requests")}
     assert historical == {old: 1, new: 0}
     assert [row["historical"] for row in await _rows(db, "stars")] == [1]
-    merged_events = await db.fetchall("SELECT historical FROM events WHERE kind = ?", (ev.MERGED,))
+    merged_events = await db.fetchall("SELECT historical FROM events WHERE kind = ?", (domain.PullMerged.KIND,))
     assert sorted(row["historical"] for row in merged_events) == [0, 1]
 
 

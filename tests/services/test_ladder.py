@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot import events as ev
+from bot import domain
 from bot.clock import ManualClock
 from bot.config import Settings, parse_settings
 from bot.db import Database
@@ -118,7 +118,7 @@ class World:
 
     async def event(self, kind: str, payload: dict[str, Any]) -> None:
         async with self.db.transaction() as conn:
-            await append_event(conn, kind, payload, historical=False, now=self.clock.now())
+            await append_event(conn, domain.decode(kind, payload), historical=False, now=self.clock.now())
         await self.settle()
 
     async def link(self, member: int, who: Actor, *, join: bool = True) -> None:
@@ -130,12 +130,14 @@ class World:
                 "VALUES (?, ?, ?, ?, 'test', ?)",
                 (GUILD, member, who.id, who.login, iso(self.clock.now())),
             )
-        await self.event(ev.LINKED, {"guild_id": GUILD, "discord_id": member, "github_id": who.id, "login": who.login})
+        await self.event(
+            domain.MemberLinked.KIND, {"guild_id": GUILD, "discord_id": member, "github_id": who.id, "login": who.login}
+        )
 
     async def unlink(self, member: int, who: Actor) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM links WHERE guild_id = ? AND discord_id = ?", (GUILD, member))
-        await self.event(ev.UNLINKED, {"guild_id": GUILD, "discord_id": member, "github_id": who.id})
+        await self.event(domain.MemberUnlinked.KIND, {"guild_id": GUILD, "discord_id": member, "github_id": who.id})
 
     async def merge(
         self, author: Actor, by: Actor = MAINTAINER, source: Source = "webhook", when: datetime | None = None
@@ -246,7 +248,7 @@ async def test_reviews_issues_stars_and_kudos_promote_when_the_tier_asks_for_the
                 "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, at) VALUES (?, ?, ?, ?)",
                 (GUILD, B, A, iso(now)),
             )
-        await w.event(ev.KUDOS_GIVEN, {"guild_id": GUILD, "giver_id": B, "receiver_id": A})
+        await w.event(domain.KudosGiven.KIND, {"guild_id": GUILD, "giver_id": B, "receiver_id": A})
         assert w.discord.roles(A) == {3101, 3102, 3103, 3104}
 
 
@@ -411,11 +413,12 @@ async def test_member_who_left_and_came_back_gets_their_roles_back(
         assert (TRAINEE in w.discord.roles(A)) is (demotion == "recompute")
 
 
-async def test_member_joined_event_restores_roles_without_waiting_for_reconcile(world: World) -> None:
+async def test_a_member_who_joins_again_gets_their_roles_back_without_waiting_for_reconcile(world: World) -> None:
     await world.link(A, ALICE)
     world.clock.advance(60)
     world.discord.join(A, world.clock.now())
-    await world.event(ev.MEMBER_JOINED, {"guild_id": GUILD, "discord_id": A})
+    await world.ladder.member_joined(A, MemberState(frozenset(), world.clock.now()))
+    await world.settle()
     assert world.discord.roles(A) == {FOLLOWER}
 
 

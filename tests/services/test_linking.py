@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot import events as ev
+from bot import domain
 from bot.clock import ManualClock
 from bot.config.models import GitHubSettings, LinkingSettings
 from bot.db import Database
@@ -145,7 +145,7 @@ async def test_device_flow_links_the_account_that_approved_and_emits_member_link
     assert (result.link.github_id, result.link.login, result.link.method) == (42, "dev42", "oauth")
     assert await links(db) == [(ALICE, 42, "dev42")]
     assert await events(db) == [
-        (ev.LINKED, {"guild_id": GUILD, "discord_id": ALICE, "github_id": 42, "login": "dev42"})
+        (domain.MemberLinked.KIND, {"guild_id": GUILD, "discord_id": ALICE, "github_id": 42, "login": "dev42"})
     ]
     assert await db.fetchval("SELECT login FROM github_users WHERE id = 42") == "dev42"
 
@@ -250,7 +250,11 @@ async def test_relinking_to_another_account_replaces_the_link_emitting_unlinked_
     result = await device_link(linking, ALICE)
     assert result.replaced is not None and result.replaced.login == "dev42"
     assert await links(db) == [(ALICE, 43, "other-dev")]
-    assert [kind for kind, _ in await events(db)] == [ev.LINKED, ev.UNLINKED, ev.LINKED]
+    assert [kind for kind, _ in await events(db)] == [
+        domain.MemberLinked.KIND,
+        domain.MemberUnlinked.KIND,
+        domain.MemberLinked.KIND,
+    ]
     assert (await events(db))[1][1] == {"guild_id": GUILD, "discord_id": ALICE, "github_id": 42}
 
 
@@ -272,7 +276,10 @@ async def test_unlink_removes_the_link_and_emits_member_unlinked(linking: Linkin
     old = await linking.unlink(GUILD, ALICE)
     assert old.login == "dev42"
     assert await links(db) == []
-    assert (await events(db))[-1] == (ev.UNLINKED, {"guild_id": GUILD, "discord_id": ALICE, "github_id": 42})
+    assert (await events(db))[-1] == (
+        domain.MemberUnlinked.KIND,
+        {"guild_id": GUILD, "discord_id": ALICE, "github_id": 42},
+    )
     with pytest.raises(UserFacingError, match="no linked GitHub account"):
         await linking.unlink(GUILD, ALICE)
 
@@ -283,7 +290,11 @@ async def test_maintainer_link_moves_an_account_and_is_audited(linking: Linking,
     result = await linking.admin_link(GUILD, MAINTAINER, BOB, "DEV42")
     assert result.moved_from is not None and result.moved_from.discord_id == ALICE
     assert await links(db) == [(BOB, 42, "dev42")]
-    assert [kind for kind, _ in await events(db)] == [ev.LINKED, ev.UNLINKED, ev.LINKED]
+    assert [kind for kind, _ in await events(db)] == [
+        domain.MemberLinked.KIND,
+        domain.MemberUnlinked.KIND,
+        domain.MemberLinked.KIND,
+    ]
     [entry] = await linking.audit(GUILD)
     assert (entry.actor_id, entry.action, entry.target_id, entry.github_id) == (MAINTAINER, "link", BOB, 42)
     assert f"<@{ALICE}>" in entry.detail
@@ -316,7 +327,7 @@ async def test_phrase_in_a_public_gist_links_the_account(
     result = await linking.verify(GUILD, ALICE)
     assert (result.link.github_id, result.link.method) == (42, "gist")
     assert await db.fetchval("SELECT COUNT(*) FROM link_proofs") == 0
-    assert [kind for kind, _ in await events(db)] == [ev.LINKED]
+    assert [kind for kind, _ in await events(db)] == [domain.MemberLinked.KIND]
 
 
 async def test_phrase_in_the_profile_bio_links_the_account(linking: Linking, directory: FakeDirectory) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import domain
 from bot import events as ev
 from bot.clock import ManualClock
 from bot.config import Settings, parse_settings
@@ -104,7 +105,7 @@ class World:
                 (GUILD, discord_id, github.id, github.login, "admin", iso(now)),
             )
             payload = {"guild_id": GUILD, "discord_id": discord_id, "github_id": github.id, "login": github.login}
-            await append_event(conn, ev.LINKED, payload, historical=False, now=now)
+            await append_event(conn, domain.decode(domain.MemberLinked.KIND, payload), historical=False, now=now)
         await self.bus.drain()
 
     async def unlink(self, discord_id: int, github: Actor) -> None:
@@ -112,7 +113,9 @@ class World:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM links WHERE guild_id = ? AND discord_id = ?", (GUILD, discord_id))
             payload = {"guild_id": GUILD, "discord_id": discord_id, "github_id": github.id}
-            await append_event(conn, ev.UNLINKED, payload, historical=False, now=self.clock.now())
+            await append_event(
+                conn, domain.decode(domain.MemberUnlinked.KIND, payload), historical=False, now=self.clock.now()
+            )
         await self.bus.drain()
 
     async def outbox(self, kind: str | None = None) -> list[dict[str, Any]]:
@@ -255,9 +258,7 @@ async def test_the_earliest_merge_is_the_one_announced_when_a_later_one_is_seen_
 async def test_replaying_a_handled_batch_posts_nothing_twice(world: World) -> None:
     await world.merge(Actor(42, "dev42"))
     rows = await world.db.fetchall("SELECT seq, kind, payload, historical, created_at FROM events")
-    events = [
-        ev.Event(r["seq"], r["kind"], json.loads(r["payload"]), bool(r["historical"]), world.clock.now()) for r in rows
-    ]
+    events = ev.decode_rows(rows, world.clock)
     async with world.db.transaction() as conn:
         await world.recognition.handle(conn, events)
     assert len(await world.outbox()) == 1
@@ -572,7 +573,7 @@ async def test_kudos_is_recorded_counted_and_announces_an_event(world: World) ->
     given = await world.recognition.give_kudos(GUILD, ALICE, BOB, "  thanks for the **review** @everyone  ")
     again = await world.recognition.give_kudos(GUILD, ALICE, BOB, None)
     assert (given.total_received, again.total_received) == (1, 2)
-    kinds = await world.db.fetchall("SELECT kind FROM events WHERE kind = ?", (ev.KUDOS_GIVEN,))
+    kinds = await world.db.fetchall("SELECT kind FROM events WHERE kind = ?", (domain.KudosGiven.KIND,))
     assert len(kinds) == 2
     message = kudos_message(given)
     assert message.mention_users == (2,)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.db import Database
 from bot.db.commits import EVENTS, OUTBOX, wrote
+from bot.domain import MemberLinked
 from bot.events import append_event
 from bot.messages import OutMessage
 from bot.outbox import enqueue_message
@@ -30,7 +31,7 @@ async def test_each_topic_wakes_its_listeners_once_the_transaction_commits(db: D
     db.after_commit(EVENTS, lambda: woken.append("bus"))
     db.after_commit(OUTBOX, lambda: woken.append("dispatcher"))
     async with db.transaction() as conn:
-        await append_event(conn, "member.linked", {"discord_id": 1}, historical=False, now=NOW)
+        await append_event(conn, MemberLinked(guild_id=1, discord_id=1, github_id=1), historical=False, now=NOW)
         assert woken == [], "nobody is woken before the commit"
     assert woken == ["bus"]
     async with db.transaction() as conn:

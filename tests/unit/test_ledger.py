@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.db import Database
-from bot.events import MERGED, REVIEW_REQUESTED, EventBus
+from bot.domain import PullMerged, ReviewRequested
+from bot.events import EventBus
 from bot.ledger import Actor, Ledger, PullFact, ReviewFact, ReviewRequestFact, StarFact
 
 ALICE = Actor(1, "alice")
@@ -30,7 +31,7 @@ async def test_same_merge_twice_writes_one_event(db: Database, clock: ManualCloc
     await ledger.apply([merged(clock)], "webhook")
     second = await ledger.apply([merged(clock)], "poll")
     assert second.events == 0
-    assert [(r["kind"], r["historical"]) for r in await events(db)] == [(MERGED, 0)]
+    assert [(r["kind"], r["historical"]) for r in await events(db)] == [(PullMerged.KIND, 0)]
 
 
 async def test_backfill_is_history_and_old_polled_facts_too(db: Database, clock: ManualClock) -> None:
@@ -85,7 +86,7 @@ async def test_review_answers_the_pending_request(db: Database, clock: ManualClo
     await ledger.apply([ReviewFact(77, "o/r", 5, MAINT, "approved", clock.now())], "webhook")
     assert await db.fetchval("SELECT removed_at IS NOT NULL FROM review_requests") == 1
     kinds = [r["kind"] for r in await events(db)]
-    assert kinds.count(REVIEW_REQUESTED) == 1
+    assert kinds.count(ReviewRequested.KIND) == 1
 
 
 async def test_star_counted_once(db: Database, clock: ManualClock) -> None:

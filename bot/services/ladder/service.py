@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
@@ -14,6 +13,17 @@ from bot import events as ev
 from bot.clock import Clock
 from bot.config.models import Settings
 from bot.db import Database
+from bot.domain import (
+    DomainEvent,
+    IssueClosed,
+    KudosGiven,
+    MemberLinked,
+    MemberUnlinked,
+    PullMerged,
+    Recognized,
+    ReviewSubmitted,
+    Starred,
+)
 from bot.errors import UserFacingError
 from bot.messages import mention
 from bot.services.ladder import posts, rules, store
@@ -28,17 +38,6 @@ log = logging.getLogger(__name__)
 
 PAGE = 500
 LIVE_SINCE = "ladder:live_since"
-_GITHUB_KEYS = {
-    ev.MERGED: ("author_id", "merged_by_id"),
-    ev.REVIEW_SUBMITTED: ("reviewer_id",),
-    ev.ISSUE_CLOSED: ("closed_by_id",),
-    ev.STARRED: ("user_id",),
-}
-_MEMBER_KEYS = {
-    ev.LINKED: ("discord_id",),
-    ev.KUDOS_GIVEN: ("receiver_id",),
-    ev.RECOGNIZED: ("member_id",),
-}
 
 
 @dataclass(frozen=True)
@@ -127,20 +126,14 @@ class Ladder:
         guild = self._engine.guild_id
         due: dict[int, bool] = {}
         for event in events:
-            if event.payload.get("guild_id", guild) != guild:
+            if getattr(event.data, "guild_id", guild) != guild:
                 continue
-            if event.kind == ev.UNLINKED:
-                member = _as_id(event.payload.get("discord_id"))
-                if member is not None:
-                    due.pop(member, None)
-                    await self._engine.unlinked(conn, guild, member)
-            elif event.kind == ev.MEMBER_JOINED:
-                member = _as_id(event.payload.get("discord_id"))
-                if member is not None:
-                    await self._rejoined(conn, member, MemberState(frozenset(), event.created_at))
+            if isinstance(event.data, MemberUnlinked):
+                due.pop(event.data.discord_id, None)
+                await self._engine.unlinked(conn, guild, event.data.discord_id)
             else:
                 news = self._is_news(event)
-                for member in await self._members_of(conn, event):
+                for member in await self._members_of(conn, event.data):
                     due[member] = due.get(member, False) or news
         placed = 0
         for member, live in due.items():
@@ -149,13 +142,22 @@ class Ladder:
                 placed += (await self._engine.advance(conn, standing, live=live)).silent
         await self._engine.note_placements(conn, placed)
 
-    async def _members_of(self, conn: aiosqlite.Connection, event: ev.Event) -> list[int]:
-        payload = event.payload
-        if event.kind in _GITHUB_KEYS:
-            github_ids = [_as_id(payload.get(key)) for key in _GITHUB_KEYS[event.kind]]
-            return await store.members_for(conn, self._engine.guild_id, github_ids)
-        members = [_as_id(payload.get(key)) for key in _MEMBER_KEYS.get(event.kind, ())]
-        return [m for m in members if m is not None]
+    async def _members_of(self, conn: aiosqlite.Connection, event: DomainEvent) -> list[int]:
+        """The members whose standing an event may change: linked accounts it names, or members it names."""
+        match event:
+            case PullMerged(author_id=author, merged_by_id=merger):
+                github_ids = [author, merger]
+            case ReviewSubmitted(reviewer_id=reviewer):
+                github_ids = [reviewer]
+            case IssueClosed(closed_by_id=closer):
+                github_ids = [closer]
+            case Starred(user_id=user):
+                github_ids = [user]
+            case MemberLinked(discord_id=member) | KudosGiven(receiver_id=member) | Recognized(member_id=member):
+                return [member]
+            case _:
+                return []
+        return await store.members_for(conn, self._engine.guild_id, github_ids)
 
     async def _rejoined(self, conn: aiosqlite.Connection, discord_id: int, state: MemberState) -> None:
         standing = await self._engine.standing(conn, self._engine.guild_id, discord_id)
@@ -265,10 +267,3 @@ def _progress(engine: Engine, standing: Standing) -> TierProgress:
         awaiting_approval=waiting,
         contributions=standing.contributions[None],
     )
-
-
-def _as_id(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None

@@ -13,6 +13,7 @@ import aiosqlite
 from bot import events as ev
 from bot.clock import Clock
 from bot.db import Database
+from bot.domain import MemberLinked, MemberUnlinked
 from bot.errors import UserFacingError
 from bot.github.client import GitHubUser
 from bot.messages import OutMessage
@@ -197,8 +198,8 @@ class LinkStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (guild_id, discord_id, user.id, user.login, method, iso(now)),
             )
-            payload = {"guild_id": guild_id, "discord_id": discord_id, "github_id": user.id, "login": user.login}
-            await ev.append_event(conn, ev.LINKED, payload, historical=False, now=now)
+            linked = MemberLinked(guild_id, discord_id, user.id, user.login)
+            await ev.append_event(conn, linked, historical=False, now=now)
             if actor_id is not None:
                 detail = f"@{user.login}" + (f", moved from <@{moved.discord_id}>" if moved else "")
                 await self._audit(conn, guild_id, actor_id, "link", discord_id, user.id, detail)
@@ -221,8 +222,8 @@ class LinkStore:
 
     async def _remove(self, conn: aiosqlite.Connection, old: Link) -> None:
         await conn.execute("DELETE FROM links WHERE guild_id = ? AND discord_id = ?", (old.guild_id, old.discord_id))
-        payload = {"guild_id": old.guild_id, "discord_id": old.discord_id, "github_id": old.github_id}
-        await ev.append_event(conn, ev.UNLINKED, payload, historical=False, now=self._now())
+        unlinked = MemberUnlinked(old.guild_id, old.discord_id, old.github_id)
+        await ev.append_event(conn, unlinked, historical=False, now=self._now())
 
     async def _remember(self, conn: aiosqlite.Connection, user: GitHubUser, now: datetime) -> None:
         # What GitHub's API said about the account, so announcements and /whois can name it before any PR.

@@ -15,9 +15,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot import events as ev
 from bot.config import Settings
 from bot.db import Database
+from bot.domain import IssueClosed, PullMerged, ReviewSubmitted
 from bot.events import Event
 from bot.services.people import Person, person
 from bot.services.recognition.models import (
@@ -53,14 +53,15 @@ class Decider:
 
     async def decide(self, conn: aiosqlite.Connection, event: Event) -> list[Celebration]:
         """Record every celebration the event earns; return those to announce now."""
-        if event.kind == ev.MERGED:
-            candidates = await self._merged(conn, event)
-        elif event.kind == ev.REVIEW_SUBMITTED:
-            candidates = await self._reviewed(conn, event)
-        elif event.kind == ev.ISSUE_CLOSED:
-            candidates = await self._closed(conn, event)
-        else:
-            return []
+        match event.data:
+            case PullMerged() as merged:
+                candidates = await self._merged(conn, event, merged)
+            case ReviewSubmitted() as review:
+                candidates = await self._reviewed(conn, event, review)
+            case IssueClosed() as closed:
+                candidates = await self._closed(conn, event, closed)
+            case _:
+                return []
         due = []
         for candidate in candidates:
             new = await self._record(conn, candidate.celebration)
@@ -109,27 +110,26 @@ class Decider:
         cursor = await conn.execute(sql, params)
         return await cursor.fetchone() is not None
 
-    async def _merged(self, conn: aiosqlite.Connection, event: Event) -> list[Candidate]:
-        p = event.payload
-        repo, number = str(p["repo"]), int(p["number"])
-        merged_at = p.get("merged_at") or iso(event.created_at)
+    async def _merged(self, conn: aiosqlite.Connection, event: Event, p: PullMerged) -> list[Candidate]:
+        repo, number = p.repo, p.number
+        merged_at = p.merged_at or iso(event.created_at)
         base: dict[str, Any] = {
             "seq": event.seq,
-            "title": p.get("title") or "",
-            "url": p.get("url") or "",
+            "title": p.title or "",
+            "url": p.url or "",
             "repo": repo,
             "number": number,
-            "merged_by": p.get("merged_by_login") or "",
+            "merged_by": p.merged_by_login or "",
             "at": merged_at,
         }
         out: list[Candidate] = []
-        author = await self._who(p.get("author_id"))
+        author = await self._who(p.author_id)
         if author is not None:
             mine = {"github_id": author.github_id, "login": author.login, "avatar_url": author.avatar_url}
             out += await self._first_pr(conn, author, repo, number, merged_at, base | mine)
             out += await self._milestones(conn, author, repo, number, merged_at, base | mine)
-        merger = await self._who(p.get("merged_by_id"))
-        if merger is not None and merger.github_id != p.get("author_id"):
+        merger = await self._who(p.merged_by_id)
+        if merger is not None and merger.github_id != p.author_id:
             earlier = await self._exists(
                 conn,
                 "SELECT 1 FROM pull_requests WHERE state = 'merged' AND merged_by_id = ? "
@@ -139,7 +139,7 @@ class Decider:
             )
             if not earlier:
                 theirs = {"github_id": merger.github_id, "login": merger.login, "avatar_url": merger.avatar_url}
-                other = {"other": p.get("author_login") or ""}
+                other = {"other": p.author_login or ""}
                 key = f"{FIRST_MERGE}:{merger.github_id}"
                 out.append(Candidate(Celebration(kind=FIRST_MERGE, key=key, **(base | theirs | other))))
         return out
@@ -179,14 +179,13 @@ class Decider:
                 reached.append(Celebration(kind=MILESTONE, key=key, count=milestone, **fields))
         return [Candidate(c, loud=index == len(reached) - 1) for index, c in enumerate(reached)]
 
-    async def _reviewed(self, conn: aiosqlite.Connection, event: Event) -> list[Candidate]:
-        p = event.payload
-        if str(p.get("state", "")).upper() not in REVIEW_STATES:
+    async def _reviewed(self, conn: aiosqlite.Connection, event: Event, p: ReviewSubmitted) -> list[Candidate]:
+        if p.state.upper() not in REVIEW_STATES:
             return []
-        reviewer = await self._who(p.get("reviewer_id"))
+        reviewer = await self._who(p.reviewer_id)
         if reviewer is None:
             return []
-        repo, number = str(p["repo"]), int(p["number"])
+        repo, number = p.repo, p.number
         cursor = await conn.execute(
             "SELECT author_id, title, url FROM pull_requests WHERE repo = ? AND number = ?", (repo, number)
         )
@@ -198,7 +197,7 @@ class Decider:
             "SELECT 1 FROM reviews r LEFT JOIN pull_requests p ON p.repo = r.repo AND p.number = r.number "
             "WHERE r.reviewer_id = ? AND r.state != 'DISMISSED' "
             "AND (p.author_id IS NULL OR p.author_id != r.reviewer_id) AND (r.submitted_at, r.id) < (?, ?) LIMIT 1",
-            (reviewer.github_id, p.get("submitted_at") or "", int(p["id"])),
+            (reviewer.github_id, p.submitted_at or "", p.id),
         )
         if earlier:
             return []
@@ -213,18 +212,17 @@ class Decider:
             url=pull["url"] if pull is not None else "",
             repo=repo,
             number=number,
-            at=p.get("submitted_at") or "",
+            at=p.submitted_at or "",
         )
         return [Candidate(celebration)]
 
-    async def _closed(self, conn: aiosqlite.Connection, event: Event) -> list[Candidate]:
-        p = event.payload
-        if (p.get("state_reason") or "completed") != "completed":
+    async def _closed(self, conn: aiosqlite.Connection, event: Event, p: IssueClosed) -> list[Candidate]:
+        if (p.state_reason or "completed") != "completed":
             return []  # closing as "not planned" or duplicate is triage, not a finished issue
-        closer = await self._who(p.get("closed_by_id"))
+        closer = await self._who(p.closed_by_id)
         if closer is None:
             return []
-        repo, number, closed_at = str(p["repo"]), int(p["number"]), p.get("closed_at") or iso(event.created_at)
+        repo, number, closed_at = p.repo, p.number, p.closed_at or iso(event.created_at)
         earlier = await self._exists(
             conn,
             "SELECT 1 FROM issues WHERE state = 'closed' AND closed_by_id = ? "
@@ -241,8 +239,8 @@ class Decider:
             login=closer.login,
             avatar_url=closer.avatar_url,
             seq=event.seq,
-            title=p.get("title") or "",
-            url=p.get("url") or "",
+            title=p.title or "",
+            url=p.url or "",
             repo=repo,
             number=number,
             at=closed_at,

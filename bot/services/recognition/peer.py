@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from bot import events as ev
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.domain import KudosGiven as KudosEvent
+from bot.domain import Recognized
 from bot.errors import UserFacingError
 from bot.events import append_event
 from bot.messages import OutMessage, escape_markdown, mention
@@ -272,14 +273,8 @@ class PeerKudos:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (guild_id, giver.id, receiver.id, text, iso(now), interaction_id),
             )
-            payload = {
-                "guild_id": guild_id,
-                "giver_id": giver.id,
-                "receiver_id": receiver.id,
-                "reason": text,
-                "at": iso(now),
-            }
-            await append_event(conn, ev.KUDOS_GIVEN, payload, historical=False, now=now)
+            event = KudosEvent(guild_id, giver.id, receiver.id, text, iso(now))
+            await append_event(conn, event, historical=False, now=now)
             cursor = await conn.execute(
                 "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
             )
@@ -328,8 +323,8 @@ class PeerKudos:
             )
             count = await cursor.fetchone()
             given = RecognitionGiven(row_id, by, member, key, url, int(count[0]) if count else 1, channel is not None)
-            payload = {"guild_id": guild_id, "member_id": member.id, "by_id": by.id, "kind": key, "link": url}
-            await append_event(conn, ev.RECOGNIZED, payload | {"id": row_id, "at": iso(now)}, historical=False, now=now)
+            recognized = Recognized(guild_id, member.id, by.id, key, url, row_id, iso(now))
+            await append_event(conn, recognized, historical=False, now=now)
             if channel is not None:
                 message = recognition_message(given)
                 await enqueue_message(conn, f"recognition:{guild_id}:{row_id}", channel, message, now=now)

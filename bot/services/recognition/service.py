@@ -10,10 +10,10 @@ from typing import Any
 
 import aiosqlite
 
-from bot import events as ev
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.domain import MemberLinked, MemberUnlinked
 from bot.events import Event
 from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
@@ -52,11 +52,9 @@ class Recognition:
         due: list[Celebration] = []
         relinked: list[tuple[int, int]] = []
         for event in events:
-            if event.kind in (ev.LINKED, ev.UNLINKED):
-                guild = event.payload.get("guild_id")
-                github_id = event.payload.get("github_id")
-                if github_id is not None and (guild is None or int(guild) == self._guild):
-                    relinked.append((int(github_id), event.seq))
+            if isinstance(event.data, MemberLinked | MemberUnlinked):
+                if event.data.guild_id == self._guild:
+                    relinked.append((event.data.github_id, event.seq))
                 continue
             due += await self._decider.decide(conn, event)
         if due:
