@@ -23,12 +23,25 @@ from collections.abc import Iterable
 GHOST_ID = 10137
 GHOST_LOGIN = "ghost"
 
+# The rule on a ``github_users`` row, as SQL: fill ``{u}`` with the table's alias and a dot ("u."), or nothing.
+# Inline it where an indexed join matters (the hall of fame); elsewhere ``counted_accounts`` says the same.
+_COUNTED_ROW = (
+    "{u}is_bot = 0 AND {u}ignored = 0 AND {u}is_org = 0 AND {u}id != 10137 AND lower({u}login) != 'ghost' "
+    "AND {u}login NOT LIKE '%[bot]'"
+)
+
+
+def counted_row_sql(alias: str) -> str:
+    """Return the rule as a SQL condition on the ``github_users`` row aliased ``alias``."""
+    if not alias.isidentifier():
+        raise ValueError(f"not a table alias: {alias!r}")
+    return _COUNTED_ROW.format(u=f"{alias}.")
+
+
 # The views' definitions, exactly as migration 0012 creates them.
 VIEWS: dict[str, str] = {
-    "counted_accounts": (
-        "CREATE VIEW counted_accounts(id) AS SELECT id FROM github_users WHERE is_bot = 0 AND ignored = 0 "
-        "AND is_org = 0 AND id != 10137 AND lower(login) != 'ghost' AND login NOT LIKE '%[bot]'"
-    ),
+    "counted_accounts": "CREATE VIEW counted_accounts(id) AS SELECT id FROM github_users WHERE "
+    + _COUNTED_ROW.format(u=""),
     "counted_reviews": (
         "CREATE VIEW counted_reviews AS SELECT r.* FROM reviews r WHERE r.state != 'DISMISSED' AND NOT EXISTS "
         "(SELECT 1 FROM pull_requests p WHERE p.repo = r.repo AND p.number = r.number AND p.author_id = r.reviewer_id)"
@@ -45,10 +58,19 @@ VIEWS: dict[str, str] = {
 }
 
 
+def is_bot_account(login: str, account_type: str | None = None) -> bool:
+    """Tell whether GitHub's account is a bot: ``type`` ``Bot``, or a login ending in ``[bot]``.
+
+    Every reader of GitHub's shapes asks this (webhooks, REST, GraphQL, the ledger's accounts). GraphQL leaves
+    the suffix out of a bot's login; its parser adds it back, so one login names one account everywhere.
+    """
+    return account_type == "Bot" or login.lower().endswith("[bot]")
+
+
 def account_counts(github_id: int, login: str, *, is_bot: bool, is_org: bool, ignored: bool) -> bool:
     """Tell whether an account's work counts (see the module's rule)."""
     name = login.lower()
-    return not (is_bot or is_org or ignored or github_id == GHOST_ID or name == GHOST_LOGIN or name.endswith("[bot]"))
+    return not (is_bot or is_bot_account(login) or is_org or ignored or github_id == GHOST_ID or name == GHOST_LOGIN)
 
 
 def is_ignored(login: str, ignored_logins: Iterable[str]) -> bool:

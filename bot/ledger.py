@@ -18,7 +18,7 @@ import aiosqlite
 
 from bot import events as ev
 from bot.clock import Clock
-from bot.counting import account_counts
+from bot.counting import GHOST_ID, account_counts, is_bot_account
 from bot.db import Database
 from bot.domain import (
     ConvertedToDraft,
@@ -39,7 +39,6 @@ from bot.timeutil import iso, parse_iso
 log = logging.getLogger(__name__)
 
 Source = Literal["webhook", "poll", "backfill"]
-GHOST_ID = 10137
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Actor:
     @property
     def account_type(self) -> str:
         """Return ``Bot``, ``Organization`` or ``User`` (a login ending in ``[bot]`` is a bot)."""
-        if self.is_bot or self.login.lower().endswith("[bot]"):
+        if self.is_bot or is_bot_account(self.login):
             return "Bot"
         return "Organization" if self.is_org else "User"
 
@@ -231,7 +230,7 @@ class Ledger:
         now = iso(self._clock.now())
         rows = []
         for actor in actors.values():
-            is_bot = actor.is_bot or actor.login.lower().endswith("[bot]")
+            is_bot = actor.is_bot or is_bot_account(actor.login)
             ignored = actor.login.lower() in self._ignored
             kind = actor.account_type
             rows.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
@@ -115,9 +116,16 @@ class GitHub(commands.Cog):
     async def _backfill_lines(self, repos: list[str], show: Any) -> list[str]:
         """Back-fill each repository in turn; return one line per repository."""
         lines = []
+        edits: set[asyncio.Task[None]] = set()  # progress edits in flight, awaited before the final answer
+
+        def progress(report: Any) -> None:
+            edit = asyncio.create_task(show(report), name="vestry-backfill-progress")
+            edits.add(edit)
+            edit.add_done_callback(edits.discard)
+
         for name in repos:
             try:
-                report = await self.services.backfill.run(name, progress=lambda p: self.bot.loop.create_task(show(p)))
+                report = await self.services.backfill.run(name, progress=progress)
             except RateLimited as exc:
                 lines.append(
                     f"**{name}**: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
@@ -137,6 +145,7 @@ class GitHub(commands.Cog):
                     f"**{name}**: {report.prs} pull requests, {report.reviews} reviews, {report.issues} "
                     f"issues, {report.stars} stars in {report.requests} requests."
                 )
+        await asyncio.gather(*edits, return_exceptions=True)
         return lines
 
     async def _finish(self, interaction: discord.Interaction, text: str) -> None:

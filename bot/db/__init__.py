@@ -34,6 +34,12 @@ class DatabaseError(Exception):
     """The database cannot be used (missing folder, read-only, full disk); the message says why."""
 
 
+# Numbers that never shipped as migrations (see migrations/README.md). They stay unused for good: the schema
+# version is the highest number applied, so a file given one of them later would be skipped by every database
+# already past it.
+RETIRED_MIGRATIONS = frozenset({6, 10, 13})
+
+
 @dataclass(frozen=True)
 class Migration:
     """One numbered SQL file."""
@@ -55,6 +61,9 @@ def bundled_migrations() -> list[Migration]:
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise RuntimeError(f"two migrations share a number: {versions}")
+    missing = sorted(set(range(1, max(versions, default=0) + 1)) - set(versions) - RETIRED_MIGRATIONS)
+    if missing:
+        raise RuntimeError(f"migrations {missing} are missing: a database already past them would never apply them")
     return found
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.counting import GHOST_ID, GHOST_LOGIN, is_bot_account
+
 OP_BACKFILL_PULLS = "BackfillPulls"
 OP_BACKFILL_REVIEWS = "BackfillReviews"
 OP_BACKFILL_ISSUES = "BackfillIssues"
@@ -154,7 +156,7 @@ class Actor:
     is_org: bool = False
 
 
-GHOST = Actor(id=10137, login="ghost", is_bot=False)
+GHOST = Actor(id=GHOST_ID, login=GHOST_LOGIN, is_bot=False)
 """GitHub's placeholder for deleted accounts (the REST API shows the same id and login)."""
 
 
@@ -229,7 +231,7 @@ def parse_actor(node: dict[str, Any] | None) -> Actor | None:
         return GHOST
     if typename == "Bot" and not login.endswith("[bot]"):
         login = f"{login}[bot]"
-    is_bot = typename == "Bot" or login.endswith("[bot]")
+    is_bot = is_bot_account(login, typename)
     return Actor(id=int(database_id), login=login, is_bot=is_bot, is_org=typename == "Organization")
 
 

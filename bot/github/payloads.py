@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from bot.counting import is_bot_account
 from bot.ledger import Actor, Fact, IssueFact, PullFact, ReviewFact, ReviewRequestFact, StarFact
 from bot.timeutil import parse_iso
 
@@ -21,7 +22,7 @@ def actor(data: Any) -> Actor | None:
         return Actor(
             id=int(data["id"]),
             login=str(data["login"]),
-            is_bot=data.get("type") == "Bot",
+            is_bot=is_bot_account(str(data["login"]), data.get("type")),
             avatar_url=data.get("avatar_url"),
             is_org=data.get("type") == "Organization",
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.counting import is_bot_account
 from bot.ledger import Actor, PullFact
 
 
@@ -105,7 +106,7 @@ def user_from_json(data: Mapping[str, Any]) -> GitHubUser:
     return GitHubUser(
         id=int(data["id"]),
         login=login,
-        is_bot=data.get("type") == "Bot" or login.endswith("[bot]"),
+        is_bot=is_bot_account(login, data.get("type")),
         bio=data.get("bio"),
         avatar_url=data.get("avatar_url"),
         name=data.get("name"),

@@ -12,14 +12,14 @@ import csv
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import SHARED
 from tests.e2e.test_kudos import wait_until_live
 
-CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "flask-merged-prs.csv"
+CSV = SHARED / "data" / "flask-merged-prs.csv"
 FAST_ROWS = 150
 MILESTONES = (10, 25, 50, 100)
 FIRST_PR_FOOTER = "First merged pull request"

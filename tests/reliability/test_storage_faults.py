@@ -276,6 +276,7 @@ class Counting:
 
 
 async def test_events_are_never_skipped_while_the_database_cannot_write(db: Database, clock: ManualClock) -> None:
+    from bot.domain import PullMerged
     from bot.events import append_event
 
     bus = EventBus(db, clock)
@@ -285,7 +286,7 @@ async def test_events_are_never_skipped_while_the_database_cannot_write(db: Data
     try:
         await bus.drain()
         async with db.transaction() as conn:
-            await append_event(conn, "pr.merged", {"number": 1}, historical=False, now=clock.now())
+            await append_event(conn, PullMerged(repo="a/b", number=1), historical=False, now=clock.now())
         # Full: the consumer's large row needs new pages, while moving its cursor would still fit in place.
         pages = int(await db.fetchval("PRAGMA page_count"))
         await db.conn.execute(f"PRAGMA max_page_count = {pages}")

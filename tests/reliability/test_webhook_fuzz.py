@@ -122,7 +122,8 @@ def mutated_payload(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 @st.composite
 def raw_request(draw: st.DrawFn) -> tuple[bytes, dict[str, str], str]:
     """Any body and headers; the signature is valid, wrong, malformed or missing. Returns the signature's kind."""
-    kind = draw(st.sampled_from(["json", "binary", "real"] * 3 + ["large"]))
+    kinds = ["json", "binary", "real"] if REAL else ["json", "binary"]  # "real" needs GitHub's examples
+    kind = draw(st.sampled_from(kinds * 3 + ["large"]))
     if kind == "json":
         body = json.dumps(draw(json_value)).encode(draw(st.sampled_from(["utf-8", "utf-16", "utf-32"])))
     elif kind == "real":
@@ -232,7 +233,9 @@ def test_random_requests_never_5xx_and_store_nothing_without_a_valid_signature(e
             assert endpoint.run(counts(endpoint.db)) == before, "an unsigned delivery changed the database"
 
     property()
-    assert seen.get(401, 0) > COUNTS["raw"] // 4 and seen.get(202, 0) > 0, seen
+    assert seen.get(401, 0) > COUNTS["raw"] // 4, seen
+    if REAL:  # a validly signed real payload is accepted (without GitHub's examples, few random bodies are)
+        assert seen.get(202, 0) > 0, seen
     checks.record(
         "webhook fuzz: random bodies, headers, encodings, sizes, signatures",
         COUNTS["raw"],
@@ -240,6 +243,7 @@ def test_random_requests_never_5xx_and_store_nothing_without_a_valid_signature(e
     )
 
 
+@pytest.mark.skipif(not REAL, reason=f"GitHub's example webhook payloads were not found at {PAYLOADS}")
 def test_signed_mutated_real_payloads_are_always_processed_to_the_end(endpoint: Endpoint) -> None:
     seen: dict[str, int] = {"accepted": 0, "unusable": 0}
     recorded: set[str] = set()

@@ -27,11 +27,11 @@ from github import (
 from bot.clock import ManualClock
 from bot.github import graphql as gql
 from bot.sandbox.github_emulator import GitHubEmulator
+from tests.conftest import FIXTURES
 
 REPO = "sandbox/project"
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SECRET = "It's a Secret to Everybody"
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 PAYLOADS = FIXTURES / "github-webhooks" / "payload-examples" / "api.github.com"
 # Top-level keys GitHub leaves out of a repository webhook's deliveries: ``installation`` comes only with GitHub App
 # deliveries, ``enterprise`` only for enterprise-owned repositories. (``organization`` is checked: the sandbox's

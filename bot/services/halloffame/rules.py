@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-GHOST_ID = 10137  # GitHub's "ghost": what a deleted account's contributions are credited to
-GHOST_LOGIN = "ghost"
+from bot.counting import account_counts, counted_row_sql, is_bot_account
+
 EMOJI: dict[str, str] = {
     "a11y": "♿️",
     "audio": "🔊",
@@ -41,23 +41,16 @@ EMOJI: dict[str, str] = {
 }
 
 
-# The SQL condition on a ``github_users`` row (alias ``{u}``) for accounts the page may show: no bots (by type or
-# ``[bot]`` login), not the ghost account, not the configured ignored accounts. Organisations cannot author,
-# review, merge or close, so the ledger never credits one. A constant, so the SQL stays built from constants.
-SHOWN_ACCOUNTS = (
-    "{u}.is_bot = 0 AND {u}.ignored = 0 AND {u}.login NOT LIKE '%[bot]' AND {u}.id != 10137 "
-    "AND lower({u}.login) != 'ghost'"
-)
+# Who the page may show is who counts (bot.counting): no bots, organisations, ghost or ignored accounts.
 
 
 def shown_accounts_sql(alias: str = "u") -> str:
-    """Return :data:`SHOWN_ACCOUNTS` for a table alias."""
-    return SHOWN_ACCOUNTS.format(u=alias)
+    """Return the SQL condition on the ``github_users`` row aliased ``alias`` for accounts the page shows."""
+    return counted_row_sql(alias)
 
 
 def shown_account(github_id: int, login: str, *, is_bot: bool, ignored: bool, kind: str | None = None) -> bool:
     """Tell in Python what :func:`shown_accounts_sql` tells in SQL (for exports built outside the table)."""
-    lowered = login.lower()
-    if is_bot or ignored or lowered.endswith("[bot]") or github_id == GHOST_ID or lowered == GHOST_LOGIN:
-        return False
-    return kind not in ("Organization", "Bot")
+    return account_counts(
+        github_id, login, is_bot=is_bot or is_bot_account(login, kind), is_org=kind == "Organization", ignored=ignored
+    )
