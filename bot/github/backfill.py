@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,9 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
 from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed, RateLimited
+from bot.github.facts import graphql_issue_fact, graphql_pull_facts, graphql_star_fact
 from bot.github.repos import Repositories
-from bot.ledger import Actor, Fact, IssueFact, Ledger, PullFact, ReviewFact, StarFact
+from bot.ledger import Fact, Ledger
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -66,67 +67,6 @@ class BackfillReport:
     already_done: bool = False
     seconds: float = 0.0
     phases: list[str] = field(default_factory=list)
-
-
-def ledger_actor(who: gq.Actor | None) -> Actor | None:
-    """Turn a GraphQL actor into a ledger actor."""
-    return None if who is None else Actor(who.id, who.login, who.is_bot, is_org=who.is_org)
-
-
-def pull_facts(repo: str, pull: gq.BackfillPull, extra_reviews: Sequence[gq.BackfillReview] = ()) -> list[Fact]:
-    """Translate one merged pull request and its reviews."""
-    facts: list[Fact] = [
-        PullFact(
-            repo=repo,
-            number=pull.number,
-            title=pull.title,
-            url=pull.url,
-            author=ledger_actor(pull.author),
-            state="merged",
-            labels=pull.labels,
-            created_at=pull.created_at,
-            updated_at=pull.merged_at,
-            merged_at=pull.merged_at,
-            merged_by=ledger_actor(pull.merged_by),
-            closed_at=pull.merged_at,
-        )
-    ]
-    seen: set[int] = set()
-    for review in (*pull.reviews, *extra_reviews):
-        if review.submitted_at is None or review.id in seen or review.state.upper() == "PENDING":
-            continue
-        seen.add(review.id)
-        facts.append(
-            ReviewFact(
-                review.id, repo, pull.number, ledger_actor(review.author), review.state.upper(), review.submitted_at
-            )
-        )
-    return facts
-
-
-def issue_facts(repo: str, issue: gq.BackfillIssue) -> IssueFact:
-    """Translate one closed issue."""
-    return IssueFact(
-        repo=repo,
-        number=issue.number,
-        title=issue.title,
-        url=issue.url,
-        author=ledger_actor(issue.author),
-        state="closed",
-        labels=issue.labels,
-        created_at=issue.created_at,
-        closed_at=issue.closed_at,
-        closed_by=ledger_actor(issue.closed_by),
-        state_reason=issue.state_reason,
-        updated_at=issue.updated_at or issue.closed_at,
-    )
-
-
-def star_facts(repo: str, star: gq.BackfillStar) -> StarFact:
-    """Translate one stargazer."""
-    user = ledger_actor(star.user)
-    assert user is not None
-    return StarFact(repo, user, star.starred_at)
 
 
 def _safe(error: dict[str, Any]) -> bool:
@@ -256,7 +196,7 @@ class Backfill:
             pulls, cursor = gq.parse_pull_page(data)
             for pull in pulls:
                 extra = await self._more_reviews(repo, pull) if pull.reviews_total > len(pull.reviews) else []
-                pull_page = pull_facts(repo, pull, extra)
+                pull_page = graphql_pull_facts(repo, pull, extra)
                 facts += pull_page
                 report.reviews += len(pull_page) - 1
             report.prs += len(pulls)
@@ -264,10 +204,10 @@ class Backfill:
         if phase == "issues":
             issues, cursor = gq.parse_issue_page(data)
             report.issues += len(issues)
-            return [issue_facts(repo, issue) for issue in issues], cursor, len(issues)
+            return [graphql_issue_fact(repo, issue) for issue in issues], cursor, len(issues)
         stars, cursor = gq.parse_star_page(data)
         report.stars += len(stars)
-        return [star_facts(repo, star) for star in stars], cursor, len(stars)
+        return [graphql_star_fact(repo, star) for star in stars], cursor, len(stars)
 
     async def _more_reviews(self, repo: str, pull: gq.BackfillPull) -> list[gq.BackfillReview]:
         """Fetch every review of a pull request with more than fit in the page."""

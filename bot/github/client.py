@@ -25,7 +25,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.clock import Clock, SystemClock
 from bot.github import graphql as gq
-from bot.github.payloads import actor, pull_fact
+from bot.github.facts import actor, pull_fact
 from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
     GitHubError,

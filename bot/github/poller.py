@@ -25,12 +25,11 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.backfill import star_facts
 from bot.github.client import GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
-from bot.github.payloads import actor, issue_fact, pull_fact
+from bot.github.facts import graphql_star_fact, issue_fact, pull_fact, request_facts, review_facts
 from bot.github.repos import Repositories
 from bot.github.types import GitHubUnavailable
-from bot.ledger import Fact, Ledger, ReviewFact, ReviewRequestFact, StarFact
+from bot.ledger import Fact, Ledger, ReviewRequestFact, StarFact
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -98,77 +97,6 @@ class PollReport:
     backoff_until: datetime | None = None
     errors: list[str] = field(default_factory=list)
     unreachable: int = 0  # repositories whose poll failed because GitHub did not answer (5xx, timeout, network)
-
-
-def review_facts(repo: str, number: int, reviews: Iterable[Mapping[str, Any]]) -> list[ReviewFact]:
-    """Translate ``GET /pulls/{n}/reviews`` items; pending reviews (no time yet) are left out."""
-    facts = []
-    for review in reviews:
-        submitted = parse_iso(review.get("submitted_at"))
-        if submitted is None or str(review.get("state", "")).upper() == "PENDING":
-            continue
-        facts.append(
-            ReviewFact(
-                int(review["id"]),
-                repo,
-                number,
-                actor(review.get("user")),
-                str(review.get("state") or "COMMENTED").upper(),
-                submitted,
-            )
-        )
-    return facts
-
-
-def request_facts(
-    repo: str, pr: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]] | None, reviews: Sequence[ReviewFact] = ()
-) -> list[ReviewRequestFact]:
-    """Review requests from a timeline (latest event per reviewer), else from ``requested_reviewers``."""
-    number = int(pr["number"])
-    if timeline is None:
-        when = parse_iso(pr.get("updated_at")) or parse_iso(pr.get("created_at"))
-        if when is None:
-            return []
-        facts = [
-            ReviewRequestFact(repo, number, "user", str(user.id), when, actor=user)
-            for user in (actor(u) for u in pr.get("requested_reviewers") or ())
-            if user is not None
-        ]
-        facts += [
-            ReviewRequestFact(repo, number, "team", str(team.get("slug") or team.get("name")), when)
-            for team in pr.get("requested_teams") or ()
-        ]
-        return facts
-    latest: dict[tuple[str, str], ReviewRequestFact] = {}
-    for event in timeline:
-        kind = event.get("event")
-        at = parse_iso(event.get("created_at"))
-        if kind not in ("review_requested", "review_request_removed") or at is None:
-            continue
-        removed = kind == "review_request_removed"
-        team = event.get("requested_team")
-        user = actor(event.get("requested_reviewer"))
-        by = actor(event.get("actor"))
-        if isinstance(team, Mapping):
-            slug = str(team.get("slug") or team.get("name"))
-            latest[("team", slug)] = ReviewRequestFact(repo, number, "team", slug, at, removed, requester=by)
-        elif user is not None:
-            uid = str(user.id)
-            latest[("user", uid)] = ReviewRequestFact(repo, number, "user", uid, at, removed, user, by)
-    answered = {(str(r.reviewer.id), r.submitted_at) for r in reviews if r.reviewer is not None}
-    return [
-        fact
-        for fact in latest.values()
-        if fact.removed
-        or fact.kind == "team"
-        or not any(who == fact.reviewer and when >= fact.at for who, when in answered)
-    ]
-
-
-def star_fact(repo: str, entry: Mapping[str, Any]) -> StarFact | None:
-    """Translate one ``star+json`` stargazer entry."""
-    user = actor(entry.get("user"))
-    return None if user is None else StarFact(repo, user, parse_iso(entry.get("starred_at")))
 
 
 def github_time(when: datetime) -> str:
@@ -427,7 +355,7 @@ class Poller:
         for _ in range(self._max_pages):
             data = await self._worker.graphql(gq.RECENT_STARS, gq.page_variables(repo, after, first=PER_PAGE))
             stars, after = gq.parse_star_page(data)
-            found += [star_facts(repo, star) for star in stars if cursor.is_new(star.starred_at, star.user.id)]
+            found += [graphql_star_fact(repo, star) for star in stars if cursor.is_new(star.starred_at, star.user.id)]
             if after is None or not stars or not cursor.reaches(stars[-1].starred_at):
                 break
         else:

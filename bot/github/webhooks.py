@@ -28,7 +28,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
-from bot.github.payloads import PayloadError, facts_from_webhook, repo_name
+from bot.github.facts import PayloadError, facts_from_webhook, repo_name
 from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
 from bot.ledger import Fact, Ledger

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.github import graphql as gq
-from bot.github.backfill import issue_facts, ledger_actor, pull_facts, star_facts
 from bot.github.client import user_from_json
-from bot.github.poller import Cursor, github_time, request_facts, review_facts, star_fact
+from bot.github.facts import (
+    graphql_issue_fact,
+    graphql_pull_facts,
+    graphql_star_fact,
+    ledger_actor,
+    request_facts,
+    review_facts,
+    star_fact,
+)
+from bot.github.poller import Cursor, github_time
 from bot.ledger import ReviewFact
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -119,7 +127,7 @@ def test_backfill_pull_becomes_a_merged_pull_with_unique_reviews() -> None:
         reviews_total=2,
     )
 
-    merged, *reviews = pull_facts("o/r", pull, [review])
+    merged, *reviews = graphql_pull_facts("o/r", pull, [review])
 
     assert merged.state == "merged" and merged.merged_at == T0 and merged.labels == ("bug",)  # type: ignore[union-attr]
     assert merged.merged_by is not None and merged.merged_by.is_bot  # type: ignore[union-attr]
@@ -130,9 +138,9 @@ def test_backfill_issue_and_star() -> None:
     issue = gq.BackfillIssue(
         4, "Bug", "u", T0 - timedelta(days=1), T0, "not_planned", gq.Actor(11, "alice", False), None, ()
     )
-    fact = issue_facts("o/r", issue)
+    fact = graphql_issue_fact("o/r", issue)
     assert fact.state == "closed" and fact.closed_by is None and fact.state_reason == "not_planned"
-    star = star_facts("o/r", gq.BackfillStar(gq.GHOST, T0))
+    star = graphql_star_fact("o/r", gq.BackfillStar(gq.GHOST, T0))
     assert star.user.login == "ghost" and star.starred_at == T0
 
 

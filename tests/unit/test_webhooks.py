@@ -257,7 +257,7 @@ async def test_a_spool_that_cannot_be_written_answers_503_and_loses_nothing_it_a
 
 @needs_fixtures
 def test_a_review_request_delivery_names_who_asked_for_it() -> None:
-    from bot.github.payloads import facts_from_webhook
+    from bot.github.facts import facts_from_webhook
     from bot.ledger import ReviewRequestFact
 
     payload = fixture("pull_request", "review_requested")

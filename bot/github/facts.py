@@ -1,11 +1,19 @@
-"""Turn GitHub webhook payloads into ledger facts."""
+"""GitHub's shapes to ledger facts: the one place that reads them.
+
+Webhook deliveries, REST objects (the poller's lists, reviews, timelines, stargazers) and the GraphQL backfill's
+nodes all become :mod:`bot.ledger` facts here, with one reading of accounts (``bot.counting.is_bot_account``),
+times (``bot.timeutil.parse_iso``) and states. The ingestion paths (``webhooks``, ``poller``, ``backfill``) only
+fetch and hand over; a new field GitHub sends is read here once, and ``tests/github/test_translate.py`` and the
+webhook fixtures check every path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from bot.counting import is_bot_account
+from bot.github import graphql as gq
 from bot.ledger import Actor, Fact, IssueFact, PullFact, ReviewFact, ReviewRequestFact, StarFact
 from bot.timeutil import parse_iso
 
@@ -140,3 +148,141 @@ def _review(repo: str, action: Any, payload: Mapping[str, Any]) -> list[Fact]:
         return []  # a pending review has no time and is not a review yet
     state = "DISMISSED" if action == "dismissed" else str(review.get("state") or "commented").upper()
     return [ReviewFact(int(review["id"]), repo, int(pr["number"]), actor(review.get("user")), state, submitted)]
+
+
+# REST lists the poller reads
+
+
+def review_facts(repo: str, number: int, reviews: Iterable[Mapping[str, Any]]) -> list[ReviewFact]:
+    """Translate ``GET /pulls/{n}/reviews`` items; pending reviews (no time yet) are left out."""
+    facts = []
+    for review in reviews:
+        submitted = parse_iso(review.get("submitted_at"))
+        if submitted is None or str(review.get("state", "")).upper() == "PENDING":
+            continue
+        facts.append(
+            ReviewFact(
+                int(review["id"]),
+                repo,
+                number,
+                actor(review.get("user")),
+                str(review.get("state") or "COMMENTED").upper(),
+                submitted,
+            )
+        )
+    return facts
+
+
+def request_facts(
+    repo: str, pr: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]] | None, reviews: Sequence[ReviewFact] = ()
+) -> list[ReviewRequestFact]:
+    """Review requests from a timeline (latest event per reviewer), else from ``requested_reviewers``."""
+    number = int(pr["number"])
+    if timeline is None:
+        when = parse_iso(pr.get("updated_at")) or parse_iso(pr.get("created_at"))
+        if when is None:
+            return []
+        facts = [
+            ReviewRequestFact(repo, number, "user", str(user.id), when, actor=user)
+            for user in (actor(u) for u in pr.get("requested_reviewers") or ())
+            if user is not None
+        ]
+        facts += [
+            ReviewRequestFact(repo, number, "team", str(team.get("slug") or team.get("name")), when)
+            for team in pr.get("requested_teams") or ()
+        ]
+        return facts
+    latest: dict[tuple[str, str], ReviewRequestFact] = {}
+    for event in timeline:
+        kind = event.get("event")
+        at = parse_iso(event.get("created_at"))
+        if kind not in ("review_requested", "review_request_removed") or at is None:
+            continue
+        removed = kind == "review_request_removed"
+        team = event.get("requested_team")
+        user = actor(event.get("requested_reviewer"))
+        by = actor(event.get("actor"))
+        if isinstance(team, Mapping):
+            slug = str(team.get("slug") or team.get("name"))
+            latest[("team", slug)] = ReviewRequestFact(repo, number, "team", slug, at, removed, requester=by)
+        elif user is not None:
+            uid = str(user.id)
+            latest[("user", uid)] = ReviewRequestFact(repo, number, "user", uid, at, removed, user, by)
+    answered = {(str(r.reviewer.id), r.submitted_at) for r in reviews if r.reviewer is not None}
+    return [
+        fact
+        for fact in latest.values()
+        if fact.removed
+        or fact.kind == "team"
+        or not any(who == fact.reviewer and when >= fact.at for who, when in answered)
+    ]
+
+
+def star_fact(repo: str, entry: Mapping[str, Any]) -> StarFact | None:
+    """Translate one ``star+json`` stargazer entry."""
+    user = actor(entry.get("user"))
+    return None if user is None else StarFact(repo, user, parse_iso(entry.get("starred_at")))
+
+
+# The GraphQL backfill
+
+
+def ledger_actor(who: gq.Actor | None) -> Actor | None:
+    """Turn a GraphQL actor into a ledger actor."""
+    return None if who is None else Actor(who.id, who.login, who.is_bot, is_org=who.is_org)
+
+
+def graphql_pull_facts(repo: str, pull: gq.BackfillPull, extra_reviews: Sequence[gq.BackfillReview] = ()) -> list[Fact]:
+    """Translate one merged pull request of the backfill query, with its reviews."""
+    facts: list[Fact] = [
+        PullFact(
+            repo=repo,
+            number=pull.number,
+            title=pull.title,
+            url=pull.url,
+            author=ledger_actor(pull.author),
+            state="merged",
+            labels=pull.labels,
+            created_at=pull.created_at,
+            updated_at=pull.merged_at,
+            merged_at=pull.merged_at,
+            merged_by=ledger_actor(pull.merged_by),
+            closed_at=pull.merged_at,
+        )
+    ]
+    seen: set[int] = set()
+    for review in (*pull.reviews, *extra_reviews):
+        if review.submitted_at is None or review.id in seen or review.state.upper() == "PENDING":
+            continue
+        seen.add(review.id)
+        facts.append(
+            ReviewFact(
+                review.id, repo, pull.number, ledger_actor(review.author), review.state.upper(), review.submitted_at
+            )
+        )
+    return facts
+
+
+def graphql_issue_fact(repo: str, issue: gq.BackfillIssue) -> IssueFact:
+    """Translate one closed issue of the backfill query."""
+    return IssueFact(
+        repo=repo,
+        number=issue.number,
+        title=issue.title,
+        url=issue.url,
+        author=ledger_actor(issue.author),
+        state="closed",
+        labels=issue.labels,
+        created_at=issue.created_at,
+        closed_at=issue.closed_at,
+        closed_by=ledger_actor(issue.closed_by),
+        state_reason=issue.state_reason,
+        updated_at=issue.updated_at or issue.closed_at,
+    )
+
+
+def graphql_star_fact(repo: str, star: gq.BackfillStar) -> StarFact:
+    """Translate one stargazer of the backfill (or poll) query."""
+    user = ledger_actor(star.user)
+    assert user is not None
+    return StarFact(repo, user, star.starred_at)
