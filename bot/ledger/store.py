@@ -1,24 +1,17 @@
-"""The ledger: GitHub facts land here first, idempotently, and each new fact becomes a domain event.
-
-Every source — webhooks, polling, catch-up, backfill — turns what GitHub said into the fact dataclasses below
-and calls ``Ledger.apply``. A fact that changes nothing (a redelivery, a poll overlapping a webhook, a backfill
-over live data) writes no event, so nothing downstream happens twice.
-"""
+"""The ledger's writer: facts are applied idempotently, and each one that changes something becomes an event."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 import aiosqlite
 
 from bot import events as ev
 from bot.clock import Clock
-from bot.counting import GHOST_ID, account_counts, is_bot_account
+from bot.counting import account_counts, is_bot_account
 from bot.db import Database
 from bot.domain import (
     ConvertedToDraft,
@@ -34,133 +27,21 @@ from bot.domain import (
     ReviewSubmitted,
     Starred,
 )
+from bot.ledger.facts import (
+    Actor,
+    Fact,
+    IssueFact,
+    PullFact,
+    ReviewFact,
+    ReviewRequestFact,
+    Source,
+    StarFact,
+    actors_of,
+)
+from bot.ledger.rows import UPSERT_PULL, ApplyResult, Batch, account_id, first_row, iso_or_none, older
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
-
-Source = Literal["webhook", "poll", "backfill"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A GitHub account: the numeric id is the identity, the login is for display."""
-
-    id: int
-    login: str
-    is_bot: bool = False
-    avatar_url: str | None = None
-    is_org: bool = False
-
-    @property
-    def is_ghost(self) -> bool:
-        """Tell whether this is GitHub's placeholder for a deleted account."""
-        return self.id == GHOST_ID
-
-    @property
-    def account_type(self) -> str:
-        """Return ``Bot``, ``Organization`` or ``User`` (a login ending in ``[bot]`` is a bot)."""
-        if self.is_bot or is_bot_account(self.login):
-            return "Bot"
-        return "Organization" if self.is_org else "User"
-
-
-@dataclass(frozen=True)
-class PullFact:
-    """The state of a pull request as GitHub reported it."""
-
-    repo: str
-    number: int
-    title: str
-    url: str
-    author: Actor | None
-    state: Literal["open", "closed", "merged"]
-    draft: bool = False
-    labels: tuple[str, ...] = ()
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    merged_at: datetime | None = None
-    merged_by: Actor | None = None
-    closed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ReviewFact:
-    """A submitted (or dismissed) review."""
-
-    id: int
-    repo: str
-    number: int
-    reviewer: Actor | None
-    state: str
-    submitted_at: datetime
-
-
-@dataclass(frozen=True)
-class ReviewRequestFact:
-    """A review requested from (or no longer requested from) a user or a team."""
-
-    repo: str
-    number: int
-    kind: Literal["user", "team"]
-    reviewer: str
-    at: datetime
-    removed: bool = False
-    actor: Actor | None = None
-    requester: Actor | None = None  # who asked (GitHub's sender), when known
-
-
-@dataclass(frozen=True)
-class IssueFact:
-    """The state of an issue."""
-
-    repo: str
-    number: int
-    title: str
-    url: str
-    author: Actor | None
-    state: Literal["open", "closed"]
-    labels: tuple[str, ...] = ()
-    created_at: datetime | None = None
-    closed_at: datetime | None = None
-    closed_by: Actor | None = None
-    state_reason: str | None = None
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class StarFact:
-    """A star given (or taken back)."""
-
-    repo: str
-    user: Actor
-    starred_at: datetime | None
-    removed: bool = False
-
-
-Fact = PullFact | ReviewFact | ReviewRequestFact | IssueFact | StarFact
-
-
-@dataclass
-class ApplyResult:
-    """What one ``apply`` call changed."""
-
-    events: int = 0
-    facts: int = 0
-    kinds: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Batch(ApplyResult):
-    """One ``apply_in`` call: what it changed, and the pull requests and events it writes together at the end.
-
-    Each statement is a trip to the database thread, and under load every trip waits its turn on the event loop
-    while the write lock is held; a batch of webhook deliveries writes its pull requests and events in one
-    statement each (benchmarks/RESULTS.md, ingest).
-    """
-
-    pull_rows: list[tuple[object, ...]] = field(default_factory=list)
-    event_rows: list[tuple[DomainEvent, bool]] = field(default_factory=list)
-    pull_states: dict[tuple[str, int], tuple[str, int, str | None]] = field(default_factory=dict)
 
 
 class Ledger:
@@ -196,13 +77,13 @@ class Ledger:
 
         The webhook receiver uses it to record a batch of deliveries and mark them processed in one commit.
         """
-        batch = _Batch(facts=len(facts))
+        batch = Batch(facts=len(facts))
         await self._users(conn, facts)
         await self._pull_states(conn, facts, batch)
         for fact in facts:
             await self._apply_one(conn, fact, source, go_live, batch)
         if batch.pull_rows:
-            await conn.executemany(_UPSERT_PULL, batch.pull_rows)
+            await conn.executemany(UPSERT_PULL, batch.pull_rows)
         if batch.event_rows:
             await ev.append_events(conn, batch.event_rows, now=self._clock.now())
         return ApplyResult(batch.events, batch.facts, batch.kinds)
@@ -224,7 +105,7 @@ class Ledger:
 
     async def _users(self, conn: aiosqlite.Connection, facts: Sequence[Fact]) -> None:
         """Store every account the facts name, in one statement, before the facts that refer to them."""
-        actors = {actor.id: actor for fact in facts for actor in _actors(fact) if actor is not None}
+        actors = {actor.id: actor for fact in facts for actor in actors_of(fact) if actor is not None}
         if not actors:
             return
         now = iso(self._clock.now())
@@ -266,7 +147,7 @@ class Ledger:
             return int(cursor.rowcount or 0)
 
     @staticmethod
-    async def _pull_states(conn: aiosqlite.Connection, facts: Sequence[Fact], batch: _Batch) -> None:
+    async def _pull_states(conn: aiosqlite.Connection, facts: Sequence[Fact], batch: Batch) -> None:
         """Read the stored state and draft flag of every pull request the facts concern, one query per repo."""
         numbers: dict[str, set[int]] = {}
         for fact in facts:
@@ -284,13 +165,13 @@ class Ledger:
                 batch.pull_states.update({(repo, int(row[0])): (str(row[1]), int(row[2]), row[3]) for row in rows})
 
     @staticmethod
-    def _event(result: _Batch, event: DomainEvent, historical: bool) -> None:
+    def _event(result: Batch, event: DomainEvent, historical: bool) -> None:
         result.event_rows.append((event, historical))
         result.events += 1
         result.kinds.append(event.KIND)
 
     async def _apply_one(
-        self, conn: aiosqlite.Connection, fact: Fact, source: Source, go_live: datetime, result: _Batch
+        self, conn: aiosqlite.Connection, fact: Fact, source: Source, go_live: datetime, result: Batch
     ) -> None:
         if isinstance(fact, PullFact):
             await self._apply_pull(conn, fact, source, go_live, result)
@@ -304,19 +185,23 @@ class Ledger:
             await self._apply_star(conn, fact, source, go_live, result)
 
     async def _apply_pull(
-        self, conn: aiosqlite.Connection, fact: PullFact, source: Source, go_live: datetime, result: _Batch
+        self, conn: aiosqlite.Connection, fact: PullFact, source: Source, go_live: datetime, result: Batch
     ) -> None:
-        author_id = _id(fact.author)
-        merger_id = _id(fact.merged_by)
+        author_id = account_id(fact.author)
+        merger_id = account_id(fact.merged_by)
         key = (fact.repo, fact.number)
         before = result.pull_states.get(key)
         old_state = before[0] if before else None
         if old_state == "merged" and fact.state != "merged":
             return  # a merge is final; an older snapshot must not undo it
-        if before is not None and _older(fact.updated_at, before[2]) and not (fact.state == "merged" != old_state):
+        if before is not None and older(fact.updated_at, before[2]) and not (fact.state == "merged" != old_state):
             return  # a snapshot older than the stored one (a late or redelivered webhook) never undoes newer state
         historical = self._historical(source, fact.merged_at or fact.updated_at or fact.created_at, go_live)
-        result.pull_states[key] = (fact.state, int(fact.draft), _t(fact.updated_at) or (before[2] if before else None))
+        result.pull_states[key] = (
+            fact.state,
+            int(fact.draft),
+            iso_or_none(fact.updated_at) or (before[2] if before else None),
+        )
         result.pull_rows.append(
             (
                 fact.repo,
@@ -327,11 +212,11 @@ class Ledger:
                 fact.state,
                 int(fact.draft),
                 json.dumps(list(fact.labels)),
-                _t(fact.created_at),
-                _t(fact.updated_at),
-                _t(fact.merged_at),
+                iso_or_none(fact.created_at),
+                iso_or_none(fact.updated_at),
+                iso_or_none(fact.merged_at),
                 merger_id,
-                _t(fact.closed_at),
+                iso_or_none(fact.closed_at),
                 int(historical),
             )
         )
@@ -342,7 +227,10 @@ class Ledger:
         if fact.state == "merged" and old_state != "merged":
             merger_login = fact.merged_by.login if fact.merged_by else None
             event = PullMerged(
-                **base.payload(), merged_at=_t(fact.merged_at), merged_by_id=merger_id, merged_by_login=merger_login
+                **base.payload(),
+                merged_at=iso_or_none(fact.merged_at),
+                merged_by_id=merger_id,
+                merged_by_login=merger_login,
             )
         elif fact.state == "open" and before is None:
             event = PullOpened(**base.payload(), draft=fact.draft)
@@ -354,12 +242,12 @@ class Ledger:
             self._event(result, event, historical)
 
     async def _apply_review(
-        self, conn: aiosqlite.Connection, fact: ReviewFact, source: Source, go_live: datetime, result: _Batch
+        self, conn: aiosqlite.Connection, fact: ReviewFact, source: Source, go_live: datetime, result: Batch
     ) -> None:
-        reviewer_id = _id(fact.reviewer)
+        reviewer_id = account_id(fact.reviewer)
         historical = self._historical(source, fact.submitted_at, go_live)
         state = fact.state.upper()
-        before = await _first(conn, "SELECT state FROM reviews WHERE id = ?", (fact.id,))
+        before = await first_row(conn, "SELECT state FROM reviews WHERE id = ?", (fact.id,))
         if before is not None and before["state"] == state:
             return
         await conn.execute(
@@ -383,11 +271,11 @@ class Ledger:
         fact: ReviewRequestFact,
         source: Source,
         go_live: datetime,
-        result: _Batch,
+        result: Batch,
     ) -> None:
         historical = self._historical(source, fact.at, go_live)
         key = (fact.repo, fact.number, fact.kind, fact.reviewer)
-        before = await _first(
+        before = await first_row(
             conn,
             "SELECT requested_at, removed_at FROM review_requests WHERE repo = ? AND number = ? "
             "AND reviewer_kind = ? AND reviewer = ?",
@@ -428,14 +316,14 @@ class Ledger:
         self._event(result, ReviewRequested(*fields), historical)
 
     async def _apply_issue(
-        self, conn: aiosqlite.Connection, fact: IssueFact, source: Source, go_live: datetime, result: _Batch
+        self, conn: aiosqlite.Connection, fact: IssueFact, source: Source, go_live: datetime, result: Batch
     ) -> None:
-        author_id = _id(fact.author)
-        closer_id = _id(fact.closed_by)
-        before = await _first(
+        author_id = account_id(fact.author)
+        closer_id = account_id(fact.closed_by)
+        before = await first_row(
             conn, "SELECT state, updated_at FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number)
         )
-        if before is not None and _older(fact.updated_at, before["updated_at"]):
+        if before is not None and older(fact.updated_at, before["updated_at"]):
             return  # an older snapshot never reopens or relabels a newer one
         historical = self._historical(source, fact.closed_at or fact.created_at, go_live)
         await conn.execute(
@@ -454,12 +342,12 @@ class Ledger:
                 author_id,
                 fact.state,
                 json.dumps(list(fact.labels)),
-                _t(fact.created_at),
-                _t(fact.closed_at),
+                iso_or_none(fact.created_at),
+                iso_or_none(fact.closed_at),
                 closer_id,
                 fact.state_reason,
                 int(historical),
-                _t(fact.updated_at),
+                iso_or_none(fact.updated_at),
             ),
         )
         if fact.state == "closed" and (before is None or before["state"] != "closed"):
@@ -470,15 +358,15 @@ class Ledger:
                 fact.url,
                 author_id,
                 closer_id,
-                _t(fact.closed_at),
+                iso_or_none(fact.closed_at),
                 fact.state_reason,
             )
             self._event(result, closed, historical)
 
     async def _apply_star(
-        self, conn: aiosqlite.Connection, fact: StarFact, source: Source, go_live: datetime, result: _Batch
+        self, conn: aiosqlite.Connection, fact: StarFact, source: Source, go_live: datetime, result: Batch
     ) -> None:
-        user_id = _id(fact.user)
+        user_id = account_id(fact.user)
         if fact.removed:
             await conn.execute("DELETE FROM stars WHERE repo = ? AND user_id = ?", (fact.repo, user_id))
             return
@@ -490,48 +378,3 @@ class Ledger:
         )
         if cursor.rowcount == 1:
             self._event(result, Starred(fact.repo, user_id, iso(when)), historical)
-
-
-_UPSERT_PULL = (
-    "INSERT INTO pull_requests(repo, number, title, url, author_id, state, draft, labels, created_at, "
-    "updated_at, merged_at, merged_by_id, closed_at, historical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT(repo, number) DO UPDATE SET title = excluded.title, url = excluded.url, "
-    "author_id = COALESCE(excluded.author_id, author_id), state = excluded.state, draft = excluded.draft, "
-    "labels = excluded.labels, created_at = COALESCE(created_at, excluded.created_at), "
-    "updated_at = excluded.updated_at, merged_at = COALESCE(merged_at, excluded.merged_at), "
-    "merged_by_id = COALESCE(merged_by_id, excluded.merged_by_id), closed_at = excluded.closed_at, "
-    "historical = CASE WHEN pull_requests.state = 'merged' THEN historical ELSE excluded.historical END"
-)
-
-
-def _actors(fact: Fact) -> tuple[Actor | None, ...]:
-    """The accounts a fact names."""
-    if isinstance(fact, PullFact):
-        return (fact.author, fact.merged_by)
-    if isinstance(fact, ReviewFact):
-        return (fact.reviewer,)
-    if isinstance(fact, ReviewRequestFact):
-        return (fact.actor,)
-    if isinstance(fact, IssueFact):
-        return (fact.author, fact.closed_by)
-    return (fact.user,)
-
-
-def _older(when: datetime | None, stored: str | None) -> bool:
-    """Tell whether a snapshot taken at ``when`` is older than the stored one (unknown times are not older)."""
-    before = parse_iso(stored) if stored else None
-    return when is not None and before is not None and when < before
-
-
-def _id(actor: Actor | None) -> int | None:
-    return None if actor is None else actor.id
-
-
-async def _first(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> aiosqlite.Row | None:
-    """Read one row in a single trip to the database thread (execute, fetch and close would take three)."""
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
-
-
-def _t(value: datetime | None) -> str | None:
-    return iso(value) if value is not None else None
