@@ -25,7 +25,7 @@ GHOST_LOGIN = "ghost"
 
 # The rule on a ``github_users`` row, as SQL: fill ``{u}`` with the table's alias and a dot ("u."), or nothing.
 # Inline it where an indexed join matters (the hall of fame); elsewhere ``counted_accounts`` says the same.
-_COUNTED_ROW = (
+COUNTED_ROW = (
     "{u}is_bot = 0 AND {u}ignored = 0 AND {u}is_org = 0 AND {u}id != 10137 AND lower({u}login) != 'ghost' "
     "AND {u}login NOT LIKE '%[bot]'"
 )
@@ -35,13 +35,13 @@ def counted_row_sql(alias: str) -> str:
     """Return the rule as a SQL condition on the ``github_users`` row aliased ``alias``."""
     if not alias.isidentifier():
         raise ValueError(f"not a table alias: {alias!r}")
-    return _COUNTED_ROW.format(u=f"{alias}.")
+    return COUNTED_ROW.format(u=f"{alias}.")
 
 
 # The views' definitions, exactly as migration 0012 creates them.
 VIEWS: dict[str, str] = {
     "counted_accounts": "CREATE VIEW counted_accounts(id) AS SELECT id FROM github_users WHERE "
-    + _COUNTED_ROW.format(u=""),
+    + COUNTED_ROW.format(u=""),
     "counted_reviews": (
         "CREATE VIEW counted_reviews AS SELECT r.* FROM reviews r WHERE r.state != 'DISMISSED' AND NOT EXISTS "
         "(SELECT 1 FROM pull_requests p WHERE p.repo = r.repo AND p.number = r.number AND p.author_id = r.reviewer_id)"

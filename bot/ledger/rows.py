@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain import DomainEvent
 from bot.ledger.facts import Actor
 from bot.timeutil import iso, parse_iso
@@ -56,12 +54,6 @@ def older(when: datetime | None, stored: str | None) -> bool:
 def account_id(actor: Actor | None) -> int | None:
     """The account's id, if there is an account."""
     return None if actor is None else actor.id
-
-
-async def first_row(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> aiosqlite.Row | None:
-    """Read one row in a single trip to the database thread (execute, fetch and close would take three)."""
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
 
 
 def iso_or_none(value: datetime | None) -> str | None:

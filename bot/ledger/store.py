@@ -38,7 +38,7 @@ from bot.ledger.facts import (
     StarFact,
     actors_of,
 )
-from bot.ledger.rows import UPSERT_PULL, ApplyResult, Batch, account_id, first_row, iso_or_none, older
+from bot.ledger.rows import UPSERT_PULL, ApplyResult, Batch, account_id, iso_or_none, older
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ class Ledger:
         reviewer_id = account_id(fact.reviewer)
         historical = self._historical(source, fact.submitted_at, go_live)
         state = fact.state.upper()
-        before = await first_row(conn, "SELECT state FROM reviews WHERE id = ?", (fact.id,))
+        before = await _first(conn, "SELECT state FROM reviews WHERE id = ?", (fact.id,))
         if before is not None and before["state"] == state:
             return
         await conn.execute(
@@ -275,7 +275,7 @@ class Ledger:
     ) -> None:
         historical = self._historical(source, fact.at, go_live)
         key = (fact.repo, fact.number, fact.kind, fact.reviewer)
-        before = await first_row(
+        before = await _first(
             conn,
             "SELECT requested_at, removed_at FROM review_requests WHERE repo = ? AND number = ? "
             "AND reviewer_kind = ? AND reviewer = ?",
@@ -320,7 +320,7 @@ class Ledger:
     ) -> None:
         author_id = account_id(fact.author)
         closer_id = account_id(fact.closed_by)
-        before = await first_row(
+        before = await _first(
             conn, "SELECT state, updated_at FROM issues WHERE repo = ? AND number = ?", (fact.repo, fact.number)
         )
         if before is not None and older(fact.updated_at, before["updated_at"]):
@@ -378,3 +378,9 @@ class Ledger:
         )
         if cursor.rowcount == 1:
             self._event(result, Starred(fact.repo, user_id, iso(when)), historical)
+
+
+async def _first(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> aiosqlite.Row | None:
+    """Read one row in a single trip to the database thread (execute, fetch and close would take three)."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)

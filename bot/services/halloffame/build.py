@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from bot.services.halloffame.rules import shown_accounts_sql
+from bot.services.halloffame.rules import SHOWN_ACCOUNTS
 
 # Every counted contribution: (repository, account, category, when). Reviews of one's own pull request and
 # similar exclusions belong to the project's one rule of what counts; the ledger's categories are used as is.
@@ -28,7 +28,7 @@ INSERT INTO hall_of_fame(scope, github_id, login, sort_name, avatar_url, first_a
 SELECT {{scope}}, f.github_id, u.login, lower(u.login), u.avatar_url, MIN(f.at),
        SUM(f.cat = 'merged_prs'), SUM(f.cat = 'reviews'), SUM(f.cat = 'issues_closed'), SUM(f.cat = 'merges'),
        COUNT(*), '{{{{}}}}', ' '
-FROM ({FACTS}) AS f JOIN github_users u ON u.id = f.github_id AND {shown_accounts_sql("u")}
+FROM ({FACTS}) AS f JOIN github_users u ON u.id = f.github_id AND {SHOWN_ACCOUNTS.format(u="u.")}
 WHERE lower(f.repo) IN (SELECT value FROM json_each(?))
 GROUP BY {{group}}
 """

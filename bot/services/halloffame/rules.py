@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.counting import account_counts, counted_row_sql, is_bot_account
+from bot.counting import COUNTED_ROW, account_counts, counted_row_sql, is_bot_account
 
 EMOJI: dict[str, str] = {
     "a11y": "♿️",
@@ -41,7 +41,10 @@ EMOJI: dict[str, str] = {
 }
 
 
-# Who the page may show is who counts (bot.counting): no bots, organisations, ghost or ignored accounts.
+# Who the page may show is who counts (bot.counting): no bots, organisations, ghost or ignored accounts. The
+# SQL condition on a ``github_users`` row: fill ``{u}`` with its alias and a dot. A constant, so the SQL stays
+# built from constants.
+SHOWN_ACCOUNTS = COUNTED_ROW
 
 
 def shown_accounts_sql(alias: str = "u") -> str:
