@@ -62,14 +62,12 @@ class Services:
     """The services the slash commands call, on one database."""
 
     def __init__(self, db: Database, settings: Any, clock: ManualClock, *, baseline: bool = False) -> None:
-        features: dict[str, Any] = {}
         self.ladder = Ladder(db, clock, settings)
         if baseline:
             self.ladder.leaderboard = Leaderboard(db, clock, totals=False)
-        features["ladder"] = self.ladder
-        self.recognition = Recognition(db, clock, settings, features)
+        self.recognition = Recognition(db, clock, settings, ladder=self.ladder)
         ledger = Ledger(db, clock)
-        self.digest = Digest(db, clock, settings, go_live=ledger.go_live, features=features)
+        self.digest = Digest(db, clock, settings, go_live=ledger.go_live)
         self.guild = settings.discord.guild_id
 
 

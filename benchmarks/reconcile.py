@@ -69,7 +69,7 @@ async def _gateway_pass(box: Sandbox, pacer: GatewayPacer) -> dict[str, Any]:
     ops, (gets, requests) = gateway.commands.counts[8], _rest_reads(box)
     last_row = int(await services.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM outbox", default=0))
     started = time.perf_counter()
-    report = await services.feature("ladder").reconcile(directory)
+    report = await services.features.ladder.reconcile(directory)
     seconds = time.perf_counter() - started
     after_gets, after_requests = _rest_reads(box)
     return {

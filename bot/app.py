@@ -5,72 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import discord
 
 from bot.clock import Clock, SystemClock
 from bot.config import Secrets, Settings
+from bot.context import RunOptions, Services
 from bot.db import Database
 from bot.discord.gateway_errors import describe_gateway_end
-from bot.events import EventBus
-from bot.github.repos import Repositories
-from bot.github.webhooks import WebhookReceiver
-from bot.jobs import Jobs
-from bot.ledger import Ledger
-from bot.outbox import Dispatcher, failed_count
-from bot.startup import Backoff, Unreachable, retry_unreachable, secret_problem
-from bot.web import Metrics, WebServer
+from bot.features import build_services
+from bot.outbox import failed_count
+from bot.startup import Unreachable, retry_unreachable, secret_problem
+
+__all__ = ["App", "RunOptions", "StartupError", "build_services", "open_database"]
 
 log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
     """Vestry cannot start; the message says why in one line."""
-
-
-@dataclass
-class Services:
-    """Everything the cogs use, built once and handed to the bot."""
-
-    settings: Settings
-    secrets: Secrets
-    db: Database
-    clock: Clock
-    jobs: Jobs
-    bus: EventBus
-    ledger: Ledger
-    metrics: Metrics
-    started_at: datetime
-    github: Any = None
-    poller: Any = None
-    backfill: Any = None
-    repos: Repositories = field(default_factory=lambda: Repositories(()))
-    webhooks: WebhookReceiver | None = None
-    web: WebServer | None = None
-    dispatcher: Dispatcher | None = None
-    features: dict[str, Any] = field(default_factory=dict)
-
-    def feature(self, name: str) -> Any:
-        """Return a feature service by name."""
-        return self.features[name]
-
-
-@dataclass
-class RunOptions:
-    """How the process is wired: real Discord and GitHub, or the sandbox's emulators."""
-
-    sync: str = "changed"
-    guild_ready_timeout: float = 2.0
-    github_throttle: bool = True
-    ready_timeout: float = 60.0
-    webhook_host: str | None = None  # the web server's address (it also receives webhooks), over the settings'
-    webhook_port: int | None = None
-    first_start_prompt: bool = True
-    discord_backoff: Backoff = field(default_factory=Backoff)
-    github_backoff: Backoff = field(default_factory=Backoff)
 
 
 async def open_database(settings: Settings) -> Database:
@@ -86,33 +40,9 @@ async def open_database(settings: Settings) -> Database:
     return db
 
 
-def build_services(settings: Settings, secrets: Secrets, db: Database, clock: Clock, options: RunOptions) -> Services:
-    """Wire the core and every feature service together."""
-    bus = EventBus(db, clock)
-    ledger = Ledger(db, clock, settings.github.ignored_accounts)
-    metrics = Metrics()
-    services = Services(
-        settings=settings,
-        secrets=secrets,
-        db=db,
-        clock=clock,
-        jobs=Jobs(db, clock),
-        bus=bus,
-        ledger=ledger,
-        metrics=metrics,
-        started_at=clock.now(),
-        repos=Repositories(settings.github.repositories),
-    )
-    from bot.features import build_features
-
-    build_features(services, options)
-    return services
-
-
 def register_operations(services: Services, bot: Any) -> None:
     """Serve the gauges of /metrics and the gateway check of /healthz."""
     dispatcher, github, bus = services.dispatcher, services.github, services.bus
-    assert dispatcher is not None
 
     def number(read: Callable[[], Any]) -> Callable[[], Awaitable[float]]:
         async def gauge() -> float:
@@ -238,14 +168,14 @@ class App:
         if unsigned is not None:
             raise StartupError(unsigned)
         self.db = await open_database(self.settings)
-        services = build_services(self.settings, self.secrets, self.db, self.clock, self.options)
+        sink = BotSink(self.clock)
+        services = build_services(self.settings, self.secrets, self.db, self.clock, self.options, sink)
         self.services = services
         self.bot = VestryBot(services, sync=self.options.sync, guild_ready_timeout=self.options.guild_ready_timeout)
-        services.dispatcher = Dispatcher(self.db, self.clock, BotSink(self.bot))
+        sink.bind(self.bot)
         register_operations(services, self.bot)
         first_start = await self.db.get_state("go_live") is None
-        if "linking" in services.features:
-            await services.feature("linking").tell_interrupted_devices()
+        await services.features.linking.tell_interrupted_devices()
         changed = await services.ledger.apply_ignored_accounts()
         if changed:
             log.info("github.ignored_accounts changed: %d account(s) now follow the configuration", changed)

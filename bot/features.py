@@ -1,83 +1,118 @@
-"""Build the feature services and subscribe them to domain events."""
+"""Build the context: the core, the GitHub adapter, the feature services and the outbox, in dependency order."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.clock import Clock
+from bot.config import Secrets, Settings
+from bot.context import Features, RunOptions, Services
+from bot.db import Database
+from bot.events import EventBus
+from bot.github.backfill import Backfill
+from bot.github.client import GitHubWorker
+from bot.github.device_flow import DeviceFlow
+from bot.github.poller import Poller
+from bot.github.repos import Repositories
 from bot.github.webhooks import WebhookReceiver
-
-if TYPE_CHECKING:
-    from bot.app import RunOptions, Services
-
-
-def build_github(services: Services, options: RunOptions) -> None:
-    """Create the GitHub worker, the poller (polling and start-up catch-up) and the backfill."""
-    from bot.github.backfill import Backfill
-    from bot.github.client import GitHubWorker
-    from bot.github.poller import Poller
-
-    settings = services.settings
-    worker = GitHubWorker.from_settings(
-        settings.github, services.secrets, clock=services.clock, sandbox=not options.github_throttle
-    )
-    services.github = worker
-    services.poller = Poller(worker, services.ledger, services.db, services.clock, services.repos)
-    services.backfill = Backfill(worker, services.ledger, services.db, services.clock, services.repos)
+from bot.jobs import Jobs
+from bot.ledger import Ledger
+from bot.outbox import Dispatcher
+from bot.outbox.model import DiscordSink
+from bot.services.digest import Digest
+from bot.services.halloffame import HallOfFame
+from bot.services.ladder import Ladder
+from bot.services.linking import Linking, LinkStore
+from bot.services.recognition import Recognition
+from bot.services.reviews import ReviewQueue
+from bot.web import Metrics, WebServer
 
 
-def build_features(services: Services, options: RunOptions) -> None:
-    """Create every service the cogs need."""
-    settings = services.settings
-    build_github(services, options)
+def build_services(
+    settings: Settings,
+    secrets: Secrets,
+    db: Database,
+    clock: Clock,
+    options: RunOptions,
+    sink: DiscordSink | None = None,
+) -> Services:
+    """Wire the core and every feature service together; ``sink`` performs the outbox's rows (the bot's, bound
+    once the bot exists; an unbound one where nothing is sent, as in the documentation generator)."""
+    if sink is None:
+        from bot.discord.client import BotSink
+
+        sink = BotSink(clock)
+    ledger = Ledger(db, clock, settings.github.ignored_accounts)
+    repos = Repositories(settings.github.repositories)
+    metrics = Metrics()
+    github = GitHubWorker.from_settings(settings.github, secrets, clock=clock, sandbox=not options.github_throttle)
+    webhooks = None
     if settings.webhooks.enabled:
-        secret = services.secrets.github_webhook_secret
-        services.webhooks = WebhookReceiver(
-            services.db,
-            services.ledger,
-            services.clock,
+        secret = secrets.github_webhook_secret
+        webhooks = WebhookReceiver(
+            db,
+            ledger,
+            clock,
             secret=secret.get_secret_value() if secret else None,
-            repositories=services.repos,
+            repositories=repos,
             path=settings.webhooks.path,
-            metrics=services.metrics,
+            metrics=metrics,
         )
-    build_web(services)
-    from bot.services.linking import Linking
-
-    services.features["linking"] = Linking.from_services(services)
-    from bot.services.recognition import Recognition
-
-    recognition = Recognition(services.db, services.clock, settings, services.features)
-    services.features["recognition"] = recognition
-    services.bus.subscribe(recognition)
-    from bot.services.digest import Digest
-
-    services.features["digest"] = Digest.from_services(services)
-    from bot.services.ladder import Ladder
-
-    ladder = Ladder(services.db, services.clock, settings)
-    services.features["ladder"] = ladder
-    services.bus.subscribe(ladder)
-    from bot.services.reviews import ReviewQueue
-
-    services.features["reviews"] = ReviewQueue(services.db, services.clock, settings)
-
-
-def build_web(services: Services) -> None:
-    """Create the hall of fame's service and the web server that serves it, health and metrics."""
-    from bot.services.halloffame import HallOfFame
-    from bot.web import WebServer
-
-    settings = services.settings
-    hall = HallOfFame(
-        services.db,
-        services.clock,
-        guild_id=settings.discord.guild_id,
-        repositories=settings.github.repositories,
-        tiers=[tier.name for tier in settings.ladder.tiers],
-        refresh_every=settings.hall_of_fame.refresh_every,
-        newcomers=settings.hall_of_fame.newcomers,
+    features = build_features(settings, db, clock, ledger, github)
+    bus = EventBus(db, clock)
+    bus.subscribe(features.recognition)
+    bus.subscribe(features.ladder)
+    return Services(
+        settings=settings,
+        secrets=secrets,
+        db=db,
+        clock=clock,
+        jobs=Jobs(db, clock),
+        bus=bus,
+        ledger=ledger,
+        metrics=metrics,
+        started_at=clock.now(),
+        repos=repos,
+        github=github,
+        poller=Poller(github, ledger, db, clock, repos),
+        backfill=Backfill(github, ledger, db, clock, repos),
+        dispatcher=Dispatcher(db, clock, sink),
+        features=features,
+        webhooks=webhooks,
+        web=build_web(settings, db, metrics, webhooks, features.hall_of_fame),
     )
-    services.features["hall_of_fame"] = hall
+
+
+def build_features(settings: Settings, db: Database, clock: Clock, ledger: Ledger, github: GitHubWorker) -> Features:
+    """Create every feature service, each with exactly what it needs."""
+    store = LinkStore(
+        db, clock, attempts_per_hour=settings.linking.attempts_per_hour, ignored=settings.github.ignored_accounts
+    )
+    linking = Linking(
+        store, clock, settings.linking, settings.github, lambda: github, DeviceFlow(settings.github.oauth_url)
+    )
+    ladder = Ladder(db, clock, settings)
+    reviews = ReviewQueue(db, clock, settings)
+    return Features(
+        linking=linking,
+        recognition=Recognition(db, clock, settings, ladder=ladder),
+        digest=Digest(db, clock, settings, go_live=ledger.go_live, reviews=reviews),
+        ladder=ladder,
+        reviews=reviews,
+        hall_of_fame=HallOfFame(
+            db,
+            clock,
+            guild_id=settings.discord.guild_id,
+            repositories=settings.github.repositories,
+            tiers=[tier.name for tier in settings.ladder.tiers],
+            refresh_every=settings.hall_of_fame.refresh_every,
+            newcomers=settings.hall_of_fame.newcomers,
+        ),
+    )
+
+
+def build_web(
+    settings: Settings, db: Database, metrics: Metrics, webhooks: WebhookReceiver | None, hall: HallOfFame
+) -> WebServer | None:
+    """Create the web server (health, metrics, webhooks, the hall of fame's pages) when it is on."""
 
     async def listed() -> float:
         return float(hall.contributors)
@@ -85,13 +120,13 @@ def build_web(services: Services) -> None:
     async def rebuild_seconds() -> float:
         return hall.rebuild_seconds
 
-    services.metrics.gauges["vestry_hall_of_fame_contributors"] = listed
-    services.metrics.gauges["vestry_hall_of_fame_rebuild_seconds"] = rebuild_seconds
-    if not settings.web.enabled and services.webhooks is None:
-        return
+    metrics.gauges["vestry_hall_of_fame_contributors"] = listed
+    metrics.gauges["vestry_hall_of_fame_rebuild_seconds"] = rebuild_seconds
+    if not settings.web.enabled and webhooks is None:
+        return None
     site = None
     if settings.hall_of_fame.enabled:
         from bot.web.hof import HallOfFameSite
 
         site = HallOfFameSite(hall, settings.hall_of_fame, settings.github.oauth_url)
-    services.web = WebServer(services.db, services.metrics, webhooks=services.webhooks, site=site)
+    return WebServer(db, metrics, webhooks=webhooks, site=site)

@@ -14,7 +14,7 @@ from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
 from bot.messages import Reply, mention
 from bot.outbox import retry_failed
-from bot.services.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
+from bot.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
 from bot.timeutil import parse_iso
 from cogs.linking import answer_deferred, audit_embed
 
@@ -157,7 +157,7 @@ class Admin(commands.Cog):
     @maintainer_only()
     async def link(self, interaction: discord.Interaction, member: discord.Member, github: str) -> None:
         """Link a member to a GitHub account on your word (audited; moves it from anyone else)."""
-        linking = self.bot.services.feature("linking")
+        linking = self.bot.services.features.linking
         guild_id, actor_id = self.bot.services.settings.discord.guild_id, interaction.user.id
 
         async def run() -> Reply:
@@ -176,7 +176,7 @@ class Admin(commands.Cog):
     @maintainer_only()
     async def unlink(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Unlink a member's GitHub account (audited; the roles it earned are removed)."""
-        linking = self.bot.services.feature("linking")
+        linking = self.bot.services.features.linking
         guild_id = self.bot.services.settings.discord.guild_id
         old = await linking.admin_unlink(guild_id, interaction.user.id, member.id)
         await send_reply(interaction, Reply(f"Unlinked {mention(member.id)} from @{old.login}."))
@@ -185,7 +185,7 @@ class Admin(commands.Cog):
     @maintainer_only()
     async def audit(self, interaction: discord.Interaction) -> None:
         """Show the last 20 links and unlinks made by maintainers."""
-        entries = await self.bot.services.feature("linking").audit(self.bot.services.settings.discord.guild_id, 20)
+        entries = await self.bot.services.features.linking.audit(self.bot.services.settings.discord.guild_id, 20)
         await send_reply(interaction, Reply(embeds=[audit_embed(entries)]))
 
 

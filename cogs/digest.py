@@ -75,4 +75,4 @@ class DigestCog(commands.Cog, name="Digest"):
 
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
-    await bot.add_cog(DigestCog(bot, bot.services.feature("digest")))
+    await bot.add_cog(DigestCog(bot, bot.services.features.digest))

@@ -199,4 +199,4 @@ class Kudos(commands.Cog):
 
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
-    await bot.add_cog(Kudos(bot, bot.services.feature("recognition"), bot.services.feature("hall_of_fame")))
+    await bot.add_cog(Kudos(bot, bot.services.features.recognition, bot.services.features.hall_of_fame))

@@ -198,4 +198,4 @@ class LadderCog(commands.Cog, name="Ladder"):
 
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
-    await bot.add_cog(LadderCog(bot, bot.services.feature("ladder")))
+    await bot.add_cog(LadderCog(bot, bot.services.features.ladder))

@@ -271,4 +271,4 @@ class LinkingCog(commands.Cog, name="Linking"):
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
     services = bot.services
-    await bot.add_cog(LinkingCog(bot, services.feature("linking")))
+    await bot.add_cog(LinkingCog(bot, services.features.linking))

@@ -155,4 +155,4 @@ class Reviews(commands.Cog):
 
 async def setup(bot: VestryBot) -> None:
     """Load the cog."""
-    await bot.add_cog(Reviews(bot, bot.services.feature("reviews")))
+    await bot.add_cog(Reviews(bot, bot.services.features.reviews))

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.context import Services
 
 
 class NotMaintainer(app_commands.CheckFailure):

@@ -24,7 +24,8 @@ from bot.messages import OutMessage
 from bot.outbox import PermanentError, SeenMessage, TransientError, embed_keys
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.clock import Clock
+    from bot.context import Services
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -175,10 +176,21 @@ class VestryBot(commands.Bot):
 class BotSink:
     """Perform outbox rows through discord.py, sorting failures into transient and permanent."""
 
-    def __init__(self, bot: VestryBot) -> None:
-        self._bot = bot
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._bound: VestryBot | None = None
         self.old_edits = OldEditBudget()
         self.dms = DmOpener()
+
+    def bind(self, bot: VestryBot) -> None:
+        """Act through ``bot`` (the outbox exists before the bot; it sends nothing until the bot is ready)."""
+        self._bound = bot
+
+    @property
+    def _bot(self) -> VestryBot:
+        if self._bound is None:
+            raise RuntimeError("the outbox's sink was used before the bot was bound to it")
+        return self._bound
 
     def _check_channel(self, channel_id: int) -> None:
         """Refuse, without asking Discord, a post to a server channel the bot cannot see or write in (50001)."""
@@ -212,7 +224,7 @@ class BotSink:
 
     async def edit_message(self, channel_id: int, message_id: int, message: OutMessage) -> None:
         """Edit a message Vestry posted (edits of hour-old posts beyond the channel's budget are left undone)."""
-        if not self.old_edits.allow(channel_id, message_id, self._bot.services.clock.now()):
+        if not self.old_edits.allow(channel_id, message_id, self._clock.now()):
             log.warning("left an edit of hour-old message %s undone: Discord caps such edits per channel", message_id)
             return
         self._check_channel(channel_id)

@@ -54,8 +54,9 @@ def render_commands_from_tree(tree: app_commands.CommandTree) -> str:  # type: i
 
 async def render_commands() -> str:
     """Load every cog into a bot that does not connect, and render its commands."""
-    from bot.app import RunOptions, build_services
+    from bot.context import RunOptions
     from bot.discord.client import VestryBot, discover_cogs
+    from bot.features import build_services
 
     with tempfile.TemporaryDirectory() as folder:
         settings = parse_settings(_SETTINGS | {"database": {"path": str(Path(folder) / "docs.sqlite3")}})

@@ -172,8 +172,7 @@ class Sandbox:
         webhooks = services.webhooks.pending() if services.webhooks is not None else 0
         events = await services.bus.pending()
         outbox = int(await services.db.fetchval("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", default=0))
-        recognition = services.features.get("recognition")
-        held = await recognition.held_count() if recognition is not None else 0
+        held = await services.features.recognition.held_count()
         return {"webhooks": webhooks, "events": events, "outbox": outbox, "held_celebrations": held}
 
     async def stop(self) -> None:

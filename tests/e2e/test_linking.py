@@ -84,11 +84,6 @@ async def command(sb: Any, who: str, name: str, **options: Any) -> dict[str, Any
     return await sb.post("/discord/commands", {"member": who, "command": name, "options": options})  # type: ignore[no-any-return]
 
 
-def needs_github_worker(sb: Any) -> None:
-    if sb.sandbox.services.github is None:
-        pytest.skip("needs services.github (the GitHubWorker) wired into the sandbox")
-
-
 # the device flow -------------------------------------------------------------------------------------------
 async def test_device_flow_approved_links_the_member_and_edits_the_code_message(sandbox: Any) -> None:
     alice = await sandbox.add_member("alice")
@@ -194,13 +189,11 @@ async def test_unlink_removes_the_link_and_the_roles_it_earned(sandbox: Any) -> 
     alice = await sandbox.add_member("alice")
     await device_link(sandbox, "alice", "dev42")
     await sandbox.settle()
-    ladder = "ladder" in sandbox.sandbox.services.features
 
     async def roles() -> list[str]:
         return next(m["roles"] for m in (await sandbox.state())["members"] if m["name"] == "alice")
 
-    if ladder:
-        assert "Follower" in await roles()
+    assert "Follower" in await roles()
     reply = response(await sandbox.command("alice", "unlink"))
     assert "Unlinked from @dev42" in reply["content"]
     await sandbox.settle()
@@ -208,8 +201,6 @@ async def test_unlink_removes_the_link_and_the_roles_it_earned(sandbox: Any) -> 
     kinds = await sandbox.sandbox.services.db.fetchall("SELECT kind, payload FROM events ORDER BY seq")
     last = (kinds[-1]["kind"], json.loads(kinds[-1]["payload"])["discord_id"])
     assert last == (domain.MemberUnlinked.KIND, int(alice))
-    if not ladder:
-        pytest.skip("the role assertions need the ladder feature (services.features['ladder'])")
     assert "Follower" not in await roles()
     again = response(await sandbox.command("alice", "unlink"))
     assert "nothing to unlink" in again["content"]
@@ -224,7 +215,6 @@ async def test_gist_proof_not_found_then_found_links_the_member(sandbox_factory:
         assert "/link github:" in bare["content"]
         bad = response(await sb.command("alice", "link", github="-not-a-login-"))
         assert "isn't a valid GitHub login" in bad["content"]
-        needs_github_worker(sb)
         await sb.user("dev42")
         unknown = response(await sb.command("alice", "link", github="nobody-at-all"))
         assert "no account named `nobody-at-all`" in unknown["content"]
@@ -242,7 +232,6 @@ async def test_gist_proof_not_found_then_found_links_the_member(sandbox_factory:
 # maintainers -----------------------------------------------------------------------------------------------
 async def test_maintainer_link_and_unlink_are_audited(sandbox: Any) -> None:
     bob = await sandbox.add_member("bob")
-    needs_github_worker(sandbox)
     await sandbox.user("dev42")
     linked = response(await command(sandbox, "owner", "vestry link", member="bob", github="dev42"))
     assert f"Linked <@{bob}> to @dev42" in linked["content"]
@@ -256,8 +245,6 @@ async def test_maintainer_link_and_unlink_are_audited(sandbox: Any) -> None:
 
 # "This is me" on an announcement ---------------------------------------------------------------------------
 async def test_this_is_me_button_links_the_member_and_the_announcement_then_mentions_them(sandbox: Any) -> None:
-    if "recognition" not in sandbox.sandbox.services.features:
-        pytest.skip("needs the kudos feature, which posts the announcement with the button")
     alice = await sandbox.add_member("alice")
     github_id = await sandbox.user("dev42")
     await sandbox.merge(await sandbox.pull("dev42", "Fix the typo"))
@@ -275,8 +262,6 @@ async def test_this_is_me_button_links_the_member_and_the_announcement_then_ment
 
 
 async def test_this_is_me_for_a_different_account_is_refused(sandbox: Any) -> None:
-    if "recognition" not in sandbox.sandbox.services.features:
-        pytest.skip("needs the kudos feature, which posts the announcement with the button")
     await sandbox.add_member("alice")
     github_id = await sandbox.user("dev42")
     await sandbox.user("someone-else")

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import RunOptions, build_services
 from bot.clock import ManualClock
 from bot.config import Secrets, parse_settings
+from bot.context import RunOptions
 from bot.db import Database
+from bot.features import build_services
 from bot.github import webhooks
 from bot.github.webhooks import WebhookReceiver, signature_ok
 from bot.ledger import Ledger

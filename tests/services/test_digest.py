@@ -227,9 +227,7 @@ async def test_health_reads_the_review_queue_of_the_reviews_feature(db: Database
     clock.set(SLOT)
     assert (await digest.build(digest.schedule.ending_at(SLOT))).health.waiting == 2  # on its own: every request
     config = settings()
-    with_reviews = Digest(
-        db, clock, config, go_live=ledger.go_live, features={"reviews": ReviewQueue(db, clock, config)}
-    )
+    with_reviews = Digest(db, clock, config, go_live=ledger.go_live, reviews=ReviewQueue(db, clock, config))
     health = (await with_reviews.build(with_reviews.schedule.ending_at(SLOT))).health
     assert health.waiting == 1  # the reviews feature leaves WIP pull requests out
     assert health.oldest is not None and health.oldest.ref.number == 6 and health.oldest.since == at(5, 8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,8 +56,7 @@ class World:
         self.db, self.clock, self.settings = db, clock, settings
         self.bus = EventBus(db, clock)
         self.ledger = Ledger(db, clock, ignored)
-        self.features: dict[str, Any] = {}
-        self.recognition = Recognition(db, clock, settings, self.features)
+        self.recognition = Recognition(db, clock, settings)
         self.bus.subscribe(self.recognition)
         self.number = 0
 
@@ -664,11 +664,15 @@ async def test_profile_of_an_unlinked_member_suggests_link(world: World) -> None
 
 
 async def test_profile_shows_contributions_thanks_first_pr_and_ladder_progress(world: World) -> None:
-    class FakeLadder:
-        async def progress(self, guild_id: int, discord_id: int) -> str:
-            return f"Novice; 1 merge to Priest ({guild_id}/{discord_id})"
+    @dataclass(frozen=True)
+    class Progress:
+        summary: str
 
-    world.features["ladder"] = FakeLadder()
+    class FakeLadder:
+        async def progress(self, guild_id: int, discord_id: int) -> Progress:
+            return Progress(f"Novice; 1 merge to Priest ({guild_id}/{discord_id})")
+
+    world.recognition = Recognition(world.db, world.clock, world.settings, ladder=FakeLadder())
     dev = Actor(42, "dev42")
     start = datetime(2026, 1, 1, tzinfo=UTC)
     await world.merge(dev, when=start, title="First!")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import RunOptions, build_services
 from bot.clock import ManualClock
 from bot.config import load_secrets, parse_settings
+from bot.context import RunOptions
 from bot.db import Database
 from bot.discord.client import VestryBot, discover_cogs
+from bot.features import build_services
 
 SETTINGS = {
     "discord": {"guild_id": 1094583495310856262, "channels": {"kudos": 1094583495310856263}},

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -21,9 +21,6 @@ from bot.services.digest.render import render_digest, render_quiet, span_text, u
 from bot.services.digest.stats import DigestStats, Queue
 from bot.services.reviews import ReviewQueue
 from bot.timeutil import iso
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +55,17 @@ class Digest:
         settings: Settings,
         *,
         go_live: Callable[[], Awaitable[datetime]],
-        features: Mapping[str, Any] | None = None,
+        reviews: ReviewQueue | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._settings = settings
         self._go_live = go_live
-        # The other features, looked up when needed: the review queue is built after the digest.
-        self._features = features if features is not None else {}
+        self._reviews = reviews  # the queue the review nudges use, so both tell the same story
         digest = settings.digest
         self.schedule = Schedule(digest.schedule, digest.timezone, digest.period)
         self._stats = DigestStats(
             db, self.schedule, settings.discord.guild_id, settings.github.repositories, digest.good_first_issue_labels
-        )
-
-    @classmethod
-    def from_services(cls, services: Services) -> Digest:
-        """Build the service from the bot's core services."""
-        return cls(
-            services.db,
-            services.clock,
-            services.settings,
-            go_live=services.ledger.go_live,
-            features=services.features,
         )
 
     @property
@@ -98,8 +83,8 @@ class Digest:
 
     async def _review_queue(self) -> Queue | None:
         """Read the queue the review nudges use, so both tell the same story; None without that feature."""
-        source = self._features.get("reviews")
-        if not isinstance(source, ReviewQueue):
+        source = self._reviews
+        if source is None:
             return None
         try:
             snapshot = await source.queue()

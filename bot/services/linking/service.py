@@ -33,7 +33,6 @@ from bot.services.linking.models import (
 from bot.services.linking.store import LinkStore
 
 if TYPE_CHECKING:
-    from bot.app import Services
     from bot.clock import Clock
     from bot.config.models import GitHubSettings, LinkingSettings
 
@@ -71,21 +70,6 @@ class Linking:
         self._directory = directory
         self._device = device
         self._sleep = sleep
-
-    @classmethod
-    def from_services(cls, services: Services) -> Linking:
-        """Build the service; the GitHub worker is looked up when needed, as it is wired separately."""
-        from bot.github.device_flow import DeviceFlow
-
-        settings = services.settings
-        store = LinkStore(
-            services.db,
-            services.clock,
-            attempts_per_hour=settings.linking.attempts_per_hour,
-            ignored=settings.github.ignored_accounts,
-        )
-        device = DeviceFlow(settings.github.oauth_url)
-        return cls(store, services.clock, settings.linking, settings.github, lambda: services.github, device)
 
     @property
     def device_flow_enabled(self) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from bot.db import Database
 from bot.errors import UserFacingError
@@ -19,28 +17,26 @@ from bot.timeutil import parse_iso
 
 log = logging.getLogger(__name__)
 
-LadderLookup = Callable[[], Any]
+
+class Progress(Protocol):
+    """A member's place on the ladder, as the ladder tells it."""
+
+    @property
+    def summary(self) -> str:
+        """Say it in one line."""
 
 
-def ladder_text(progress: Any) -> str | None:
-    """Say a ladder progress result in words, whatever shape the ladder service gives it."""
-    if progress is None:
-        return None
-    if isinstance(progress, str):
-        return progress
-    for name in ("summary", "text", "describe"):
-        value = getattr(progress, name, None)
-        if callable(value):
-            value = value()
-        if isinstance(value, str) and value:
-            return value
-    return str(progress)
+class LadderProgress(Protocol):
+    """What /profile asks the ladder (``bot.services.ladder.Ladder`` answers it)."""
+
+    async def progress(self, guild_id: int, discord_id: int) -> Progress:
+        """Return the member's progress."""
 
 
 class ProfileReader:
     """Read everything /profile shows about one member."""
 
-    def __init__(self, db: Database, ladder: LadderLookup) -> None:
+    def __init__(self, db: Database, ladder: LadderProgress | None) -> None:
         self._db = db
         self._ladder = ladder
 
@@ -86,12 +82,10 @@ class ProfileReader:
         return FirstPull(row["repo"], int(row["number"]), row["title"], row["url"], parse_iso(row["merged_at"]))
 
     async def _progress(self, guild_id: int, discord_id: int) -> str | None:
-        ladder = self._ladder()
-        progress = getattr(ladder, "progress", None)
-        if progress is None or not inspect.iscoroutinefunction(progress):
+        if self._ladder is None:
             return None
         try:
-            return ladder_text(await progress(guild_id, discord_id))
+            return (await self._ladder.progress(guild_id, discord_id)).summary
         except Exception:
             log.exception("the ladder could not tell the progress of member %s", discord_id)
             return None

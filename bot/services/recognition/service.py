@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import aiosqlite
 
@@ -19,7 +18,7 @@ from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
 from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, Profile, RecognitionGiven
 from bot.services.recognition.peer import PeerKudos
-from bot.services.recognition.profile import ProfileReader
+from bot.services.recognition.profile import LadderProgress, ProfileReader
 from bot.services.recognition.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ class Recognition:
         db: Database,
         clock: Clock,
         settings: Settings,
-        features: dict[str, Any] | None = None,
+        ladder: LadderProgress | None = None,
     ) -> None:
         self._db = db
         self._releaser: asyncio.Task[None] | None = None
@@ -44,8 +43,7 @@ class Recognition:
         self._decider = Decider(db, settings)
         self._publisher = Publisher(settings, clock)
         self._peer = PeerKudos(db, clock, settings)
-        known = features if features is not None else {}
-        self._profiles = ProfileReader(db, lambda: known.get("ladder"))
+        self._profiles = ProfileReader(db, ladder)
 
     async def handle(self, conn: aiosqlite.Connection, events: Sequence[Event]) -> None:
         """Decide celebrations for a batch of events and queue their posts (combined when many are due)."""

@@ -12,7 +12,7 @@ from bot.outbox import FailedRow, LaneState, failed_count, failed_rows, waiting_
 from bot.timeutil import iso
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.context import Services
 
 
 @dataclass
