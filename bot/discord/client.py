@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.setup_checks import channel_problems, tier_role_problems
-from bot.discord.tree import VestryTree, message_for
+from bot.discord.tree import VestryTree
 from bot.fit import fit_message
 from bot.messages import OutMessage
 from bot.outbox import PermanentError, SeenMessage, TransientError, embed_keys
@@ -123,13 +123,9 @@ class VestryBot(commands.Bot):
         try:
             await handler(interaction, rest)
         except Exception as exc:
-            text, is_bug = message_for(exc)
-            if is_bug:
-                log.exception("button %s failed", custom_id)
-                text = "Something went wrong on our side; the maintainers can find it in the log."
             tree = self.tree
             assert isinstance(tree, VestryTree)
-            await tree.send_error(interaction, text)
+            await tree.report(interaction, exc, f"button {custom_id}")
 
     async def on_ready(self) -> None:
         """Check permissions and role hierarchy once the server is known."""

@@ -45,11 +45,16 @@ class VestryTree(app_commands.CommandTree):
         original: BaseException = error
         if isinstance(error, app_commands.CommandInvokeError):
             original = error.original
-        text, is_bug = message_for(original)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await self.report(interaction, original, f"/{command}")
+
+    async def report(self, interaction: discord.Interaction, error: BaseException, where: str) -> None:
+        """The one bug reporter, for commands, buttons and modals alike: a member's mistake gets its message; a
+        bug is logged with a short id that the member is shown, so a maintainer can find it."""
+        text, is_bug = message_for(error)
         if is_bug:
             error_id = secrets.token_hex(4)
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("error %s in /%s", error_id, command, exc_info=original)
+            log.error("error %s in %s", error_id, where, exc_info=error)
             text = f"Something went wrong on our side (error id `{error_id}`). The maintainers can find it in the log."
         await self.send_error(interaction, text)
 

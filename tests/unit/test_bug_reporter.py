@@ -1,0 +1,61 @@
+"""One bug reporter for commands and components: a member's mistake gets its message, a bug an error id."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+import pytest
+
+from bot.discord.tree import VestryTree
+from bot.errors import UserFacingError
+
+
+class _Response:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def is_done(self) -> bool:
+        return False
+
+    async def send_message(self, text: str, **_: Any) -> None:
+        self.sent.append(text)
+
+
+class _Interaction:
+    """The part of an interaction the reporter answers through."""
+
+    def __init__(self) -> None:
+        self.response = _Response()
+
+
+@pytest.fixture
+async def tree() -> VestryTree:
+    return VestryTree(discord.Client(intents=discord.Intents.none()))
+
+
+async def test_a_bug_in_a_button_is_logged_with_the_id_the_member_is_shown(
+    tree: VestryTree, caplog: pytest.LogCaptureFixture
+) -> None:
+    interaction = _Interaction()
+    with caplog.at_level(logging.ERROR, logger="bot.discord.tree"):
+        await tree.report(interaction, RuntimeError("boom"), "button link:claim:7")  # type: ignore[arg-type]
+    [text] = interaction.response.sent
+    shown = re.search(r"error id `([0-9a-f]{8})`", text)
+    assert shown, text
+    [record] = caplog.records
+    assert shown.group(1) in record.getMessage() and "button link:claim:7" in record.getMessage()
+    assert record.exc_info and isinstance(record.exc_info[1], RuntimeError)
+    assert "boom" not in text  # the member never sees the internals
+
+
+async def test_a_members_mistake_gets_its_own_message_and_no_log(
+    tree: VestryTree, caplog: pytest.LogCaptureFixture
+) -> None:
+    interaction = _Interaction()
+    with caplog.at_level(logging.ERROR, logger="bot.discord.tree"):
+        await tree.report(interaction, UserFacingError("That PR is not open."), "/kudos")  # type: ignore[arg-type]
+    assert interaction.response.sent == ["That PR is not open."]
+    assert not caplog.records
