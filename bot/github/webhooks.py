@@ -1,18 +1,16 @@
-"""The webhook receiver: verify, store durably, acknowledge fast, then process into the ledger.
+"""The webhook receiver: verify, store durably, acknowledge fast; the intake then records them in the ledger.
 
 Deliveries that arrive together are verified (HMAC) and appended to the spool (``bot/github/spool.py``) by one
-worker thread, a batch at a time, and acknowledged once written; the event loop only parses HTTP. Processing then
-reads them back, records their facts and their ids in ``webhook_deliveries`` in one transaction per batch, and
-releases them from the spool. Acknowledging never waits for the ledger's write lock (benchmarks/RESULTS.md).
+worker thread, a batch at a time, and acknowledged once written; the event loop only parses HTTP. The intake
+(``bot/github/intake.py``) reads them back into the ledger. Acknowledging never waits for the ledger's write lock
+(benchmarks/RESULTS.md, ingest).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import hmac
-import json
 import logging
 import sqlite3
 import tempfile
@@ -22,35 +20,24 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aiohttp import web
 
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
-from bot.github.facts import PayloadError, facts_from_webhook, repo_name
+from bot.github.intake import BATCH, NOT_JSON, Burst, Intake
 from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
-from bot.ledger import Fact, Ledger
+from bot.ledger import Ledger
 from bot.timeutil import iso
 from bot.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024
-RETRY_LATER = 5.0  # seconds before a delivery the database could not take (full disk, read-only) is tried again
 # "repository" (renamed, transferred) carries no facts but shows a followed repository's new name.
 HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issues", "star", "member", "ping", "repository"})
-# Deliveries are stored, and later recorded in the ledger, many to a transaction when many arrive at once: one
-# commit and one turn of the write lock per batch instead of per delivery (benchmarks/RESULTS.md, ingest).
-BATCH = 200
-NOT_JSON = "the body is not a JSON object (configure the webhook's content type as application/json)"
-# During a burst (this many deliveries being acknowledged at once), processing waits for it to thin out, at most
-# ACKS_FIRST seconds per batch: the burst is acknowledged at full speed, well within GitHub's 10 s, and the ledger
-# catches up after. Below that, both run side by side (benchmarks/RESULTS.md, ingest).
-BURST = 16
-ACKS_FIRST = 1.0
-SETTLED = 0.02  # how long a burst must have thinned out before processing goes on (longer than a sender's pause)
 RECENT = 8192  # delivery ids remembered in memory to answer a redelivery without reading the database
 NOT_STORED = "Vestry cannot store deliveries right now; its operator can see why in the log"
 
@@ -77,15 +64,6 @@ class _Answer(NamedTuple):
 ACCEPTED = _Answer(202, "accepted", "accepted")
 DUPLICATE = _Answer(200, "duplicate delivery; already received", "duplicate")
 REFUSED = _Answer(503, NOT_STORED, "not_stored")
-
-
-class _Work(NamedTuple):
-    """A spooled delivery and the facts it carries (or why it carries none)."""
-
-    entry: Entry
-    facts: list[Fact]
-    error: str | None
-    action: str | None = None
 
 
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -124,21 +102,15 @@ class WebhookReceiver:
         if spool is None:
             spool = Path(tempfile.mkdtemp(prefix="vestry-webhooks-")) if db.path == ":memory:" else folder_for(db.path)
         self.spool = Spool(spool)
+        self._burst = Burst()
+        self.intake = Intake(db, ledger, clock, self._repos, self.spool, self.metrics, self._burst)
         self._opened = False
         self._pool: ThreadPoolExecutor | None = None
         self._reader: sqlite3.Connection | None = None  # the spool thread's own, to spot redeliveries
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._queue: asyncio.Queue[Entry] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
         self._received: list[_Received] = []
         self._writer: asyncio.Task[None] | None = None
-        self._facts: dict[str, tuple[Any, ...]] = {}  # deliveries to retry: their facts and error, kept in memory
-        self._acking = 0
-        self._calm = asyncio.Event()
-        self._calm.set()
-        self._calm_since = 0.0
-        self._busy = 0
         self.url: str | None = None
         if self._secret is None:
             log.warning(
@@ -170,7 +142,7 @@ class WebhookReceiver:
         """Open the spool, queue the deliveries it still holds, and start the processing worker."""
         if not self._opened:
             await self._open_spool()
-        self._worker = asyncio.create_task(self._work(), name="vestry-webhooks")
+        self.intake.start()
 
     async def _open_spool(self) -> None:
         """Queue what a previous run stored but did not record: in the spool, or in the database (where versions
@@ -190,7 +162,7 @@ class WebhookReceiver:
         for entry in left:
             if entry.delivery not in recorded:
                 self._remember([entry.delivery])
-                self._queue.put_nowait(entry)
+                self.intake.put(entry)
         if left:
             log.info("webhook spool: %d deliveries to record from before the restart", len(left) - len(recorded))
         await self._adopt_stored_bodies()
@@ -210,18 +182,18 @@ class WebhookReceiver:
             )
             self._remember(ids)
             for entry in entries:
-                self._queue.put_nowait(entry)
+                self.intake.put(entry)
 
     async def stop(self) -> None:
         """Stop processing; what is spooled and not recorded waits for the next start."""
-        for task in (self._writer, self._worker):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-        self._writer = self._worker = None
+        if self._writer is not None:
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+            self._writer = None
+        await self.intake.stop()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await asyncio.get_running_loop().run_in_executor(pool, self._close_files)
@@ -237,7 +209,7 @@ class WebhookReceiver:
 
     def pending(self) -> int:
         """Count deliveries received but not yet processed (those waiting to be retried included)."""
-        return len(self._received) + self._queue.qsize() + self._busy + len(self._facts)
+        return len(self._received) + self.intake.pending()
 
     async def _pending_gauge(self) -> float:
         return float(self.pending())
@@ -252,16 +224,11 @@ class WebhookReceiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         """Accept one delivery."""
-        self._acking += 1
-        if self._acking >= BURST:
-            self._calm.clear()
+        self._burst.enter()
         try:
             return await self._accept(request)
         finally:
-            self._acking -= 1
-            if self._acking < BURST and not self._calm.is_set():
-                self._calm.set()
-                self._calm_since = time.monotonic()
+            self._burst.leave()
 
     async def _accept(self, request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -307,7 +274,7 @@ class WebhookReceiver:
                 answers, entries = [REFUSED] * len(batch), []
             for entry in entries:
                 # Queued here, not by the handler, so that a sender hanging up cannot leave it unqueued.
-                self._queue.put_nowait(entry)
+                self.intake.put(entry)
             for item, answer in zip(batch, answers, strict=True):
                 if not item.answer.done():
                     item.answer.set_result(answer)
@@ -388,140 +355,6 @@ class WebhookReceiver:
                 self._recent[delivery] = None
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
-
-    async def _work(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            self._busy += 1
-            await self._after_burst()
-            while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-                self._busy += 1
-            try:
-                await self.process_many(batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("processing webhook deliveries %s… failed", batch[0])
-            finally:
-                self._busy -= len(batch)
-
-    async def _after_burst(self) -> None:
-        """Wait while a burst is being acknowledged, until it has thinned out for a moment; at most ACKS_FIRST."""
-        deadline = time.monotonic() + ACKS_FIRST
-        while (left := deadline - time.monotonic()) > 0:
-            if not self._calm.is_set():
-                try:
-                    await asyncio.wait_for(self._calm.wait(), left)
-                except TimeoutError:
-                    return
-            calm_for = time.monotonic() - self._calm_since
-            if calm_for >= SETTLED:
-                return
-            await asyncio.sleep(SETTLED - calm_for)
-
-    async def process_many(self, entries: Sequence[Entry]) -> None:
-        """Record spooled deliveries in the ledger and release them, in one transaction when all goes well."""
-        started = time.perf_counter()
-        work = self._load(entries)
-        if not work:
-            return
-        try:
-            await self._record(work)
-        except Exception:
-            # One delivery the ledger cannot take must not hold back the others: record them one by one.
-            for item in work:
-                await self._record_alone(item)
-        self.metrics.inc("vestry_webhook_processing_seconds_total", time.perf_counter() - started)
-        self.metrics.inc("vestry_webhook_processed_total", len(work))
-
-    async def _record_alone(self, item: _Work) -> None:
-        """Record one delivery; one that can never be recorded is marked processed with its error, not retried."""
-        try:
-            await self._record([item])
-        except (sqlite3.OperationalError, DatabaseError) as exc:
-            # The database cannot write now (full disk, read-only file, locked): keep the delivery and retry.
-            delivery = item.entry.delivery
-            log.error("webhook delivery %s not recorded (%s); retrying in %.0f s", delivery, exc, RETRY_LATER)
-            self._facts[delivery] = tuple(item)[1:]
-            asyncio.get_running_loop().call_later(RETRY_LATER, self._queue.put_nowait, item.entry)
-        except Exception as exc:
-            delivery = item.entry.delivery
-            log.exception("webhook delivery %s cannot be recorded; marking it processed with the error", delivery)
-            error = f"cannot be recorded: {type(exc).__name__}: {exc}"[:500]
-            await self._record([_Work(item.entry, [], error, item.action)])
-
-    def _facts_of(self, entry: Entry) -> tuple[list[Fact], str | None, str | None]:
-        """Parse a spooled body into facts; return them, the error that made it unusable, and its action."""
-        delivery, event = entry.delivery, entry.event
-        try:
-            payload = json.loads(self.spool.read(entry))
-        except ValueError:
-            return [], NOT_JSON, None
-        except OSError as exc:  # the spool file was damaged or removed under the bot
-            log.error("webhook delivery %s cannot be read back from the spool: %s", delivery, exc)
-            return [], f"lost from the spool: {exc}"[:500], None
-        if not isinstance(payload, dict):
-            return [], NOT_JSON, None
-        action = None if payload.get("action") is None else str(payload["action"])
-        repo = repo_name(payload)
-        followed = self._repos.observe(payload)
-        if followed is None:
-            return [], f"ignored: {repo or 'no repository'} is not a followed repository", action
-        try:
-            return _renamed(facts_from_webhook(event, payload), followed.full_name), None, action
-        except PayloadError as exc:
-            log.warning("webhook delivery %s could not be used: %s", delivery, exc)
-            return [], str(exc), action
-        except Exception as exc:  # a payload shape the translator did not expect: unusable, never retried forever
-            log.exception("webhook delivery %s (%s) could not be read", delivery, event)
-            return [], f"unreadable {event} payload: {type(exc).__name__}: {exc}"[:500], action
-
-    def _load(self, entries: Sequence[Entry]) -> list[_Work]:
-        """Read and parse the deliveries' bodies; retried ones come from memory. A second copy of a delivery in
-        the batch (spooled twice) is released at once: its first copy is the one recorded."""
-        unique: dict[str, Entry] = {}
-        twice = []
-        for entry in entries:
-            if entry.delivery in unique:
-                twice.append(entry)
-            else:
-                unique[entry.delivery] = entry
-        self.spool.release(twice)
-        work = []
-        for entry in unique.values():
-            found = self._facts.pop(entry.delivery, None)
-            work.append(_Work(entry, *(found or self._facts_of(entry))))
-        return work
-
-    async def _record(self, work: Sequence[_Work]) -> None:
-        """Record the deliveries' ids and outcomes, and the facts of those not recorded before, then release them."""
-        go_live = await self._ledger.go_live()
-        now = iso(self._clock.now())
-        rows: list[object] = []
-        for item in work:
-            entry = item.entry
-            rows += (entry.delivery, entry.event, item.action, entry.received_at, now, item.error)
-        async with self._db.transaction() as conn:
-            await self._repos.apply_moves(conn, self._clock)
-            fresh = {
-                row[0]
-                for row in await conn.execute_fetchall(
-                    "INSERT INTO webhook_deliveries(delivery_id, event, action, received_at, processed_at, error) "
-                    f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(work))} "
-                    "ON CONFLICT(delivery_id) DO NOTHING RETURNING delivery_id",
-                    rows,
-                )
-            }
-            facts = [fact for item in work if item.entry.delivery in fresh for fact in item.facts]
-            if facts:
-                await self._ledger.apply_in(conn, facts, "webhook", go_live)
-        self.spool.release([item.entry for item in work])
-
-
-def _renamed(facts: list[Fact], name: str) -> list[Fact]:
-    """Key facts by the repository's current name (a late delivery may still carry an old one)."""
-    return [fact if fact.repo == name else dataclasses.replace(fact, repo=name) for fact in facts]
 
 
 def _text(status: int, text: str) -> web.Response:

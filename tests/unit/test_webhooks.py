@@ -204,7 +204,7 @@ async def test_spooled_deliveries_are_recorded_after_a_restart_and_redeliveries_
     client = TestClient(TestServer(first.app()))
     await client.start_server()
     await first.start_processing()
-    first._worker.cancel()  # type: ignore[union-attr]  # the bot dies after acknowledging, before recording
+    await first.intake.stop()  # the bot dies after acknowledging, before recording
     assert [await deliver(client, "star", star(n), f"d{n}") for n in range(3)] == [202, 202, 202]
     await client.close()
     await first.stop()
