@@ -18,9 +18,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.client import GitHubUnavailable, GitHubWorker, GraphQLFailed, RateLimited
+from bot.github.client import GitHubWorker
 from bot.github.facts import graphql_issue_fact, graphql_pull_facts, graphql_star_fact
 from bot.github.repos import Repositories
+from bot.github.types import GitHubUnavailable, GraphQLFailed, RateLimited
 from bot.ledger import Fact, Ledger
 from bot.timeutil import iso, parse_iso
 

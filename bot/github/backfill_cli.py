@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from bot.clock import SystemClock
 from bot.db import Database, DatabaseError, MigrationError
 from bot.github.backfill import Backfill, BackfillProgress
-from bot.github.client import GitHubError, GitHubUnavailable, GitHubWorker, GraphQLFailed, NotFound, RateLimited
+from bot.github.client import GitHubWorker
 from bot.github.repos import Repositories
+from bot.github.types import GitHubError, GitHubUnavailable, GraphQLFailed, NotFound, RateLimited
 from bot.ledger import Ledger
 
 if TYPE_CHECKING:

@@ -25,39 +25,22 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.clock import Clock, SystemClock
 from bot.github import graphql as gq
-from bot.github.facts import actor, pull_fact
+from bot.github.calls import GitHubCalls
 from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
     GitHubError,
     GitHubUnavailable,
-    GitHubUser,
     GraphQLFailed,
     JsonResponse,
     NotFound,
-    OpenPull,
     RateLimited,
     RateLimitInfo,
-    user_from_json,
 )
 
 if TYPE_CHECKING:
     from bot.config.loader import Secrets
     from bot.config.models import GitHubSettings
 
-__all__ = [
-    "STAR_MEDIA_TYPE",
-    "GitHubError",
-    "GitHubUnavailable",
-    "GitHubUser",
-    "GitHubWorker",
-    "GraphQLFailed",
-    "JsonResponse",
-    "NotFound",
-    "OpenPull",
-    "RateLimitInfo",
-    "RateLimited",
-    "user_from_json",
-]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -65,7 +48,7 @@ STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
-class GitHubWorker:
+class GitHubWorker(GitHubCalls):
     """Run PyGithub on one dedicated thread and hand back plain data."""
 
     def __init__(
@@ -397,39 +380,6 @@ class GitHubWorker:
         wait = to_float(reset) - time.time() if reset else 60.0
         return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")
 
-    # features -------------------------------------------------------------------------------------------------
-    async def get_user(self, login: str) -> GitHubUser | None:
-        """Return the account ``login`` with its bio, or None if there is none."""
-        try:
-            response = await self.get_json(f"/users/{login}")
-        except NotFound:
-            return None
-        return user_from_json(response.data)
-
-    async def get_user_gists_text(self, login: str, limit: int = 10) -> list[str]:
-        """Return the text of every file in the user's most recent public gists."""
-
-        def fetch(gh: Github) -> list[str]:
-            listing = self.request_sync(gh, f"/users/{login}/gists", params={"per_page": limit}).data or []
-            texts: list[str] = []
-            for gist in listing[:limit]:
-                full = self.request_sync(gh, f"/gists/{gist['id']}").data or {}
-                texts += _gist_texts(full)
-            return texts
-
-        try:
-            return await self.call(fetch)
-        except NotFound:
-            return []
-
-    async def get_gist_text(self, gist_id: str) -> str | None:
-        """Return the text of a gist's files joined by newlines, or None if there is no such gist."""
-        try:
-            response = await self.get_json(f"/gists/{gist_id}")
-        except NotFound:
-            return None
-        return "\n".join(_gist_texts(response.data or {}))
-
     async def rate_limit(self) -> dict[str, RateLimitInfo]:
         """Ask GitHub for every rate-limit bucket (this request is free)."""
         response = await self.get_json("/rate_limit")
@@ -440,49 +390,3 @@ class GitHubWorker:
             limits[name] = RateLimitInfo(name, int(bucket.get("limit", 0)), int(bucket.get("remaining", 0)), reset_at)
         self._stats.limits.update(limits)
         return limits
-
-    async def list_open_pulls(self, repo: str) -> list[OpenPull]:
-        """Return every open pull request of ``repo`` with its requested reviewers."""
-        items = await self.get_all(f"/repos/{repo}/pulls", params={"state": "open"}, max_pages=50)
-        return [
-            OpenPull(
-                pull_fact(repo, item),
-                tuple(a for a in (actor(u) for u in item.get("requested_reviewers") or ()) if a is not None),
-                tuple(str(t.get("slug") or t.get("name")) for t in item.get("requested_teams") or ()),
-            )
-            for item in items
-        ]
-
-    async def list_good_first_issues(self, repo: str, labels: list[str], limit: int = 5) -> list[dict[str, Any]]:
-        """Return up to ``limit`` open issues carrying any of ``labels``, newest first."""
-        found: dict[int, dict[str, Any]] = {}
-        for label in labels:
-            response = await self.get_json(
-                f"/repos/{repo}/issues",
-                params={"state": "open", "labels": label, "sort": "created", "direction": "desc", "per_page": limit},
-            )
-            for item in response.data or []:
-                if "pull_request" not in item:
-                    found[int(item["number"])] = {
-                        "number": int(item["number"]),
-                        "title": str(item.get("title") or ""),
-                        "url": str(item.get("html_url") or ""),
-                        "labels": [str(lab.get("name")) for lab in item.get("labels") or ()],
-                        "created_at": item.get("created_at") or "",
-                    }
-        ordered = sorted(found.values(), key=lambda issue: (issue["created_at"], issue["number"]), reverse=True)
-        return [{key: issue[key] for key in ("number", "title", "url", "labels")} for issue in ordered[:limit]]
-
-    async def repository(self, repo: str) -> dict[str, Any]:
-        """Return ``GET /repos/{owner}/{name}`` (a renamed or transferred repository's new one, as redirected)."""
-        response = await self.get_json(f"/repos/{repo}")
-        return dict(response.data or {})
-
-    async def stargazers_count(self, repo: str) -> int:
-        """Return how many people starred ``repo``."""
-        response = await self.get_json(f"/repos/{repo}")
-        return int((response.data or {}).get("stargazers_count") or 0)
-
-
-def _gist_texts(gist: Mapping[str, Any]) -> list[str]:
-    return [str(f.get("content") or "") for f in (gist.get("files") or {}).values() if isinstance(f, Mapping)]

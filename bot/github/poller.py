@@ -25,10 +25,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database
 from bot.github import graphql as gq
-from bot.github.client import GitHubError, GitHubWorker, JsonResponse, NotFound, RateLimited
+from bot.github.client import GitHubWorker
 from bot.github.facts import graphql_star_fact, issue_fact, pull_fact, request_facts, review_facts
 from bot.github.repos import Repositories
-from bot.github.types import GitHubUnavailable
+from bot.github.types import GitHubError, GitHubUnavailable, JsonResponse, NotFound, RateLimited
 from bot.ledger import Fact, Ledger, ReviewRequestFact, StarFact
 from bot.timeutil import iso, parse_iso
 

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.github.backfill import Backfill, BackfillProgress
-from bot.github.client import GitHubUnavailable, RateLimited
+from bot.github.types import GitHubUnavailable, RateLimited
 from bot.sandbox.github_emulator import GitHubEmulator
 from tests.github.conftest import REPO
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from bot.clock import ManualClock
-from bot.github.client import GitHubUnavailable, GitHubWorker, NotFound, RateLimited
+from bot.github.client import GitHubWorker
+from bot.github.types import GitHubUnavailable, NotFound, RateLimited
 from bot.sandbox.github_emulator import GitHubEmulator
 from tests.github.conftest import REPO
 

@@ -10,7 +10,8 @@ from bot.clock import ManualClock
 from bot.db import Database
 from bot.github import graphql as gq
 from bot.github.backfill import Backfill
-from bot.github.client import GitHubWorker, GraphQLFailed, NotFound, RateLimited
+from bot.github.client import GitHubWorker
+from bot.github.types import GraphQLFailed, NotFound, RateLimited
 from bot.ledger import Ledger
 from bot.sandbox.github_emulator import GitHubEmulator
 from tests.github.conftest import REPO

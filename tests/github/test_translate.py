@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.github import graphql as gq
-from bot.github.client import user_from_json
 from bot.github.facts import (
     graphql_issue_fact,
     graphql_pull_facts,
@@ -16,6 +15,7 @@ from bot.github.facts import (
     star_fact,
 )
 from bot.github.poller import Cursor, github_time
+from bot.github.types import user_from_json
 from bot.ledger import ReviewFact
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from bot.clock import ManualClock
 from bot.config.models import GitHubSettings, LinkingSettings
 from bot.db import Database
 from bot.errors import UserFacingError
-from bot.github.client import GitHubError, GitHubUser
 from bot.github.device_flow import DeviceCode, DeviceFlowError, TokenResult
+from bot.github.types import GitHubError, GitHubUser
 from bot.logs import redactor
 from bot.services.linking import LinkFailed, Linking, LinkStore, after_poll, check_login
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.errors import UserFacingError
-from bot.github.client import GitHubUser
 from bot.github.device_flow import DeviceCode, TokenResult
+from bot.github.types import GitHubUser
 from bot.timeutil import parse_iso
 
 # Alphanumerics and single hyphens, not starting or ending with a hyphen, at most 39 characters.

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from bot.errors import UserFacingError
-from bot.github.client import GitHubError, GitHubUser
 from bot.github.device_flow import DeviceFlowError
+from bot.github.types import GitHubError, GitHubUser
 from bot.logs import redactor
 from bot.messages import OutMessage
 from bot.services.linking.models import (

@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.domain import MemberLinked, MemberUnlinked
 from bot.errors import UserFacingError
-from bot.github.client import GitHubUser
+from bot.github.types import GitHubUser
 from bot.messages import OutMessage
 from bot.outbox import enqueue_dm
 from bot.services.linking.models import AuditEntry, Link, LinkFailed, LinkResult, ProofRequest, link_from_row
