@@ -97,3 +97,12 @@ def test_nothing_in_the_bot_looks_a_service_up_by_name() -> None:
         if ".feature(" in path.read_text(encoding="utf-8") or "features[" in path.read_text(encoding="utf-8")
     ]
     assert not offenders, offenders
+
+
+def test_no_module_of_the_bot_or_its_cogs_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("cogs/**/*.py")]
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, f"split these by concern: {long}"
