@@ -1,10 +1,10 @@
-"""Maintainer commands under /vestry: status and sync (more subcommands join from other features)."""
+"""Maintainer commands under /vestry: status, outbox and sync (other cogs add their own subcommands)."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -12,11 +12,10 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
-from bot.messages import Reply, mention
+from bot.messages import Reply
 from bot.outbox import retry_failed
 from bot.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
 from bot.timeutil import parse_iso
-from cogs.linking import answer_deferred, audit_embed
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -111,28 +110,54 @@ def outbox_embed(report: OutboxReport) -> dict[str, object]:
 
 
 class Admin(commands.Cog):
-    """Maintainer tools."""
-
-    vestry = app_commands.Group(name="vestry", description="Vestry administration", guild_only=True)
+    """Maintainer tools: /vestry status, outbox and sync."""
 
     def __init__(self, bot: VestryBot) -> None:
         self.bot = bot
+        self.commands = self._build()
 
-    @vestry.command(name="status")
-    @maintainer_only()
+    async def cog_load(self) -> None:
+        """Add this cog's subcommands to /vestry."""
+        self.bot.add_vestry_commands(*self.commands)
+
+    async def cog_unload(self) -> None:
+        """Take them off again."""
+        self.bot.remove_vestry_commands(*self.commands)
+
+    def _build(self) -> list[app_commands.Command[Any, ..., None]]:
+        @app_commands.command(name="status")
+        @maintainer_only()
+        async def status(interaction: discord.Interaction) -> None:
+            """Show the bot's health: uptime, GitHub rate limit, jobs and setup problems."""
+            await self.status(interaction)
+
+        @app_commands.command(name="outbox")
+        @app_commands.describe(retry="The number of a failed entry to try again")
+        @maintainer_only()
+        async def outbox(
+            interaction: discord.Interaction, retry: app_commands.Range[int, 1, 2**53 - 1] | None = None
+        ) -> None:
+            """Show what waits or failed on its way to Discord, per lane; retry a failed entry."""
+            await self.outbox(interaction, retry)
+
+        @app_commands.command(name="sync")
+        @owner_only()
+        async def sync(interaction: discord.Interaction) -> None:
+            """Sync the slash commands to this server now (bot owner only)."""
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self.bot.sync_commands(force=True)
+            await interaction.followup.send("Commands synced.", ephemeral=True)
+
+        return [status, outbox, sync]
+
     async def status(self, interaction: discord.Interaction) -> None:
-        """Show the bot's health: uptime, GitHub rate limit, jobs and setup problems."""
+        """Answer /vestry status."""
         report = await collect_status(self.bot.services, self.bot.check_permissions())
         latency = self.bot.latency * 1000 if math.isfinite(self.bot.latency) else None  # inf before the first ACK
         await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
 
-    @vestry.command(name="outbox")
-    @app_commands.describe(retry="The number of a failed entry to try again")
-    @maintainer_only()
-    async def outbox(
-        self, interaction: discord.Interaction, retry: app_commands.Range[int, 1, 2**53 - 1] | None = None
-    ) -> None:
-        """Show what waits or failed on its way to Discord, per lane; retry a failed entry."""
+    async def outbox(self, interaction: discord.Interaction, retry: int | None) -> None:
+        """Answer /vestry outbox: the report, or a failed entry retried."""
         services = self.bot.services
         if retry is None:
             report = await collect_outbox(services)
@@ -143,50 +168,6 @@ class Admin(commands.Cog):
             interaction,
             Reply(f"Outbox entry #{row.id} ({row.kind}, {lane_label(row.lane)}) will be tried again now."),
         )
-
-    @vestry.command(name="sync")
-    @owner_only()
-    async def sync(self, interaction: discord.Interaction) -> None:
-        """Sync the slash commands to this server now (bot owner only)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.sync_commands(force=True)
-        await interaction.followup.send("Commands synced.", ephemeral=True)
-
-    @vestry.command(name="link")
-    @app_commands.describe(member="The member to link", github="Their GitHub login")
-    @maintainer_only()
-    async def link(self, interaction: discord.Interaction, member: discord.Member, github: str) -> None:
-        """Link a member to a GitHub account on your word (audited; moves it from anyone else)."""
-        linking = self.bot.services.features.linking
-        guild_id, actor_id = self.bot.services.settings.discord.guild_id, interaction.user.id
-
-        async def run() -> Reply:
-            result = await linking.admin_link(guild_id, actor_id, member.id, github)
-            text = f"Linked {mention(member.id)} to @{result.link.login}."
-            if result.moved_from is not None:
-                text += f" It was linked to {mention(result.moved_from.discord_id)}, who is now unlinked."
-            if result.replaced is not None:
-                text += f" This replaces their link to @{result.replaced.login}."
-            return Reply(text)
-
-        await answer_deferred(interaction, run)
-
-    @vestry.command(name="unlink")
-    @app_commands.describe(member="The member to unlink")
-    @maintainer_only()
-    async def unlink(self, interaction: discord.Interaction, member: discord.Member) -> None:
-        """Unlink a member's GitHub account (audited; the roles it earned are removed)."""
-        linking = self.bot.services.features.linking
-        guild_id = self.bot.services.settings.discord.guild_id
-        old = await linking.admin_unlink(guild_id, interaction.user.id, member.id)
-        await send_reply(interaction, Reply(f"Unlinked {mention(member.id)} from @{old.login}."))
-
-    @vestry.command(name="audit")
-    @maintainer_only()
-    async def audit(self, interaction: discord.Interaction) -> None:
-        """Show the last 20 links and unlinks made by maintainers."""
-        entries = await self.bot.services.features.linking.audit(self.bot.services.settings.discord.guild_id, 20)
-        await send_reply(interaction, Reply(embeds=[audit_embed(entries)]))
 
 
 async def setup(bot: VestryBot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from bot.discord.checks import maintainer_only
 from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
 from bot.fit import fit_content
+from bot.github.backfill import BackfillProgress
 from bot.github.types import GitHubError, GraphQLFailed, RateLimited
 from bot.messages import OutMessage, mention
 from bot.outbox import enqueue_message
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 SAFETY_NET_POLL = timedelta(hours=1)
 
 
-def progress_text(progress: Any) -> str:
+def progress_text(progress: BackfillProgress) -> str:
     """Describe a backfill's progress in one message."""
     total = f" of {progress.total_prs}" if progress.total_prs else ""
     eta = f", about {progress.eta_seconds:.0f}s left" if progress.eta_seconds else ""
@@ -46,6 +48,7 @@ class GitHub(commands.Cog):
     def __init__(self, bot: VestryBot) -> None:
         self.bot = bot
         self.services = bot.services
+        self.backfill = self._backfill_command()
 
     async def cog_load(self) -> None:
         """Schedule polling (or the hourly safety-net poll in webhook mode) and add /vestry backfill."""
@@ -55,13 +58,11 @@ class GitHub(commands.Cog):
             self.services.jobs.add("github.poll", self.poll, IntervalTrigger(seconds=every.total_seconds()))
         if self.services.backfill is not None:
             self.services.jobs.add("github.backfill", self.resume_backfills, IntervalTrigger(minutes=1))
-        admin = self.bot.get_cog("Admin")
-        group = getattr(admin, "vestry", None)
-        if isinstance(group, app_commands.Group) and group.get_command("backfill") is None:
-            group.add_command(self.backfill_command())
+        self.bot.add_vestry_commands(self.backfill)
 
     async def cog_unload(self) -> None:
-        """Stop polling."""
+        """Stop polling; take /vestry backfill off."""
+        self.bot.remove_vestry_commands(self.backfill)
         self.services.jobs.remove("github.poll")
         self.services.jobs.remove("github.backfill")
 
@@ -76,7 +77,7 @@ class GitHub(commands.Cog):
         if report.errors:
             log.warning("poll finished with problems: %s", "; ".join(report.errors))
 
-    def backfill_command(self) -> app_commands.Command[Any, Any, None]:
+    def _backfill_command(self) -> app_commands.Command[Any, ..., None]:
         """Build /vestry backfill, bound to this cog."""
 
         @app_commands.command(name="backfill")
@@ -100,7 +101,7 @@ class GitHub(commands.Cog):
         last_edit = 0.0
         clock = self.services.clock
 
-        async def show(progress: Any) -> None:
+        async def show(progress: BackfillProgress) -> None:
             nonlocal last_edit
             if time.monotonic() - last_edit < 2 or not can_edit(interaction, clock.now()):
                 return
@@ -113,12 +114,14 @@ class GitHub(commands.Cog):
         lines = await self._backfill_lines(repos, show)
         await self._finish(interaction, "Backfill finished.\n" + "\n".join(lines))
 
-    async def _backfill_lines(self, repos: list[str], show: Any) -> list[str]:
+    async def _backfill_lines(
+        self, repos: list[str], show: Callable[[BackfillProgress], Coroutine[Any, Any, None]]
+    ) -> list[str]:
         """Back-fill each repository in turn; return one line per repository."""
         lines = []
         edits: set[asyncio.Task[None]] = set()  # progress edits in flight, awaited before the final answer
 
-        def progress(report: Any) -> None:
+        def progress(report: BackfillProgress) -> None:
             edit = asyncio.create_task(show(report), name="vestry-backfill-progress")
             edits.add(edit)
             edit.add_done_callback(edits.discard)

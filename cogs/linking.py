@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import in_guild
+from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import edit_reply, send_reply
 from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
@@ -118,6 +118,7 @@ class LinkingCog(commands.Cog, name="Linking"):
         self.bot = bot
         self.linking = linking
         self._tasks: set[asyncio.Task[None]] = set()
+        self.admin_commands = self._build_admin()
 
     @property
     def guild_id(self) -> int:
@@ -125,16 +126,61 @@ class LinkingCog(commands.Cog, name="Linking"):
         return self.bot.services.settings.discord.guild_id
 
     async def cog_load(self) -> None:
-        """Route the "link:" buttons (retry, and "This is me" on announcements) here."""
+        """Route the "link:" buttons (retry, and "This is me" on announcements) here; add /vestry link, unlink
+        and audit."""
         self.bot.add_component_handler("link", self.on_button)
+        self.bot.add_vestry_commands(*self.admin_commands)
 
     async def cog_unload(self) -> None:
         """Stop every device-flow poll this cog started."""
         self.bot.component_handlers.pop("link", None)
+        self.bot.remove_vestry_commands(*self.admin_commands)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.linking.close()
+
+    def _build_admin(self) -> list[app_commands.Command[Any, ..., None]]:
+        """The maintainers' /vestry link, unlink and audit."""
+
+        @app_commands.command(name="link")
+        @app_commands.describe(member="The member to link", github="Their GitHub login")
+        @maintainer_only()
+        async def link(interaction: discord.Interaction, member: discord.Member, github: str) -> None:
+            """Link a member to a GitHub account on your word (audited; moves it from anyone else)."""
+            await self.admin_link(interaction, member, github)
+
+        @app_commands.command(name="unlink")
+        @app_commands.describe(member="The member to unlink")
+        @maintainer_only()
+        async def unlink(interaction: discord.Interaction, member: discord.Member) -> None:
+            """Unlink a member's GitHub account (audited; the roles it earned are removed)."""
+            old = await self.linking.admin_unlink(self.guild_id, interaction.user.id, member.id)
+            await send_reply(interaction, Reply(f"Unlinked {mention(member.id)} from @{old.login}."))
+
+        @app_commands.command(name="audit")
+        @maintainer_only()
+        async def audit(interaction: discord.Interaction) -> None:
+            """Show the last 20 links and unlinks made by maintainers."""
+            entries = await self.linking.audit(self.guild_id, 20)
+            await send_reply(interaction, Reply(embeds=[audit_embed(entries)]))
+
+        return [link, unlink, audit]
+
+    async def admin_link(self, interaction: discord.Interaction, member: discord.Member, github: str) -> None:
+        """Answer /vestry link."""
+        actor_id = interaction.user.id
+
+        async def run() -> Reply:
+            result = await self.linking.admin_link(self.guild_id, actor_id, member.id, github)
+            text = f"Linked {mention(member.id)} to @{result.link.login}."
+            if result.moved_from is not None:
+                text += f" It was linked to {mention(result.moved_from.discord_id)}, who is now unlinked."
+            if result.replaced is not None:
+                text += f" This replaces their link to @{result.replaced.login}."
+            return Reply(text)
+
+        await answer_deferred(interaction, run)
 
     @app_commands.command(name="link")
     @app_commands.describe(github="Your GitHub login, to prove it with a public gist or your bio instead of signing in")

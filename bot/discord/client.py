@@ -9,10 +9,11 @@ import logging
 import pkgutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.pacing import DmOpener, OldEditBudget
@@ -68,6 +69,10 @@ class VestryBot(commands.Bot):
             **options,  # type: ignore[arg-type]
         )
         self.services = services
+        # /vestry is declared here, once; each cog adds its own subcommands in cog_load and removes them in
+        # cog_unload (``add_vestry_commands``), so no cog depends on another's load order.
+        self.vestry = app_commands.Group(name="vestry", description="Vestry administration", guild_only=True)
+        self.tree.add_command(self.vestry)
         self.sync_mode = sync
         self.component_handlers: dict[str, ComponentHandler] = {}
         self.problems: list[str] = []
@@ -106,6 +111,16 @@ class VestryBot(commands.Bot):
         await db.set_state(key, digest)
         log.info("synced %d commands to the server", len(synced))
         return True
+
+    def add_vestry_commands(self, *children: app_commands.Command[Any, ..., Any] | app_commands.Group) -> None:
+        """Add a cog's subcommands to /vestry."""
+        for child in children:
+            self.vestry.add_command(child)
+
+    def remove_vestry_commands(self, *children: app_commands.Command[Any, ..., Any] | app_commands.Group) -> None:
+        """Take a cog's subcommands off /vestry (when the cog unloads)."""
+        for child in children:
+            self.vestry.remove_command(child.name)
 
     def add_component_handler(self, prefix: str, handler: ComponentHandler) -> None:
         """Route button clicks whose custom_id starts with ``prefix:`` to ``handler``."""

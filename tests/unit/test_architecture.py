@@ -106,3 +106,9 @@ def test_no_module_of_the_bot_or_its_cogs_is_over_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert not long, f"split these by concern: {long}"
+
+
+def test_no_cog_reaches_into_another() -> None:
+    """Each cog adds its own /vestry subcommands through the bot; none looks another cog up."""
+    offenders = [str(path.relative_to(ROOT)) for path in ROOT.glob("cogs/*.py") if "get_cog(" in path.read_text()]
+    assert not offenders, offenders
