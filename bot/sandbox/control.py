@@ -2,51 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.control_http import BadRequest, Running, json_response, need, read_body
 from bot.sandbox.github.webhooks import HOLD
 from bot.sandbox.github_control import add_github_routes
 from bot.timeutil import parse_iso
 
-if TYPE_CHECKING:
-    from bot.sandbox.runner import Sandbox
-
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BadRequest(Exception):
-    """The caller sent something the route cannot use."""
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=json.dumps(data, default=str), content_type="application/json")
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body must be a JSON object") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    return data
-
-
-def _need(body: dict[str, Any], *keys: str) -> list[Any]:
-    missing = [key for key in keys if key not in body]
-    if missing:
-        raise BadRequest(f"missing field(s): {', '.join(missing)}")
-    return [body[key] for key in keys]
 
 
 def _when(value: Any) -> datetime | None:
@@ -75,59 +45,59 @@ def _guard(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except BadRequest as exc:
-            return _json({"error": str(exc)}, 400)
+            return json_response({"error": str(exc)}, 400)
         except (KeyError, LookupError) as exc:
-            return _json({"error": f"not found: {exc.args[0] if exc.args else exc}"}, 404)
+            return json_response({"error": f"not found: {exc.args[0] if exc.args else exc}"}, 404)
         except TimeoutError as exc:
-            return _json({"error": f"timed out: {exc}"}, 504)
+            return json_response({"error": f"timed out: {exc}"}, 504)
         except ValueError as exc:
-            return _json({"error": str(exc)}, 400)
+            return json_response({"error": str(exc)}, 400)
         finally:
             HOLD.reset(hold)
 
     return wrapped
 
 
-def control_app(sandbox: Sandbox) -> web.Application:
+def control_app(sandbox: Running) -> web.Application:
     """Build the control API for a running sandbox."""
     discord, github = sandbox.discord, sandbox.github
     routes = web.RouteTableDef()
 
     @routes.get("/discord/state")
     async def state(request: web.Request) -> web.Response:
-        return _json(discord.state())
+        return json_response(discord.state())
 
     @routes.post("/discord/members")
     async def add_member(request: web.Request) -> web.Response:
-        (name,) = _need(await _body(request), "name")
-        return _json({"id": str(await discord.add_member(str(name)))})
+        (name,) = need(await read_body(request), "name")
+        return json_response({"id": str(await discord.add_member(str(name)))})
 
     @routes.delete("/discord/members/{member}")
     async def remove_member(request: web.Request) -> web.Response:
         await discord.remove_member(request.match_info["member"])
-        return _json({})
+        return json_response({})
 
     @routes.post("/discord/members/{member}/roles/{role}")
     async def add_role(request: web.Request) -> web.Response:
         await discord.add_role(request.match_info["member"], request.match_info["role"])
-        return _json({})
+        return json_response({})
 
     @routes.delete("/discord/members/{member}/roles/{role}")
     async def remove_role(request: web.Request) -> web.Response:
         await discord.remove_role(request.match_info["member"], request.match_info["role"])
-        return _json({})
+        return json_response({})
 
     @routes.get("/discord/messages")
     async def messages(request: web.Request) -> web.Response:
         channel = request.query.get("channel")
         if not channel:
             raise BadRequest("give ?channel=<name or id> or ?channel=dm:<member>")
-        return _json(discord.messages(channel))
+        return json_response(discord.messages(channel))
 
     @routes.post("/discord/commands")
     async def command(request: web.Request) -> web.Response:
-        body = await _body(request)
-        member, name = _need(body, "member", "command")
+        body = await read_body(request)
+        member, name = need(body, "member", "command")
         options = body.get("options") or {}
         if not isinstance(options, dict):
             raise BadRequest("options must be an object")
@@ -142,32 +112,32 @@ def control_app(sandbox: Sandbox) -> web.Application:
         except KeyError:
             raise
         except LookupError as exc:
-            return _json({"error": f"no such command: {exc}"}, 404)
-        return _json(result)
+            return json_response({"error": f"no such command: {exc}"}, 404)
+        return json_response(result)
 
     @routes.post("/discord/components")
     async def component(request: web.Request) -> web.Response:
-        member, message, custom_id = _need(await _body(request), "member", "message", "custom_id")
-        return _json(await discord.click_component(member, message, str(custom_id)))
+        member, message, custom_id = need(await read_body(request), "member", "message", "custom_id")
+        return json_response(await discord.click_component(member, message, str(custom_id)))
 
     @routes.post("/discord/faults")
     async def discord_fault(request: web.Request) -> web.Response:
-        body = await _body(request)
-        method, route, status = _need(body, "method", "route", "status")
+        body = await read_body(request)
+        method, route, status = need(body, "method", "route", "status")
         discord.add_fault(
             str(method), str(route), int(status), int(body.get("times", 1)), float(body.get("retry_after", 0.5))
         )
-        return _json({})
+        return json_response({})
 
     @routes.delete("/discord/faults")
     async def discord_clear(request: web.Request) -> web.Response:
         discord.clear_faults()
-        return _json({})
+        return json_response({})
 
     @routes.post("/discord/disconnect")
     async def disconnect(request: web.Request) -> web.Response:
         await discord.disconnect()
-        return _json({})
+        return json_response({})
 
     from bot.sandbox.control_discord import add_strict_discord_routes  # it uses this module's helpers
 
@@ -175,20 +145,20 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/users")
     async def gh_user(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (login,) = _need(body, "login")
-        return _json(await github.create_user(str(login), body.get("type", "User"), deliver=_deliver(request)))
+        body = await read_body(request)
+        (login,) = need(body, "login")
+        return json_response(await github.create_user(str(login), body.get("type", "User"), deliver=_deliver(request)))
 
     @routes.post("/github/repos")
     async def gh_repo(request: web.Request) -> web.Response:
-        (name,) = _need(await _body(request), "full_name")
-        return _json(await github.create_repo(str(name), deliver=_deliver(request)))
+        (name,) = need(await read_body(request), "full_name")
+        return json_response(await github.create_repo(str(name), deliver=_deliver(request)))
 
     @routes.post("/github/pulls")
     async def gh_pull(request: web.Request) -> web.Response:
-        body = await _body(request)
-        repo, author, title = _need(body, "repo", "author", "title")
-        return _json(
+        body = await read_body(request)
+        repo, author, title = need(body, "repo", "author", "title")
+        return json_response(
             await github.open_pull(
                 repo,
                 author,
@@ -201,9 +171,9 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/pulls/{owner}/{repo}/{number}/merge")
     async def gh_merge(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (by,) = _need(body, "by")
-        return _json(
+        body = await read_body(request)
+        (by,) = need(body, "by")
+        return json_response(
             await github.merge_pull(
                 _repo(request),
                 int(request.match_info["number"]),
@@ -216,7 +186,9 @@ def control_app(sandbox: Sandbox) -> web.Application:
     def simple(action: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
             method = getattr(github, f"{action}_pull")
-            return _json(await method(_repo(request), int(request.match_info["number"]), deliver=_deliver(request)))
+            return json_response(
+                await method(_repo(request), int(request.match_info["number"]), deliver=_deliver(request))
+            )
 
         return handler
 
@@ -225,8 +197,8 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/pulls/{owner}/{repo}/{number}/review-requests")
     async def gh_request(request: web.Request) -> web.Response:
-        body = await _body(request)
-        return _json(
+        body = await read_body(request)
+        return json_response(
             await github.request_reviews(
                 _repo(request),
                 int(request.match_info["number"]),
@@ -238,8 +210,8 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.delete("/github/pulls/{owner}/{repo}/{number}/review-requests")
     async def gh_unrequest(request: web.Request) -> web.Response:
-        body = await _body(request)
-        return _json(
+        body = await read_body(request)
+        return json_response(
             await github.remove_review_requests(
                 _repo(request),
                 int(request.match_info["number"]),
@@ -251,11 +223,11 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/pulls/{owner}/{repo}/{number}/reviews")
     async def gh_review(request: web.Request) -> web.Response:
-        body = await _body(request)
-        by, review_state = _need(body, "by", "state")
+        body = await read_body(request)
+        by, review_state = need(body, "by", "state")
         if str(review_state).upper() not in {"APPROVED", "CHANGES_REQUESTED", "COMMENTED"}:
             raise BadRequest("state must be APPROVED, CHANGES_REQUESTED or COMMENTED")
-        return _json(
+        return json_response(
             await github.submit_review(
                 _repo(request),
                 int(request.match_info["number"]),
@@ -267,9 +239,9 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/issues")
     async def gh_issue(request: web.Request) -> web.Response:
-        body = await _body(request)
-        repo, author, title = _need(body, "repo", "author", "title")
-        return _json(
+        body = await read_body(request)
+        repo, author, title = need(body, "repo", "author", "title")
+        return json_response(
             await github.open_issue(
                 repo, author, title, labels=list(body.get("labels") or []), deliver=_deliver(request)
             )
@@ -277,47 +249,49 @@ def control_app(sandbox: Sandbox) -> web.Application:
 
     @routes.post("/github/issues/{owner}/{repo}/{number}/close")
     async def gh_close_issue(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (by,) = _need(body, "by")
+        body = await read_body(request)
+        (by,) = need(body, "by")
         number = int(request.match_info["number"])
         reason = str(body.get("reason", "completed"))
-        return _json(await github.close_issue(_repo(request), number, by, deliver=_deliver(request), reason=reason))
+        return json_response(
+            await github.close_issue(_repo(request), number, by, deliver=_deliver(request), reason=reason)
+        )
 
     @routes.post("/github/stars")
     async def gh_star(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await read_body(request)
         if "count" in body:
-            (repo,) = _need(body, "repo")
-            return _json(await github.star_many(str(repo), int(body["count"])))
-        repo, user = _need(body, "repo", "user")
-        return _json(await github.star(repo, user, deliver=_deliver(request)))
+            (repo,) = need(body, "repo")
+            return json_response(await github.star_many(str(repo), int(body["count"])))
+        repo, user = need(body, "repo", "user")
+        return json_response(await github.star(repo, user, deliver=_deliver(request)))
 
     @routes.post("/github/history")
     async def gh_history(request: web.Request) -> web.Response:
-        repo, pulls = _need(await _body(request), "repo", "pulls")
+        repo, pulls = need(await read_body(request), "repo", "pulls")
         if not isinstance(pulls, list):
             raise BadRequest("pulls must be a list")
         result = await github.load_history(repo, pulls)
-        return _json({"delivery": None, **(result or {})})
+        return json_response({"delivery": None, **(result or {})})
 
     @routes.post("/github/device/approve")
     async def gh_device(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (code,) = _need(body, "user_code")
+        body = await read_body(request)
+        (code,) = need(body, "user_code")
         if body.get("deny"):
-            return _json(await github.device_deny(code))
-        (login,) = _need(body, "login")
-        return _json(await github.device_approve(code, login))
+            return json_response(await github.device_deny(code))
+        (login,) = need(body, "login")
+        return json_response(await github.device_approve(code, login))
 
     @routes.post("/github/gists")
     async def gh_gist(request: web.Request) -> web.Response:
-        owner, content = _need(await _body(request), "owner", "content")
-        return _json(await github.create_gist(owner, content))
+        owner, content = need(await read_body(request), "owner", "content")
+        return json_response(await github.create_gist(owner, content))
 
     @routes.post("/github/faults")
     async def gh_fault(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (status,) = _need(body, "status")
+        body = await read_body(request)
+        (status,) = need(body, "status")
         graphql = isinstance(status, str) and status.startswith("graphql-")
         method = body.get("method", "POST" if graphql else None)
         route = body.get("route", "/graphql" if graphql else None)
@@ -331,16 +305,16 @@ def control_app(sandbox: Sandbox) -> web.Application:
             float(body.get("retry_after", 1)),
             None if body.get("max_nodes") is None else int(body["max_nodes"]),
         )
-        return _json({})
+        return json_response({})
 
     @routes.delete("/github/faults")
     async def gh_clear(request: web.Request) -> web.Response:
         github.clear_faults()
-        return _json({})
+        return json_response({})
 
     @routes.post("/clock")
     async def clock(request: web.Request) -> web.Response:
-        body = await _body(request)
+        body = await read_body(request)
         if "now" in body:
             when = _when(body["now"])
             if when is None:
@@ -348,41 +322,41 @@ def control_app(sandbox: Sandbox) -> web.Application:
             sandbox.clock.set(when)
         elif "advance" in body:
             sandbox.clock.advance(float(body["advance"]))
-        return _json({"now": sandbox.clock.now().isoformat()})
+        return json_response({"now": sandbox.clock.now().isoformat()})
 
     @routes.get("/jobs")
     async def jobs(request: web.Request) -> web.Response:
         infos = await sandbox.services.jobs.info()
-        return _json([info.__dict__ for info in infos])
+        return json_response([info.__dict__ for info in infos])
 
     @routes.post("/jobs/{name}/run")
     async def run_job(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in sandbox.services.jobs.names():
-            return _json({"error": f"no job named {name}", "jobs": sandbox.services.jobs.names()}, 404)
+            return json_response({"error": f"no job named {name}", "jobs": sandbox.services.jobs.names()}, 404)
         ok = await sandbox.services.jobs.run(name)
-        return _json({"name": name, "ok": ok})
+        return json_response({"name": name, "ok": ok})
 
     @routes.post("/settle")
     async def settle(request: web.Request) -> web.Response:
         remaining = await sandbox.settle()
         if any(remaining.values()):
-            return _json({"error": "not settled after 30 s", "remaining": remaining}, 504)
-        return _json({"settled": True})
+            return json_response({"error": "not settled after 30 s", "remaining": remaining}, 504)
+        return json_response({"settled": True})
 
     @routes.get("/requests")
     async def requests(request: web.Request) -> web.Response:
-        return _json({"github": github.request_counts(), "discord": discord.request_counts()})
+        return json_response({"github": github.request_counts(), "discord": discord.request_counts()})
 
     @routes.get("/discord/rejections")
     async def discord_rejections(request: web.Request) -> web.Response:
-        return _json(discord.rest.rejections.list())
+        return json_response(discord.rest.rejections.list())
 
     @routes.get("/github/rejections")
     async def github_rejections(request: web.Request) -> web.Response:
-        return _json(github.gate.rejections.list())
+        return json_response(github.gate.rejections.list())
 
-    add_github_routes(routes, github, _body)
+    add_github_routes(routes, github, read_body)
     app = web.Application()
     for route in routes:
         assert isinstance(route, web.RouteDef)

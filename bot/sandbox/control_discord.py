@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
-from bot.sandbox.control import BadRequest, _body, _json, _need
-
-if TYPE_CHECKING:
-    from bot.sandbox.runner import Sandbox
+from bot.sandbox.control_http import BadRequest, Running, json_response, need, read_body
 
 
-def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> None:
+def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Running) -> None:
     """Add the Discord routes of the contract's second round: refusals, roles, channels, DMs, messages, gateway."""
     discord = sandbox.discord
 
     @routes.post("/discord/roles")
     async def create_role(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (name,) = _need(body, "name")
+        body = await read_body(request)
+        (name,) = need(body, "name")
         position = body.get("position")
         role_id = discord.create_role(
             str(name),
@@ -27,56 +22,56 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
             managed=bool(body.get("managed", False)),
             mentionable=bool(body.get("mentionable", False)),
         )
-        return _json({"id": str(role_id)})
+        return json_response({"id": str(role_id)})
 
     @routes.post("/discord/channels")
     async def create_channel(request: web.Request) -> web.Response:
-        body = await _body(request)
-        (name,) = _need(body, "name")
-        return _json({"id": str(discord.create_channel(str(name), private=bool(body.get("private", False))))})
+        body = await read_body(request)
+        (name,) = need(body, "name")
+        return json_response({"id": str(discord.create_channel(str(name), private=bool(body.get("private", False))))})
 
     @routes.post("/discord/members/{member}/dms")
     async def member_dms(request: web.Request) -> web.Response:
-        (open_,) = _need(await _body(request), "open")
+        (open_,) = need(await read_body(request), "open")
         discord.block_dms(request.match_info["member"], blocked=not bool(open_))
-        return _json({})
+        return json_response({})
 
     @routes.post("/discord/messages")
     async def member_message(request: web.Request) -> web.Response:
-        channel, member, content = _need(await _body(request), "channel", "member", "content")
-        return _json({"id": str(await discord.member_message(channel, member, str(content)))})
+        channel, member, content = need(await read_body(request), "channel", "member", "content")
+        return json_response({"id": str(await discord.member_message(channel, member, str(content)))})
 
     @routes.post("/discord/modals")
     async def modal(request: web.Request) -> web.Response:
-        body = await _body(request)
-        member, interaction, custom_id = _need(body, "member", "interaction", "custom_id")
+        body = await read_body(request)
+        member, interaction, custom_id = need(body, "member", "interaction", "custom_id")
         values = body.get("values") or {}
         if not isinstance(values, dict):
             raise BadRequest("values must be an object of field custom_id to text")
         try:
-            return _json(await discord.submit_modal(member, interaction, str(custom_id), values))
+            return json_response(await discord.submit_modal(member, interaction, str(custom_id), values))
         except KeyError:
             raise
         except LookupError as exc:
-            return _json({"error": f"no such modal: {exc}"}, 404)
+            return json_response({"error": f"no such modal: {exc}"}, 404)
 
     @routes.post("/discord/reactions")
     async def reaction(request: web.Request) -> web.Response:
-        member, message, emoji = _need(await _body(request), "member", "message", "emoji")
+        member, message, emoji = need(await read_body(request), "member", "message", "emoji")
         await discord.add_reaction(member, message, str(emoji))
-        return _json({})
+        return json_response({})
 
     @routes.post("/discord/autocomplete")
     async def autocomplete(request: web.Request) -> web.Response:
-        member, name, option, value = _need(await _body(request), "member", "command", "option", "value")
+        member, name, option, value = need(await read_body(request), "member", "command", "option", "value")
         try:
-            return _json(await discord.autocomplete(member, str(name), str(option), str(value)))
+            return json_response(await discord.autocomplete(member, str(name), str(option), str(value)))
         except KeyError:
             raise
         except LookupError as exc:
-            return _json({"error": f"no such command or option: {exc}"}, 404)
+            return json_response({"error": f"no such command or option: {exc}"}, 404)
 
     @routes.post("/discord/gateway/close")
     async def gateway_close(request: web.Request) -> web.Response:
-        (code,) = _need(await _body(request), "code")
-        return _json({"closed": await discord.close_gateway(int(code))})
+        (code,) = need(await read_body(request), "code")
+        return json_response({"closed": await discord.close_gateway(int(code))})

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.app import App, RunOptions, StartupError
 from bot.clock import ManualClock
 from bot.config import ConfigError, Secrets
+from bot.context import Services
 from bot.db import DatabaseError, MigrationError
 from bot.sandbox.config import sandbox_settings
 from bot.sandbox.control import control_app
@@ -143,7 +144,7 @@ class Sandbox:
                 self.store.save()
 
     @property
-    def services(self) -> Any:
+    def services(self) -> Services:
         """The running bot's services."""
         assert self.app is not None and self.app.services is not None
         return self.app.services

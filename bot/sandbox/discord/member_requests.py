@@ -14,14 +14,23 @@ import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.sandbox.discord.payloads import member_json
 from bot.sandbox.discord.world import World
 from bot.sandbox.rejections import Rejections
 
-if TYPE_CHECKING:
-    from bot.sandbox.discord.gateway import Connection, Session
+
+class Session(Protocol):
+    """What member requests need of a gateway session (``bot.sandbox.discord.gateway.Session``)."""
+
+    intents: int
+
+    def dispatch(self, event: str, data: Any, *, record: bool = True) -> None:
+        """Send an event on the session."""
+
+
+Connection = object  # a gateway connection, only ever a key: commands are counted per connection
 
 COMMANDS_PER_WINDOW = 120
 COMMAND_WINDOW = 60.0
