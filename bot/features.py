@@ -60,6 +60,19 @@ def build_features(services: Services, options: RunOptions) -> None:
     from bot.services.reviews import ReviewQueue
 
     services.features["reviews"] = ReviewQueue(services.db, services.clock, settings)
+    build_invitations(services)
+
+
+def build_invitations(services: Services) -> None:
+    """Create the invitations feature; its decider follows the events even while it is off (so turning it on
+    later never replays old pull requests)."""
+    from bot.github.comments import IssueComments
+    from bot.services.invitations import Invitations
+
+    comments = IssueComments(services.github) if services.github is not None else None
+    invitations = Invitations(services.db, services.clock, services.settings, comments)
+    services.features["invitations"] = invitations
+    services.bus.subscribe(invitations.decider)
 
 
 def build_web(services: Services) -> None:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from bot.config.types import template_checker
 
-INVITATION_PLACEHOLDERS = frozenset({"login", "repo", "number", "invite"})
+INVITATION_PLACEHOLDERS = frozenset({"login", "repo", "number", "title", "invite"})
 _INVITE_HOSTS = {"discord.gg": "", "www.discord.gg": "", "discord.com": "/invite", "www.discord.com": "/invite"}
 _INVITE_CODE = re.compile(r"^[A-Za-z0-9-]{2,64}$")
 _LABEL = re.compile(r"^[^\x00-\x1f\x7f]{1,50}$")
@@ -61,8 +61,8 @@ class InvitationSettings(BaseModel):
     )
     message: Annotated[str, template_checker(INVITATION_PLACEHOLDERS), Field(min_length=1, max_length=4000)] = Field(
         DEFAULT_MESSAGE,
-        description="Text of the comment (Markdown); placeholders: {login} {repo} {number} {invite}. Names and "
-        "titles are escaped.",
+        description="Text of the comment (Markdown); placeholders: {login} {repo} {number} {title} {invite}; "
+        "names and titles are escaped.",
     )
     opt_out_labels: list[Annotated[str, AfterValidator(_label)]] = Field(
         default_factory=lambda: ["no-invitation"],

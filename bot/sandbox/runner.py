@@ -164,6 +164,9 @@ class Sandbox:
             services.bus.notify()
             if services.dispatcher is not None:
                 services.dispatcher.wake()
+            invitations = services.features.get("invitations")
+            if invitations is not None and invitations.sender is not None:
+                invitations.sender.wake()
             await asyncio.sleep(0.02)
 
     async def backlog(self) -> dict[str, int]:
@@ -174,7 +177,15 @@ class Sandbox:
         outbox = int(await services.db.fetchval("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", default=0))
         recognition = services.features.get("recognition")
         held = await recognition.held_count() if recognition is not None else 0
-        return {"webhooks": webhooks, "events": events, "outbox": outbox, "held_celebrations": held}
+        invitations = services.features.get("invitations")
+        invites = await invitations.in_flight() if invitations is not None else 0
+        return {
+            "webhooks": webhooks,
+            "events": events,
+            "outbox": outbox,
+            "held_celebrations": held,
+            "invitations": invites,
+        }
 
     async def stop(self) -> None:
         """Stop everything, in reverse order."""

@@ -10,6 +10,7 @@ CREATE TABLE invitations (
     login         TEXT NOT NULL,
     repo          TEXT NOT NULL,
     number        INTEGER NOT NULL,
+    title         TEXT NOT NULL DEFAULT '',
     state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
     created_at    TEXT NOT NULL,
     not_before    TEXT NOT NULL,
