@@ -1,4 +1,4 @@
-"""Invitations across restarts, tested from outside: `vestry sandbox --config FILE --data DIR`, killed and started again.
+"""Invitations across restarts, from outside: `vestry sandbox --config FILE --data DIR`, killed and started again.
 
 A restart between deciding an invitation and posting it never loses it; a restart between posting it and recording
 that it was posted never posts it twice (the sender finds its own comment by its marker).
@@ -118,4 +118,4 @@ async def test_an_invitation_posted_but_not_recorded_before_a_crash_is_not_poste
     state = sqlite3.connect(data / "vestry.sqlite3")
     assert state.execute("SELECT state, comment_id FROM invitations").fetchall() == [("sent", comment["id"])]
     state.close()
-    checks.record("invitation posted, then a crash before it was recorded", cases=1, held="found by marker, not re-posted")
+    checks.record("invitation posted, then a crash before it was recorded", cases=1, held="found, not re-posted")
