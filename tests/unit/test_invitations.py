@@ -71,7 +71,7 @@ def test_unknown_placeholders_bad_labels_and_caps_are_named_by_their_key() -> No
         ("fixes #12", "fixes \\#12"),
         ("line\nbreak\r\n# heading", "line break \\# heading"),
         ("<!-- vestry:invitation:1 -->", "&lt;\\!\\-\\- vestry\\:invitation\\:1 \\-\\-&gt;"),
-        ("it's \"quoted\" & more", "it&#39;s &quot;quoted&quot; &amp; more"),
+        ('it\'s "quoted" & more', "it&#39;s &quot;quoted&quot; &amp; more"),
     ],
 )
 def test_text_from_github_is_shown_as_plain_text(raw: str, shown: str) -> None:
@@ -80,7 +80,8 @@ def test_text_from_github_is_shown_as_plain_text(raw: str, shown: str) -> None:
 
 def test_long_titles_are_cut_and_the_body_ends_with_its_marker() -> None:
     assert len(plain("x" * 500, 200)) == 200
-    settings = InvitationSettings(enabled=True, discord_invite=INVITE, message="Hi {login} ({title}) {invite} #{number}")
+    message = "Hi {login} ({title}) {invite} #{number}"
+    settings = InvitationSettings(enabled=True, discord_invite=INVITE, message=message)
     item = InvitationText(github_id=7, login="dev42", repo="acme/widget", number=3, title="T" * 300)
     text = body(settings, item)
     assert text.startswith(f"Hi dev42 ({'T' * 199}…) {INVITE} #3") and text.endswith(marker(7))
