@@ -166,3 +166,21 @@ async def test_on_merged_invites_at_the_first_merge_and_never_for_backfilled_his
         history, merged = await comments(sb, 700), await comments(sb, number)
     assert history == [] and opened_only == []
     assert len(merged) == 1 and "fresh" in merged[0]["body"]
+
+
+async def test_maintainers_preview_the_invitation_and_members_cannot(sb: ControlClient) -> None:
+    (answer,) = (await sb.command("owner", "vestry invitation preview"))["responses"]
+    assert answer["ephemeral"] is True
+    (embed,) = answer["embeds"]
+    assert embed["title"] == "Invitation preview" and INVITE in embed["description"]
+    assert "octocat" in embed["description"] and "/link" in embed["description"]
+    assert "vestry:invitation" not in embed["description"]
+    await sb.add_member("mallory")
+    refused = await sb.command("mallory", "vestry invitation preview")
+    assert "Only maintainers" in refused["responses"][0]["content"]
+
+
+async def test_the_preview_says_when_invitations_are_off(sandbox: ControlClient) -> None:
+    (answer,) = (await sandbox.command("owner", "vestry invitation preview"))["responses"]
+    assert "Invitations are off" in answer["embeds"][0]["footer"]["text"]
+    assert "Invitations on GitHub" not in str((await sandbox.command("owner", "vestry status"))["responses"])

@@ -153,6 +153,10 @@ class InvitationSender:
             await self._store.end(item, "failed", str(exc), self._clock.now())
             log.warning("invitation %s on %s#%s failed: %s", item.id, item.repo, item.number, exc)
             return
+        except Exception as exc:  # a bug or an answer nobody expected: this row backs off, the others go on
+            log.exception("invitation %s on %s#%s hit an unexpected error", item.id, item.repo, item.number)
+            await self._again(item, GitHubError(f"unexpected error: {type(exc).__name__}"))
+            return
         await self._store.sent(item, posted.id, posted.url, self._clock.now())
         log.info("invitation posted on %s#%s", item.repo, item.number)
 
@@ -175,7 +179,8 @@ class InvitationSender:
             at = exc.reset_at if isinstance(exc, RateLimited) else self._clock.now() + backoff(item.attempts + 1)
             await self._store.retry(item, str(exc), at)
             return
-        except GitHubError as exc:
+        except Exception as exc:  # 4xx (the comment was deleted, the PR locked) or a bug: never retried forever
+            log.warning("invitation %s: the comment could not be edited: %s", item.id, exc)
             await self._store.edited(item, self._clock.now(), f"the comment could not be edited: {exc}")
             return
         await self._store.edited(item, self._clock.now())
