@@ -184,3 +184,22 @@ async def test_the_preview_says_when_invitations_are_off(sandbox: ControlClient)
     (answer,) = (await sandbox.command("owner", "vestry invitation preview"))["responses"]
     assert "Invitations are off" in answer["embeds"][0]["footer"]["text"]
     assert "Invitations on GitHub" not in str((await sandbox.command("owner", "vestry status"))["responses"])
+
+
+async def test_the_hourly_cap_holds_invitations_back_until_the_hour_has_passed(
+    sandbox_factory: Callable[..., Any],
+) -> None:
+    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "per_hour": 1}}
+    async with sandbox_factory(overrides=overrides, expect_rejections=False) as sb:
+        await wait_until_live(sb)
+        numbers = []
+        for login in ("first-timer-a", "first-timer-b"):
+            await sb.user(login)
+            numbers.append(await sb.pull(login, "A first change"))
+        await sb.settle()
+        early = [len(await comments(sb, n)) for n in numbers]
+        assert "1 sent, 1 pending, 0 failed" in await status_text(sb)
+        await sb.clock(advance=3601)
+        await sb.settle()
+        later = [len(await comments(sb, n)) for n in numbers]
+    assert early == [1, 0] and later == [1, 1]

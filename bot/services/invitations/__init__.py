@@ -7,6 +7,8 @@ composition root use.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
@@ -66,8 +68,10 @@ class Invitations:
     async def in_flight(self) -> int:
         """How many invitations or edits are due now or being posted (for the sandbox's settle)."""
         now = self._clock.now()
-        due = len(await self._store.due(now, 1000)) + len(await self._store.edits_due(now, 1000))
-        return due + int(self.sender is not None and self.sender.busy)
+        sent, _ = await self._store.sent_since(now - timedelta(hours=1))
+        room = max(0, self._settings.invitations.per_hour - sent)  # beyond the hourly cap they wait, by design
+        due = len(await self._store.due(now, room)) if room else 0
+        return due + len(await self._store.edits_due(now, 1000)) + int(self.sender is not None and self.sender.busy)
 
     def preview(self, login: str = "octocat", number: int = 1) -> str:
         """Render the invitation as it would be posted (for a maintainer's preview)."""
