@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from bot.config.types import template_checker
+from bot.config.types import DurationOrZero, template_checker
 
 INVITATION_PLACEHOLDERS = frozenset({"login", "repo", "number", "title", "invite"})
 _INVITE_HOSTS = {"discord.gg": "", "www.discord.gg": "", "discord.com": "/invite", "www.discord.com": "/invite"}
@@ -67,6 +68,11 @@ class InvitationSettings(BaseModel):
     opt_out_labels: list[Annotated[str, AfterValidator(_label)]] = Field(
         default_factory=lambda: ["no-invitation"],
         description="A pull request carrying any of these labels gets no invitation.",
+    )
+    delay: DurationOrZero = Field(
+        timedelta(minutes=2),
+        description="Wait this long before posting, so that a label added just after the PR was opened (by a "
+        'person or a labelling bot) is seen; "0s" posts at once.',
     )
     per_hour: int = Field(20, ge=1, le=500, description="At most this many invitations are posted in an hour.")
 

@@ -16,7 +16,10 @@ from tests.e2e.test_linking import device_link
 
 REPO = "sandbox/project"
 INVITE = "https://discord.gg/vestry-sandbox"
-ON = {"invitations": {"enabled": True, "discord_invite": INVITE}, "github": {"ignored_accounts": ["ci-person"]}}
+ON = {
+    "invitations": {"enabled": True, "discord_invite": INVITE, "delay": "0s"},
+    "github": {"ignored_accounts": ["ci-person"]},
+}
 CELEBRATED = "celebrated in Discord ✓"
 
 
@@ -133,7 +136,7 @@ HOSTILE_TITLE = "@maintainer [click](https://evil.example) <script>alert(1)</scr
 
 async def test_hostile_titles_and_logins_reach_the_comment_escaped(sandbox_factory: Callable[..., Any]) -> None:
     message = {"message": "Hi {login}! About {title}: join us at {invite}"}
-    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, **message}}
+    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "delay": "0s", **message}}
     async with sandbox_factory(overrides=overrides, expect_rejections=False) as sb:
         await wait_until_live(sb)
         await sb.user(HOSTILE_LOGIN)
@@ -151,7 +154,7 @@ async def test_hostile_titles_and_logins_reach_the_comment_escaped(sandbox_facto
 async def test_on_merged_invites_at_the_first_merge_and_never_for_backfilled_history(
     sandbox_factory: Callable[..., Any],
 ) -> None:
-    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "on": "merged"}}
+    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "delay": "0s", "on": "merged"}}
     async with sandbox_factory(overrides=overrides, expect_rejections=False) as sb:
         await wait_until_live(sb)
         pulls = [{"number": 700, "author": "oldtimer", "merged_at": "2020-01-01T10:00:00Z", "merged_by": "maintainer"}]
@@ -189,7 +192,7 @@ async def test_the_preview_says_when_invitations_are_off(sandbox: ControlClient)
 async def test_the_hourly_cap_holds_invitations_back_until_the_hour_has_passed(
     sandbox_factory: Callable[..., Any],
 ) -> None:
-    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "per_hour": 1}}
+    overrides = {"invitations": {"enabled": True, "discord_invite": INVITE, "delay": "0s", "per_hour": 1}}
     async with sandbox_factory(overrides=overrides, expect_rejections=False) as sb:
         await wait_until_live(sb)
         numbers = []

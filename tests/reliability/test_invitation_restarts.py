@@ -32,6 +32,7 @@ repositories = ["sandbox/project"]
 [invitations]
 enabled = true
 discord_invite = "https://discord.gg/vestry-sandbox"
+delay = "0s"
 """
 ROUTE = "/repos/{owner}/{repo}/issues/{number}/comments"
 

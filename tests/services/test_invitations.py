@@ -8,10 +8,13 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.config import Settings, parse_settings
 from bot.db import Database
+from bot.domain import PullOpened
+from bot.events import Event
 from bot.github.types import GitHubError, GitHubUnavailable, NotFound, RateLimited
-from bot.services.invitations import CELEBRATED, InvitationSender, marker
+from bot.services.invitations import CELEBRATED, InvitationDecider, InvitationSender, marker
+from bot.services.invitations.decide import turned_on
 from bot.services.invitations.send import MAX_ATTEMPTS
-from bot.timeutil import iso
+from bot.timeutil import iso, parse_iso
 
 GUILD, REPO = 1000, "acme/app"
 
@@ -147,3 +150,40 @@ async def test_a_celebrated_author_gets_one_edit_and_a_linked_one_no_invitation(
     await invite(db, clock, 11, 2)
     await sender.run_once()
     assert (await states(db))[1] == ("cancelled", 1) and len(github.bodies) == 1
+
+
+async def decide(db: Database, decider: InvitationDecider, event: Event) -> None:
+    async with db.transaction() as conn:
+        await decider.handle(conn, [event])
+
+
+async def test_the_decider_waits_the_delay_and_never_invites_for_events_from_before_it_was_on(
+    db: Database, clock: ManualClock
+) -> None:
+    settings = parse_settings(
+        {
+            "discord": {"guild_id": GUILD},
+            "github": {"repositories": [REPO]},
+            "invitations": {"enabled": True, "discord_invite": "https://discord.gg/acme", "delay": "2m"},
+        }
+    )
+    now = iso(clock.now())
+    for github_id, login in ((10, "dev10"), (11, "dev11")):
+        await db.execute("INSERT INTO github_users(id, login, updated_at) VALUES (?, ?, ?)", (github_id, login, now))
+        await db.execute(
+            "INSERT INTO pull_requests(repo, number, author_id, state, created_at) VALUES (?, ?, ?, 'open', ?)",
+            (REPO, github_id, github_id, now),
+        )
+    decider = InvitationDecider(clock, settings)
+    before = Event(1, PullOpened(REPO, 10, author_id=10, author_login="dev10"), False, clock.now())
+    clock.advance(5)
+    await decide(db, decider, before)  # invitations not turned on yet: nothing
+    async with db.transaction() as conn:
+        await turned_on(conn, clock.now())
+    await decide(db, decider, before)  # an event from before they were turned on: history
+    assert await db.fetchval("SELECT COUNT(*) FROM invitations") == 0
+    clock.advance(5)
+    await decide(db, decider, Event(2, PullOpened(REPO, 11, author_id=11, author_login="dev11"), False, clock.now()))
+    row = await db.fetchone("SELECT github_id, created_at, not_before FROM invitations")
+    assert row is not None and row["github_id"] == 11
+    assert parse_iso(row["not_before"]) - parse_iso(row["created_at"]) == timedelta(minutes=2)

@@ -70,7 +70,7 @@ class InvitationDecider:
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO invitations(guild_id, github_id, login, repo, number, title, created_at, "
             "not_before) SELECT ?, id, login, ?, ?, ?, ?, ? FROM github_users WHERE id = ?",
-            (self._guild, pull.repo, pull.number, pull.title or "", iso(now), iso(now), author),
+            (self._guild, pull.repo, pull.number, pull.title or "", iso(now), iso(now + self._settings.delay), author),
         )
         if cursor.rowcount == 1:
             wrote(INVITATIONS)
