@@ -75,6 +75,7 @@ class Invitations:
 
     def preview(self, login: str = "octocat", number: int = 1) -> str:
         """Render the invitation as it would be posted (for a maintainer's preview)."""
-        repo = self._settings.github.repositories[0]
+        followed = self._settings.github.repositories
+        repo = followed[0] if followed else "owner/project"
         text = body(self._settings.invitations, InvitationText(0, login, repo, number, "An example change"))
         return text.removesuffix("\n\n" + marker(0))
