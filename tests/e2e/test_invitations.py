@@ -206,3 +206,13 @@ async def test_the_hourly_cap_holds_invitations_back_until_the_hour_has_passed(
         await sb.settle()
         later = [len(await comments(sb, n)) for n in numbers]
     assert early == [1, 0] and later == [1, 1]
+
+
+async def test_a_first_pull_request_first_seen_merged_is_invited_at_its_merge(sb: ControlClient) -> None:
+    await sb.user("quick")
+    number = await sb.pull("quick", "Opened and merged while nobody watched", deliver=False)
+    await sb.settle()
+    assert await comments(sb, number) == []
+    await sb.merge(number)
+    await sb.settle()
+    assert len(await comments(sb, number)) == 1

@@ -50,8 +50,9 @@ class InvitationDecider:
                 case PullOpened() as opened if self._settings.on == "opened":
                     await self._invite(conn, event, opened, since)
                 case PullMerged() as merged:
-                    if self._settings.on == "merged":
-                        await self._invite(conn, event, merged, since)
+                    # With "opened", a merge is also the first sight of a PR opened and merged while Vestry was
+                    # not watching (no opened event came): it is invited then; one seen opened was decided then.
+                    await self._invite(conn, event, merged, since)
                     await self._celebrated(conn, merged.author_id, linked_now=False)
                 case MemberLinked() as linked if linked.guild_id == self._guild:
                     await self._celebrated(conn, linked.github_id, linked_now=True)
@@ -64,7 +65,7 @@ class InvitationDecider:
         author = int(pull.author_id)
         why_not = await self._why_not(conn, author, pull)
         if why_not is not None:
-            log.info("no invitation for %s#%s: %s", pull.repo, pull.number, why_not)
+            log.debug("no invitation for %s#%s: %s", pull.repo, pull.number, why_not)
             return
         now = self._clock.now()
         cursor = await conn.execute(
@@ -103,8 +104,9 @@ class InvitationDecider:
         self, conn: aiosqlite.Connection, author: int, pull: PullEvent, row: aiosqlite.Row | None
     ) -> bool:
         """Tell whether the ledger holds an earlier pull request (or, for "merged", an earlier merge) by the author."""
-        if isinstance(pull, PullMerged):
-            at = pull.merged_at or (str(row["merged_at"]) if row is not None and row["merged_at"] else "")
+        if self._settings.on == "merged":
+            merged_at = pull.merged_at if isinstance(pull, PullMerged) else None
+            at = merged_at or (str(row["merged_at"]) if row is not None and row["merged_at"] else "")
             sql = (
                 "SELECT 1 FROM pull_requests WHERE author_id = ? AND state = 'merged' AND COALESCE(merged_at, '') <= ?"
             )
