@@ -216,3 +216,21 @@ async def test_a_first_pull_request_first_seen_merged_is_invited_at_its_merge(sb
     await sb.merge(number)
     await sb.settle()
     assert len(await comments(sb, number)) == 1
+
+
+async def test_an_invitation_waiting_when_the_repository_is_renamed_is_posted_under_the_new_name(
+    sb: ControlClient,
+) -> None:
+    route = "/repos/{owner}/{repo}/issues/{number}/comments"
+    await sb.post("/github/faults", {"method": "POST", "route": route, "status": 502, "times": 1})
+    await sb.user("mover")
+    number = await sb.pull("mover", "A change before the move")
+    await sb.settle()
+    await sb.post(f"/github/repos/{REPO}/rename", {"full_name": "sandbox/renamed"})
+    await sb.settle()
+    await sb.clock(advance=3600)
+    await sb.settle()
+    (comment,) = await sb.get("/github/comments", repo="sandbox/renamed", number=number)
+    assert "/sandbox/renamed/pull/" in comment["html_url"]
+    requests = (await sb.get("/requests"))["github"]
+    assert requests["POST /repos/{owner}/{repo}/issues/{number}/comments"]["requests"] == 2
