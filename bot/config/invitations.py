@@ -53,7 +53,11 @@ class InvitationSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    enabled: bool = Field(False, description="Comment on a person's first pull request with the Discord invite.")
+    enabled: bool = Field(
+        False,
+        description="Comment on a person's first pull request with the Discord invite (the GitHub token or App "
+        "needs write access to issues and pull requests).",
+    )
     on: Literal["opened", "merged"] = Field(
         "opened", description='When to comment: "opened" (the first PR is opened) or "merged" (it is merged).'
     )

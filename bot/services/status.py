@@ -64,8 +64,8 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     ]
     invitations = services.features.get("invitations")
     counts = await invitations.counts() if invitations is not None and invitations.enabled else None
-    if counts is not None and counts.failed:
-        found.append(f"{counts.failed} invitation comment(s) could not be posted on GitHub (see the bot's log)")
+    if invitations is not None and counts is not None:
+        found += await invitations.problems(counts)
     return StatusReport(
         invitations=counts,
         version=__version__,

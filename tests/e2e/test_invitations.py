@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox.client import ControlClient
+from bot.services.invitations.send import MAX_ATTEMPTS
 from tests.e2e.test_kudos import first_pr_posts, wait_until_live
 from tests.e2e.test_linking import device_link
 
@@ -234,3 +235,17 @@ async def test_an_invitation_waiting_when_the_repository_is_renamed_is_posted_un
     assert "/sandbox/renamed/pull/" in comment["html_url"]
     requests = (await sb.get("/requests"))["github"]
     assert requests["POST /repos/{owner}/{repo}/issues/{number}/comments"]["requests"] == 2
+
+
+async def test_an_outage_that_outlasts_every_retry_is_counted_failed_and_named_in_status(sb: ControlClient) -> None:
+    route = "/repos/{owner}/{repo}/issues/{number}/comments"
+    await sb.post("/github/faults", {"method": "POST", "route": route, "status": 503, "times": 1000})
+    await sb.user("unlucky")
+    number = await sb.pull("unlucky", "A change during a long outage")
+    await sb.settle()
+    for _ in range(MAX_ATTEMPTS):
+        await sb.clock(advance=3600)
+        await sb.settle()
+    assert await comments(sb, number) == []
+    text = str((await sb.command("owner", "vestry status"))["responses"][0]["embeds"][0])
+    assert "0 sent, 0 pending, 1 failed" in text and "could not be posted on GitHub" in text, text

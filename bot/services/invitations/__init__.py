@@ -65,6 +65,19 @@ class Invitations:
         """How many invitations were sent, wait, failed or were cancelled."""
         return await self._store.counts(self._clock.now())
 
+    async def problems(self, counts: InvitationCounts) -> list[str]:
+        """What stops invitations from being posted, for /vestry status."""
+        found = []
+        if self.sender is None:
+            found.append("invitations are on but there is no GitHub client to post them with")
+        if counts.failed:
+            error = await self._store.last_failure() or "unknown error"
+            found.append(
+                f"{counts.failed} invitation comment(s) could not be posted on GitHub; the last error: {error[:200]} "
+                "(the token needs write access to issues and pull requests)"
+            )
+        return found
+
     async def in_flight(self) -> int:
         """How many invitations or edits are due now or being posted (for the sandbox's settle)."""
         now = self._clock.now()

@@ -161,6 +161,15 @@ class InvitationStore:
             "UPDATE invitations SET edited_at = ?, last_error = ? WHERE id = ?", (iso(now), error, item.id)
         )
 
+    async def last_failure(self) -> str | None:
+        """The error of the invitation that failed last."""
+        value = await self._db.fetchval(
+            "SELECT last_error FROM invitations WHERE guild_id = ? AND state = 'failed' ORDER BY not_before DESC, "
+            "id DESC LIMIT 1",
+            (self._guild,),
+        )
+        return None if value is None else str(value)
+
     async def counts(self, now: datetime) -> InvitationCounts:
         """Count invitations by state."""
         rows = await self._db.fetchall(
