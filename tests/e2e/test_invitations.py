@@ -129,6 +129,9 @@ async def test_a_refused_comment_is_tried_again_and_posted_once(sb: ControlClien
         await sb.settle()
     (comment,) = await comments(sb, number)
     assert INVITE in comment["body"]
+    requests = (await sb.get("/requests"))["github"]
+    assert requests["POST /repos/{owner}/{repo}/issues/{number}/comments"]["requests"] == 3
+    assert requests["GET /repos/{owner}/{repo}/issues/{number}/comments"]["requests"] >= 1  # looked before posting
 
 
 HOSTILE_LOGIN = "<img src=x onerror=alert(1)>@everyone"
