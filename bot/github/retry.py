@@ -46,7 +46,7 @@ class CappedRetry(GithubRetry):
             # A GraphQL query that timed out would time out again: the caller asks for a smaller page instead.
             raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
         if response is not None and response.status >= 500 and _is_write(method, url):
-            # A write GitHub answered with 5xx may have been made anyway: the caller looks before writing again.
+            # A comment GitHub answered with 5xx may have been made anyway: the caller looks before writing again.
             raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
         if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
             wait = to_float(response.headers.get("Retry-After"))
@@ -56,8 +56,8 @@ class CappedRetry(GithubRetry):
 
 
 def _is_write(method: Any, url: Any) -> bool:
-    """Tell whether a request creates or changes content (GraphQL queries are POSTs that only read)."""
-    return str(method or "").upper() in {"POST", "PATCH", "PUT", "DELETE"} and "/graphql" not in str(url or "")
+    """Tell whether a request writes a comment (a repeat of which would show twice); GraphQL queries only read."""
+    return str(method or "").upper() in {"POST", "PATCH"} and "/comments" in str(url or "")
 
 
 def lower(headers: Mapping[str, Any] | None) -> dict[str, str]:
