@@ -187,3 +187,26 @@ async def test_the_decider_waits_the_delay_and_never_invites_for_events_from_bef
     row = await db.fetchone("SELECT github_id, created_at, not_before FROM invitations")
     assert row is not None and row["github_id"] == 11
     assert parse_iso(row["not_before"]) - parse_iso(row["created_at"]) == timedelta(minutes=2)
+
+
+async def test_a_celebration_recorded_after_the_decider_looked_still_gets_its_edit(
+    db: Database, clock: ManualClock
+) -> None:
+    github = FakeGitHub()
+    sender = InvitationSender(db, clock, settings(), github)
+    await invite(db, clock, 10, 1)
+    await sender.run_once()
+    now = iso(clock.now())
+    await db.execute(
+        "INSERT INTO links(guild_id, discord_id, github_id, login, method, linked_at) "
+        "VALUES (?, 5, 10, 'dev10', 'oauth', ?)",
+        (GUILD, now),
+    )
+    await sender.run_once()
+    assert github.edits == 0  # linked, not celebrated yet
+    await db.execute(
+        "INSERT INTO celebrations(guild_id, key, github_id, at) VALUES (?, 'first-pr:10', 10, ?)", (GUILD, now)
+    )
+    await sender.run_once()
+    await sender.run_once()
+    assert github.edits == 1 and CELEBRATED in next(iter(github.bodies.values()))

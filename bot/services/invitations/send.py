@@ -103,6 +103,7 @@ class InvitationSender:
         self._busy = True
         try:
             now = self._clock.now()
+            await self._store.catch_celebrated(now)
             for item in await self._store.edits_due(now):
                 await self._edit(item)
             room = await self._room()

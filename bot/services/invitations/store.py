@@ -89,6 +89,23 @@ class InvitationStore:
         )
         return [_row(row) for row in rows]
 
+    async def catch_celebrated(self, now: datetime) -> int:
+        """Ask for the edit of sent invitations whose author is linked and celebrated but was not marked so.
+
+        The decider marks them when it handles the link or the merge; this catches an author whose celebration
+        was recorded just after the decider looked (the two consumers read the event log side by side).
+        """
+        rows = await self._db.execute_returning(
+            "UPDATE invitations SET celebrated_at = ?, not_before = ? WHERE guild_id = ? AND state = 'sent' "
+            "AND celebrated_at IS NULL "
+            "AND EXISTS (SELECT 1 FROM links l WHERE l.guild_id = invitations.guild_id "
+            "AND l.github_id = invitations.github_id) "
+            "AND EXISTS (SELECT 1 FROM celebrations c WHERE c.guild_id = invitations.guild_id "
+            "AND c.github_id = invitations.github_id) RETURNING id",
+            (iso(now), iso(now), self._guild),
+        )
+        return len(rows)
+
     async def edits_due(self, now: datetime, limit: int = 20) -> list[Invitation]:
         """Sent invitations whose author has since been celebrated, and whose comment is not edited yet."""
         rows = await self._db.fetchall(
