@@ -25,6 +25,7 @@ from bot.ledger import Ledger
 from bot.outbox import Dispatcher
 from bot.services.digest import Digest
 from bot.services.halloffame import HallOfFame
+from bot.services.invitations import Invitations
 from bot.services.ladder import Ladder
 from bot.services.linking import Linking
 from bot.services.recognition import Recognition
@@ -58,6 +59,7 @@ class Features:
     ladder: Ladder
     reviews: ReviewQueue
     hall_of_fame: HallOfFame
+    invitations: Invitations
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from bot.db import Database
 from bot.events import EventBus
 from bot.github.backfill import Backfill
 from bot.github.client import GitHubWorker
+from bot.github.comments import IssueComments
 from bot.github.device_flow import DeviceFlow
 from bot.github.poller import Poller
 from bot.github.repos import Repositories
@@ -19,6 +20,7 @@ from bot.outbox import Dispatcher
 from bot.outbox.model import DiscordSink
 from bot.services.digest import Digest
 from bot.services.halloffame import HallOfFame
+from bot.services.invitations import Invitations
 from bot.services.ladder import Ladder
 from bot.services.linking import Linking, LinkStore
 from bot.services.recognition import Recognition
@@ -60,6 +62,9 @@ def build_services(
     bus = EventBus(db, clock)
     bus.subscribe(features.recognition)
     bus.subscribe(features.ladder)
+    # The invitations' decider follows the events even while invitations are off, so turning them on later never
+    # replays old pull requests.
+    bus.subscribe(features.invitations.decider)
     return Services(
         settings=settings,
         secrets=secrets,
@@ -92,6 +97,7 @@ def build_features(settings: Settings, db: Database, clock: Clock, ledger: Ledge
     ladder = Ladder(db, clock, settings)
     reviews = ReviewQueue(db, clock, settings)
     return Features(
+        invitations=Invitations(db, clock, settings, IssueComments(github)),
         linking=linking,
         recognition=Recognition(db, clock, settings, ladder=ladder),
         digest=Digest(db, clock, settings, go_live=ledger.go_live, reviews=reviews),

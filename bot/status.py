@@ -13,6 +13,7 @@ from bot.timeutil import iso
 
 if TYPE_CHECKING:
     from bot.context import Services
+    from bot.services.invitations import InvitationCounts
 
 
 @dataclass
@@ -30,6 +31,7 @@ class StatusReport:
     github_backoff_until: str | None
     jobs: list[JobInfo]
     problems: list[str] = field(default_factory=list)
+    invitations: InvitationCounts | None = None
 
 
 async def collect_status(services: Services, problems: list[str]) -> StatusReport:
@@ -60,7 +62,12 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
         f"#{row['id']}, `/vestry outbox retry:{row['id']}` tries it again"
         for row in failed
     ]
+    invitations = services.features.invitations
+    counts = await invitations.counts() if invitations.enabled else None
+    if counts is not None:
+        found += await invitations.problems(counts)
     return StatusReport(
+        invitations=counts,
         version=__version__,
         uptime=now - services.started_at,
         database_bytes=await services.db.size_bytes(),

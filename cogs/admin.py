@@ -49,6 +49,12 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
         + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else "")
         + (f"; {report.outbox_failed} failed (`/vestry outbox`)" if report.outbox_failed else ""),
     ]
+    if report.invitations is not None:
+        invites = report.invitations
+        lines.append(
+            f"**Invitations on GitHub** {invites.sent} sent, {invites.pending} pending, {invites.failed} failed"
+            + (f"; {invites.celebrated} now say celebrated" if invites.celebrated else "")
+        )
     jobs = [
         f"`{job.name}` last run {_when(job.last_finish)}"
         + ("" if job.last_ok in (None, True) else f" — failed: {job.last_error}")

@@ -71,7 +71,8 @@ def _default(field: Any) -> str:
         return "(table)"
     if value is None:
         return "not set"
-    return f"`{json.dumps(value)}`"
+    text = json.dumps(value, ensure_ascii=False).replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"  # a default that holds a backtick needs a longer fence
 
 
 def _section(prefix: str, model: type[BaseModel], out: list[str]) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.config.invitations import InvitationSettings
 from bot.config.types import (
     Cron,
     Duration,
@@ -225,9 +226,7 @@ class LadderSettings(Section):
     promotion_message: Annotated[str, template_checker(PROMOTION_PLACEHOLDERS)] = Field(
         "{member} is now a {tier}!", description="Text of a promotion post; placeholders: {member} {tier} {next_tier}."
     )
-    reconcile_every: Duration = Field(
-        timedelta(hours=1), description="How often roles are compared with what is earned."
-    )
+    reconcile_every: Duration = Field(timedelta(hours=1), description="How often roles are matched to what is earned.")
     tiers: list[Tier] = Field(default_factory=_default_tiers, description="The ladder, lowest tier first.")
     kudos_per_giver: int | None = Field(
         None,
@@ -368,6 +367,7 @@ class Settings(Section):
     ladder: LadderSettings = Field(default_factory=LadderSettings)  # type: ignore[arg-type]
     reviews: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
     digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]
+    invitations: InvitationSettings = Field(default_factory=InvitationSettings)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _usable_roles(self) -> Settings:

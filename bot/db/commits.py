@@ -1,9 +1,10 @@
 """The one after-commit hook: a write names what it wrote, and whoever waits for that is woken once it commits.
 
-Two workers read what transactions write: the event bus (the ``events`` table) and the outbox dispatcher (the
-``outbox`` table). Rather than every writer remembering to wake them after its transaction, the functions that
-write those tables call :func:`wrote` inside the transaction, and :meth:`bot.db.Database.transaction` runs the
-listeners of each topic written once the transaction has committed — never for one that rolled back.
+Three workers read what transactions write: the event bus (the ``events`` table), the outbox dispatcher (the
+``outbox`` table) and the invitation sender (the ``invitations`` table). Rather than every writer remembering to
+wake them after its transaction, the functions that write those tables call :func:`wrote` inside the transaction,
+and :meth:`bot.db.Database.transaction` runs the listeners of each topic written once the transaction has
+committed — never for one that rolled back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 EVENTS = "events"
 OUTBOX = "outbox"
+INVITATIONS = "invitations"
 
 _WRITTEN: ContextVar[set[str] | None] = ContextVar("vestry_written_topics", default=None)
 

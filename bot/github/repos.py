@@ -23,7 +23,7 @@ from bot.timeutil import iso
 
 log = logging.getLogger(__name__)
 
-REPO_TABLES = ("pull_requests", "issues", "stars", "reviews", "review_requests", "review_acks")
+REPO_TABLES = ("pull_requests", "issues", "stars", "reviews", "review_requests", "review_acks", "invitations")
 STATE_PREFIXES = (
     "poll:etag:",
     "poll:cursor:",

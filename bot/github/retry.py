@@ -45,11 +45,19 @@ class CappedRetry(GithubRetry):
         if response is not None and response.status in TIMEOUT_STATUSES and "/graphql" in str(url or ""):
             # A GraphQL query that timed out would time out again: the caller asks for a smaller page instead.
             raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
+        if response is not None and response.status >= 500 and _is_write(method, url):
+            # A comment GitHub answered with 5xx may have been made anyway: the caller looks before writing again.
+            raise MaxRetryError(_pool, str(url), ResponseError(f"too many {response.status} error responses"))
         if response is not None and response.status in (403, 429) and "Retry-After" in response.headers:
             wait = to_float(response.headers.get("Retry-After"))
             if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
                 raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _is_write(method: Any, url: Any) -> bool:
+    """Tell whether a request writes a comment (a repeat of which would show twice); GraphQL queries only read."""
+    return str(method or "").upper() in {"POST", "PATCH"} and "/comments" in str(url or "")
 
 
 def lower(headers: Mapping[str, Any] | None) -> dict[str, str]:

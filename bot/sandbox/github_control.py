@@ -41,6 +41,13 @@ def add_github_routes(routes: web.RouteTableDef, github: GitHubEmulator, body: B
     async def delete_user(request: web.Request) -> web.Response:
         return _json(await github.delete_user(request.match_info["login"]))
 
+    @routes.get("/github/comments")
+    async def comments(request: web.Request) -> web.Response:
+        repo, number = request.query.get("repo", ""), request.query.get("number", "")
+        if not repo or not number.isdigit():
+            raise ValueError("give ?repo=owner/name&number=N")
+        return _json(github.bot_comments(repo, int(number)))
+
     @routes.post("/github/deliveries/release")
     async def release(request: web.Request) -> web.Response:
         data = await body(request)

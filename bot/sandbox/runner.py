@@ -165,6 +165,9 @@ class Sandbox:
             services.bus.notify()
             if services.dispatcher is not None:
                 services.dispatcher.wake()
+            sender = services.features.invitations.sender
+            if sender is not None:
+                sender.wake()
             await asyncio.sleep(0.02)
 
     async def backlog(self) -> dict[str, int]:
@@ -174,7 +177,14 @@ class Sandbox:
         events = await services.bus.pending()
         outbox = int(await services.db.fetchval("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL", default=0))
         held = await services.features.recognition.held_count()
-        return {"webhooks": webhooks, "events": events, "outbox": outbox, "held_celebrations": held}
+        invites = await services.features.invitations.in_flight()
+        return {
+            "webhooks": webhooks,
+            "events": events,
+            "outbox": outbox,
+            "held_celebrations": held,
+            "invitations": invites,
+        }
 
     async def stop(self) -> None:
         """Stop everything, in reverse order."""

@@ -12,6 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.github import accounts
+from bot.sandbox.github.base import TOKEN_OWNER
+from bot.sandbox.github.comments import CommentsApi, render_comment
 from bot.sandbox.github.history import load_rows
 from bot.sandbox.github.pulls import PullRequests
 from bot.sandbox.github.rest import RestApi
@@ -37,6 +39,7 @@ class GitHubEmulator(PullRequests):
         """Serve on ``host:port`` (0 picks a free port) and set :attr:`url`."""
         app = web.Application(middlewares=[self.gate.middleware])
         app.add_routes(RestApi(self.world, self.render, self.gate, self.graphql).routes())
+        app.add_routes(CommentsApi(self.world, self.render, self.gate, self.clock).routes())
         app.add_routes(
             [
                 web.post("/login/device/code", self.device.handle_code),
@@ -270,6 +273,19 @@ class GitHubEmulator(PullRequests):
         return {"id": gist.id, "html_url": self.render.gist_html_url(gist), "delivery": None}
 
     # faults and counts ----------------------------------------------------------------------------------------
+    def bot_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """The comments the bot wrote (as its token's account, or as an App's ``[bot]``) on an issue or PR."""
+        found = self.world.repo(repo)
+        self.world.item(found.full_name, number)
+        mine = [
+            comment
+            for comment in self.world.comments.values()
+            if comment.repo_id == found.id
+            and comment.number == int(number)
+            and (comment.user == TOKEN_OWNER or self.world.find_user(comment.user).is_bot)
+        ]
+        return [render_comment(self.render, found, comment) for comment in sorted(mine, key=lambda c: c.id)]
+
     def add_fault(
         self,
         method: str,

@@ -195,7 +195,7 @@ class Gate:
         self._user_id = user_id
         self.counts: dict[str, dict[str, int]] = {}
         self.faults: list[Fault] = []
-        scale = WINDOW_SCALES[rate_limits]
+        scale = self.scale = WINDOW_SCALES[rate_limits]
         self.buckets = {name: Bucket(limit, max(1, round(period * scale))) for name, (limit, period) in LIMITS.items()}
         self.rejections = Rejections()
 

@@ -151,6 +151,19 @@ class DeviceCode:
     last_poll: datetime | None = None
 
 
+@dataclass(slots=True)
+class IssueComment:
+    """A comment on an issue or pull request; the repository is kept by id, so renames keep it."""
+
+    id: int
+    repo_id: int
+    number: int
+    user: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
 def sha(*parts: Any) -> str:
     """Return a stable fake git SHA for the given parts."""
     return hashlib.sha1(":".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
@@ -168,6 +181,7 @@ class World:
         self.gists: dict[str, Gist] = {}
         self.tokens: dict[str, str] = {}
         self.redirects: dict[str, int] = {}
+        self.comments: dict[int, IssueComment] = {}
         self._ids = {
             kind: itertools.count(start)
             for kind, start in {
@@ -179,6 +193,7 @@ class World:
                 "label": 5_000_001,
                 "team": 6_001,
                 "hook": 7_000_001,
+                "comment": 8_000_001,
             }.items()
         }
         # reviews and issue events share one sequence, so a timeline sorts by (time, id) in creation order
