@@ -25,6 +25,16 @@ OPEN_ROUTES = {
     "/login/device",
     "/gist-raw/{owner}/{gist_id}/raw/{filename}",
     "/gist/{owner}/{gist_id}",
+    "/app-manifests/{code}/conversions",
+    "/settings/apps/new",
+}
+# Routes a GitHub App calls as itself, with a JWT signed by its private key (not with a token).
+APP_ROUTES = {
+    "/app",
+    "/app/installations",
+    r"/app/installations/{installation_id}",
+    r"/app/installations/{installation_id}/access_tokens",
+    "/repos/{owner}/{repo}/installation",
 }
 FREE_ROUTES = {"/rate_limit"}
 PRIMARY_MESSAGE = (
@@ -187,11 +197,17 @@ class Gate:
     """The middleware: counts requests, checks tokens, injects faults, enforces rate limits, answers 304s."""
 
     def __init__(
-        self, tokens: Callable[[str], str | None], user_id: Callable[[str], int], rate_limits: str = "real"
+        self,
+        tokens: Callable[[str], str | None],
+        user_id: Callable[[str], int],
+        rate_limits: str = "real",
+        *,
+        app_login: Callable[[str], str] | None = None,
     ) -> None:
         if rate_limits not in WINDOW_SCALES:
             raise ValueError(f"rate limits must be one of {sorted(WINDOW_SCALES)}, not {rate_limits!r}")
         self._tokens = tokens
+        self._app_login = app_login
         self._user_id = user_id
         self.counts: dict[str, dict[str, int]] = {}
         self.faults: list[Fault] = []
@@ -255,6 +271,18 @@ class Gate:
             return None
         return self._tokens(token.strip())
 
+    def _app_auth(self, request: web.Request) -> str | web.Response:
+        """Check the App's JWT (``Authorization: Bearer``); return the App bot's login or GitHub's refusal."""
+        from bot.sandbox.github.apps import BAD_JWT, AppRefused
+
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if self._app_login is None or scheme.lower() != "bearer" or not token.strip():
+            return error_reply(401, BAD_JWT if token.strip() else "Bad credentials")
+        try:
+            return self._app_login(token.strip())
+        except AppRefused as refused:
+            return error_reply(refused.status, refused.message)
+
     def _fault_reply(self, fault: Fault, login: str | None, request_id: str, resource: str) -> web.Response:
         bucket = self.buckets[resource]
         if fault.status in SECONDARY_FAULTS:
@@ -314,7 +342,13 @@ class Gate:
         common = {"X-GitHub-Request-Id": request_id, "Server": "GitHub.com"}
         is_open = template in OPEN_ROUTES
         login = None
-        if not is_open:
+        if template in APP_ROUTES:
+            refused = self._app_auth(request)
+            if isinstance(refused, web.Response):
+                refused.headers.update(common)
+                return refused
+            request[LOGIN] = login = refused
+        elif not is_open:
             login = self._login(request)
             if login is None:
                 response = error_reply(401, "Bad credentials")
