@@ -13,9 +13,11 @@ import discord
 
 from bot.clock import Clock, SystemClock
 from bot.config import Secrets, Settings
+from bot.config.github import CredentialsError, app_credentials
 from bot.db import Database
 from bot.discord.gateway_errors import describe_gateway_end
 from bot.events import EventBus
+from bot.github.installation import follow_installation
 from bot.github.repos import Repositories
 from bot.github.webhooks import WebhookReceiver
 from bot.jobs import Jobs
@@ -52,6 +54,7 @@ class Services:
     web: WebServer | None = None
     dispatcher: Dispatcher | None = None
     features: dict[str, Any] = field(default_factory=dict)
+    app_following: Any = None  # a GitHub App's reach (bot.github.installation.AppFollowing), None with a token
 
     def feature(self, name: str) -> Any:
         """Return a feature service by name."""
@@ -237,6 +240,10 @@ class App:
         unsigned = secret_problem(self.settings, self.secrets)
         if unsigned is not None:
             raise StartupError(unsigned)
+        try:
+            app_credentials(self.settings.github, self.secrets)
+        except CredentialsError as exc:
+            raise StartupError(str(exc)) from None
         self.db = await open_database(self.settings)
         services = build_services(self.settings, self.secrets, self.db, self.clock, self.options)
         self.services = services
@@ -252,6 +259,7 @@ class App:
         await services.ledger.go_live()
         if services.github is not None:
             await services.github.start()
+            services.app_following = await follow_installation(services)
         if services.webhooks is not None:
             await services.webhooks.start_processing()
         if services.web is not None:

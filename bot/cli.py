@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import __version__, logs
 from bot.config import ConfigError, Settings, load_secrets, load_settings
+from bot.config.github import CredentialsError, app_credentials
 
 log = logging.getLogger("vestry")
 
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--data", help="keep the database, both emulated worlds and the clock in this folder across restarts"
     )
+    sandbox.add_argument(
+        "--github-app", action="store_true", help="authenticate as a GitHub App installed on the default repository"
+    )
 
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
@@ -103,10 +107,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     try:
-        load_settings(args.file)
+        settings = load_settings(args.file)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INVALID
+    if settings.github.app is not None:
+        try:
+            app_credentials(settings.github, load_secrets())
+        except CredentialsError as exc:
+            print(f"{args.file} has 1 problem(s):\n  - {exc}", file=sys.stderr)
+            return EXIT_INVALID
     print(f"{args.file}: valid")
     return EXIT_OK
 
@@ -125,19 +135,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_STARTUP
-    has_app = bool(secrets.github_app_id and secrets.github_app_private_key_file)
-    if secrets.github_token is None and not has_app:
+    try:
+        app_auth = app_credentials(settings.github, secrets)
+    except CredentialsError as exc:
+        print(f"vestry: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    if secrets.github_token is None and app_auth is None:
         print(
             "GITHUB_TOKEN is not set: create a token at https://github.com/settings/tokens (read access to the "
-            "followed repositories) and export GITHUB_TOKEN, or set GITHUB_APP_ID and "
-            "GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App",
-            file=sys.stderr,
-        )
-        return EXIT_STARTUP
-    if has_app and secrets.github_token is None and not Path(str(secrets.github_app_private_key_file)).is_file():
-        print(
-            f"GITHUB_APP_PRIVATE_KEY_FILE points to {secrets.github_app_private_key_file}, which is not a "
-            "readable file: download the private key from the GitHub App's settings",
+            "followed repositories) and export GITHUB_TOKEN, or configure a GitHub App ([github.app], or run "
+            "`vestry init`)",
             file=sys.stderr,
         )
         return EXIT_STARTUP
@@ -213,6 +220,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         port=args.port,
         rate_limits=args.rate_limits,
         data=args.data,
+        github_app=args.github_app,
     )
 
 

@@ -143,10 +143,11 @@ class Secrets:
     github_app_id: str | None
     github_app_private_key_file: str | None
     github_webhook_secret: SecretStr | None
+    github_app_private_key: SecretStr | None = None
 
     def values(self) -> list[str]:
         """Return every secret value, for redacting logs."""
-        found = [self.discord_token, self.github_token, self.github_webhook_secret]
+        found = [self.discord_token, self.github_token, self.github_webhook_secret, self.github_app_private_key]
         return [secret.get_secret_value() for secret in found if secret and secret.get_secret_value()]
 
 
@@ -164,4 +165,5 @@ def load_secrets(env: Mapping[str, str] | None = None) -> Secrets:
         github_app_id=env.get("GITHUB_APP_ID") or None,
         github_app_private_key_file=env.get("GITHUB_APP_PRIVATE_KEY_FILE") or None,
         github_webhook_secret=_secret(env, "GITHUB_WEBHOOK_SECRET"),
+        github_app_private_key=_secret(env, "GITHUB_APP_PRIVATE_KEY"),
     )

@@ -15,16 +15,17 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, GithubIntegration
+from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.clock import Clock, SystemClock
+from bot.config.github import AppCredentials, app_credentials
 from bot.github import graphql as gq
+from bot.github.app_auth import InstallationAuth
 from bot.github.payloads import actor, pull_fact
 from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
@@ -73,8 +74,7 @@ class GitHubWorker:
         api_url: str,
         token: str | None = None,
         *,
-        app_id: str | None = None,
-        app_private_key: str | None = None,
+        app: AppCredentials | None = None,
         app_repository: str | None = None,
         clock: Clock | None = None,
         throttle: bool = True,
@@ -85,7 +85,9 @@ class GitHubWorker:
     ) -> None:
         self.api_url = api_url
         self._token = token
-        self._app = (app_id, app_private_key, app_repository) if app_id and app_private_key else None
+        self._app = app
+        self._app_repository = app_repository
+        self.app_auth: InstallationAuth | None = None
         self._clock = clock or SystemClock()
         self._throttle = throttle
         self._timeout = timeout
@@ -101,16 +103,13 @@ class GitHubWorker:
         cls, settings: GitHubSettings, secrets: Secrets, *, clock: Clock | None = None, sandbox: bool = False
     ) -> GitHubWorker:
         """Build the worker from the settings and secrets; ``sandbox`` turns off throttling and retry waits."""
-        token = secrets.github_token.get_secret_value() if secrets.github_token else None
-        key = None
-        if secrets.github_app_id and secrets.github_app_private_key_file and token is None:
-            key = Path(secrets.github_app_private_key_file).read_text(encoding="utf-8")
+        app = app_credentials(settings, secrets)  # CredentialsError names what is wrong
+        token = secrets.github_token.get_secret_value() if secrets.github_token and app is None else None
         return cls(
             settings.api_url,
             token,
-            app_id=secrets.github_app_id,
-            app_private_key=key,
-            app_repository=settings.repositories[0],
+            app=app,
+            app_repository=settings.repositories[0] if settings.repositories else None,
             clock=clock,
             throttle=not sandbox,
             retry_backoff=0.0 if sandbox else 0.5,
@@ -149,12 +148,19 @@ class GitHubWorker:
         )
 
     def _app_auth(self) -> Auth.Auth:
-        app_id, key, repository = self._app  # type: ignore[misc]
-        app_auth = Auth.AppAuth(int(str(app_id)), str(key))
-        integration = GithubIntegration(auth=app_auth, base_url=self.api_url)
-        owner, _, name = str(repository).partition("/")
-        installation = integration.get_repo_installation(owner, name)
-        return app_auth.get_installation_auth(installation.id)
+        assert self._app is not None
+        self.app_auth = InstallationAuth(
+            self._app.app_id,
+            self._app.private_key,
+            installation_id=self._app.installation_id,
+            repository=self._app_repository,
+        )
+        return self.app_auth
+
+    @property
+    def app_mode(self) -> bool:
+        """Tell whether the worker acts as a GitHub App installation."""
+        return self._app is not None
 
     def _close_sync(self) -> None:
         if self._gh is not None:
@@ -214,6 +220,17 @@ class GitHubWorker:
         return await loop.run_in_executor(self._executor, self._guarded, fn, resource)
 
     def _guarded(self, fn: Callable[[Github], T], resource: str) -> T:
+        try:
+            return self._attempt(fn, resource)
+        except GitHubError as exc:
+            if exc.status != 401 or self.app_auth is None:
+                raise
+            # GitHub refused the installation token before PyGithub expected it to lapse: fetch a new one, once.
+            log.warning("GitHub refused the installation token (%s); fetching a new one", exc)
+            self.app_auth.reset()
+            return self._attempt(fn, resource)
+
+    def _attempt(self, fn: Callable[[Github], T], resource: str) -> T:
         assert self._gh is not None
         try:
             result = fn(self._gh)

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,6 +41,7 @@ MAX_BODY = 25 * 1024 * 1024
 RETRY_LATER = 5.0  # seconds before a delivery the database could not take (full disk, read-only) is tried again
 # "repository" (renamed, transferred) carries no facts but shows a followed repository's new name.
 HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issues", "star", "member", "ping", "repository"})
+APP_EVENTS = frozenset({"installation", "installation_repositories"})
 # Deliveries are stored, and later recorded in the ledger, many to a transaction when many arrive at once: one
 # commit and one turn of the write lock per batch instead of per delivery (benchmarks/RESULTS.md, ingest).
 BATCH = 200
@@ -140,6 +141,7 @@ class WebhookReceiver:
         self._calm_since = 0.0
         self._busy = 0
         self.url: str | None = None
+        self.installations: Callable[[str, dict[str, Any]], None] | None = None  # App mode: what is followed
         if self._secret is None:
             log.warning(
                 "webhooks are on without GITHUB_WEBHOOK_SECRET: anyone who finds the URL could post "
@@ -351,6 +353,8 @@ class WebhookReceiver:
             return _Answer(400, NOT_JSON, None)
         if item.event == "ping":
             return _Answer(200, "pong", None)
+        if item.event in APP_EVENTS and self.installations is not None:
+            return ACCEPTED
         lowered = body.lower()
         if item.event not in HANDLED_EVENTS or not any(name in lowered for name in self._repos.needles()):
             # No followed repository is named anywhere in the body: not ours (processing checks the exact one).
@@ -464,6 +468,9 @@ class WebhookReceiver:
         if not isinstance(payload, dict):
             return [], NOT_JSON, None
         action = None if payload.get("action") is None else str(payload["action"])
+        if event in APP_EVENTS and self.installations is not None:
+            self.installations(event, payload)
+            return [], None, action
         repo = repo_name(payload)
         followed = self._repos.observe(payload)
         if followed is None:

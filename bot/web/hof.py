@@ -58,7 +58,8 @@ class HallOfFameSite:
         self.service = service
         self.settings = settings
         self.github = profile_base.rstrip("/")
-        self.project = settings.project_name or service.repositories[0].split("/")[-1]
+        first = service.repositories[0].split("/")[-1] if service.repositories else "the project"
+        self.project = settings.project_name or first
         self.images = {origin(item) for item in settings.image_origins}
         logo = settings.logo_url if settings.logo_url and origin(settings.logo_url) in self.images else None
         accent = settings.accent_color.lower()

@@ -1,0 +1,162 @@
+"""What a GitHub App installation lets Vestry follow, kept current by ``installation`` webhooks.
+
+Without configured repositories Vestry follows every repository the installation covers; with them, those of
+them the App can see (the others are named in ``/vestry status``). Installing the App on a repository follows
+it at once, uninstalling stops following it, and a deleted or suspended installation is said plainly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from bot.github.repos import Repositories
+from bot.github.types import GitHubError
+
+log = logging.getLogger(__name__)
+
+
+class AppFollowing:
+    """The followed repositories of a GitHub App installation, and what status should say about them."""
+
+    def __init__(self, configured: list[str], repos: Repositories) -> None:
+        self.configured = list(configured)
+        self.repos = repos
+        self.visible: dict[str, int | None] | None = None  # lower-cased name → id; None until GitHub answered
+        self.error: str | None = None
+        self.uninstalled: list[str] = []
+        self.suspended = False
+        self.deleted = False
+        self.installation_id: int | None = None
+
+    def _wanted(self, name: str) -> bool:
+        return not self.configured or name.lower() in {repo.lower() for repo in self.configured}
+
+    async def refresh(self, worker: Any) -> None:
+        """Ask GitHub what the installation covers and follow that (never raising: a refusal goes in status)."""
+        try:
+            listed = await installation_repositories(worker)
+        except GitHubError as exc:
+            self.error = str(exc)
+            log.warning("cannot list the GitHub App installation's repositories: %s", exc)
+            return
+        self.error = None
+        self.visible = {str(r["full_name"]).lower(): r.get("id") for r in listed if isinstance(r, Mapping)}
+        for repo in listed:
+            if self._wanted(str(repo["full_name"])):
+                self.repos.follow(str(repo["full_name"]), _int(repo.get("id")))
+        for record in list(self.repos.records):
+            if record.full_name.lower() not in self.visible and record.configured.lower() not in self.visible:
+                self.repos.unfollow(record.full_name)
+        log.info("following, as a GitHub App: %s", ", ".join(self.repos.names()) or "no repository yet")
+
+    def on_webhook(self, event: str, payload: Mapping[str, Any]) -> None:
+        """Follow what an ``installation`` or ``installation_repositories`` delivery says changed."""
+        installation = payload.get("installation")
+        mine = self.installation_id
+        if isinstance(installation, Mapping) and mine is not None and installation.get("id") != mine:
+            return  # another installation of the same App (another account): not the one Vestry acts as
+        action = str(payload.get("action") or "")
+        if event == "installation" and action in ("created", "deleted"):
+            self.deleted = action == "deleted"
+            self._apply(payload.get("repositories"), added=action == "created")
+        elif event == "installation" and action in ("suspend", "unsuspend"):
+            self.suspended = action == "suspend"
+            log.warning("the GitHub App installation was %sed", action)
+        elif event == "installation_repositories":
+            self._apply(payload.get("repositories_added"), added=True)
+            self._apply(payload.get("repositories_removed"), added=False)
+
+    def _apply(self, repositories: Any, *, added: bool) -> None:
+        for repo in repositories if isinstance(repositories, list) else []:
+            if not isinstance(repo, Mapping) or not isinstance(repo.get("full_name"), str):
+                continue
+            name, repo_id = str(repo["full_name"]), _int(repo.get("id"))
+            if self.visible is None:
+                self.visible = {}
+            if added:
+                self.visible[name.lower()] = repo_id
+                self.uninstalled = [n for n in self.uninstalled if n.lower() != name.lower()]
+                if self._wanted(name):
+                    self.repos.follow(name, repo_id)
+                    log.info("the GitHub App was installed on %s: following it", name)
+            else:
+                self.visible.pop(name.lower(), None)
+                if self.repos.unfollow(name, repo_id) is not None:
+                    self.uninstalled.append(name)
+                    log.warning("the GitHub App was uninstalled from %s: no longer following it", name)
+
+    def problems(self) -> list[str]:
+        """Lines for ``/vestry status`` about the App's reach."""
+        lines = []
+        if self.deleted:
+            lines.append("GitHub App: uninstalled; Vestry follows no repository until it is installed again")
+        if self.suspended:
+            lines.append("GitHub App: the installation is suspended; GitHub refuses its requests until unsuspended")
+        if self.error:
+            lines.append(f"GitHub App: cannot list the installation's repositories ({self.error[:150]})")
+        lines += [f"{name}: the GitHub App was uninstalled from it; no longer followed" for name in self.uninstalled]
+        if self.visible is not None:
+            lines += [
+                f"{name}: configured, but the GitHub App cannot see it; install the App on it"
+                for name in self.configured
+                if name.lower() not in self.visible and name not in self.uninstalled
+            ]
+        if not self.repos.records and not self.deleted:
+            lines.append("GitHub App: installed on no repository Vestry may follow")
+        return lines
+
+
+async def installation_repositories(worker: Any) -> list[dict[str, Any]]:
+    """Return every repository the installation covers (``GET /installation/repositories``, all pages)."""
+
+    def fetch(gh: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page = worker.request_sync(gh, "/installation/repositories", params={"per_page": 100})
+        for _ in range(50):
+            found += [r for r in (page.data or {}).get("repositories") or [] if isinstance(r, dict)]
+            if page.next_url is None:
+                break
+            page = worker.request_sync(gh, page.next_url)
+        return found
+
+    return list(await worker.call(fetch))
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def follow_installation(services: Any) -> AppFollowing | None:
+    """In App mode, follow the installation's repositories and listen to its webhooks (None in token mode).
+
+    ``settings.github.repositories`` is kept equal to what is followed, in place, so the services that read the
+    list (reviews, digest) follow the installation too.
+    """
+    worker = services.github
+    if worker is None or not getattr(worker, "app_mode", False):
+        return None
+    following = AppFollowing(list(services.settings.github.repositories), services.repos)
+    shared: list[str] = services.settings.github.repositories
+
+    def sync() -> None:
+        shared[:] = services.repos.names()
+        hall = services.features.get("hall_of_fame")
+        if hall is not None:
+            from bot.services.halloffame.build import scopes_of
+
+            hall.repositories = list(shared)
+            hall.scopes = scopes_of(hall.repositories)
+
+    await following.refresh(worker)
+    following.installation_id = worker.app_auth.installation_id if worker.app_auth is not None else None
+    sync()
+
+    def on_webhook(event: str, payload: dict[str, Any]) -> None:
+        following.on_webhook(event, payload)
+        sync()
+
+    if services.webhooks is not None:
+        services.webhooks.installations = on_webhook
+    return following
