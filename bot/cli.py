@@ -29,9 +29,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("--config", default="config.toml", help="settings file (default: config.toml)")
+    run.add_argument("--env-file", help="read secrets (KEY=value lines, e.g. from vestry init) from this file too")
 
     check = sub.add_parser("check-config", help="validate a settings file and list every problem")
     check.add_argument("file", nargs="?", default="config.toml")
+    check.add_argument("--env-file", help="check the GitHub App key with the secrets of this file")
+
+    from bot.setup.cli import add_init_parser
+
+    add_init_parser(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -105,6 +111,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _environment(env_file: str | None) -> dict[str, str]:
+    """The environment, with the secrets of ``env_file`` (KEY=value lines) added where not already set."""
+    import os
+
+    from bot.setup.files import read_env
+
+    found = dict(os.environ)
+    if env_file:
+        try:
+            extra = read_env(Path(env_file))
+        except OSError as exc:
+            print(f"vestry: cannot read --env-file {env_file} ({exc.strerror or exc})", file=sys.stderr)
+            raise SystemExit(EXIT_STARTUP) from None
+        found = {**extra, **found}
+    return found
+
+
+def _init(args: argparse.Namespace) -> int:
+    from bot.setup import run_init
+
+    return run_init(args)
+
+
 def _check_config(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.file)
@@ -113,7 +142,7 @@ def _check_config(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if settings.github.app is not None:
         try:
-            app_credentials(settings.github, load_secrets())
+            app_credentials(settings.github, load_secrets(_environment(args.env_file)))
         except CredentialsError as exc:
             print(f"{args.file} has 1 problem(s):\n  - {exc}", file=sys.stderr)
             return EXIT_INVALID
@@ -126,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.db import DatabaseError, MigrationError
 
     settings = _settings_or_exit(args.config)
-    secrets = load_secrets()
+    secrets = load_secrets(_environment(args.env_file))
     logs.configure(settings.logging.level, args.log_format or settings.logging.format, secrets.values())
     if secrets.discord_token is None:
         print(
@@ -263,6 +292,7 @@ def _commands_docs(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "run": _run,
     "check-config": _check_config,
+    "init": _init,
     "db": _db,
     "backfill": _backfill,
     "sandbox": _sandbox,

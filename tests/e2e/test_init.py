@@ -1,0 +1,160 @@
+"""`vestry init` against the sandbox: flags only, and a person answering the prompts in a pseudo-terminal.
+
+The first test goes all the way: init creates the ladder roles and a GitHub App from a manifest (the test plays
+the browser: it opens the local page, submits its form to GitHub and follows GitHub's redirect back), writes the
+files, `vestry check-config` accepts them, and `vestry sandbox --config` on them celebrates a first PR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import re
+import signal
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.sandbox.client import ControlClient, running_sandbox
+
+VESTRY = [sys.executable, "-m", "bot"]
+
+
+async def _run(*args: str, cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *VESTRY, *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await process.communicate()
+    return int(process.returncode or 0), out.decode()
+
+
+async def _play_the_browser(page_url: str) -> None:
+    """Do what a person's browser does: load the page, submit the manifest form, follow GitHub's redirect."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(page_url) as response:
+            page = await response.text()
+        action = html.unescape(re.search(r'action="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+        manifest = html.unescape(re.search(r'name="manifest" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+        assert json.loads(manifest)["default_permissions"] == {
+            "metadata": "read",
+            "pull_requests": "read",
+            "issues": "read",
+        }
+        async with session.post(action, data={"manifest": manifest}, allow_redirects=False) as response:
+            assert response.status == 302
+            callback = response.headers["Location"]
+        async with session.get(callback) as response:
+            assert response.status == 200 and "created" in await response.text()
+
+
+def _init_flags(box: Any, tmp_path: Path) -> list[str]:
+    return [
+        "init",
+        "--non-interactive",
+        "--discord-token",
+        box.discord.token,
+        "--discord-api",
+        box.discord.api_base,
+        "--tiers",
+        "Newcomer,Contributor,Core",
+        "--github-api",
+        box.github.url,
+        "--github-web",
+        box.github.url,
+        "--output",
+        str(tmp_path / "config.toml"),
+        "--env-file",
+        str(tmp_path / "vestry.env"),
+        "--key-file",
+        str(tmp_path / "github-app.pem"),
+    ]
+
+
+async def test_init_non_interactive_makes_a_config_that_passes_check_config_and_celebrates_a_first_pr(
+    tmp_path: Path,
+) -> None:
+    async with running_sandbox() as client:
+        box = client.sandbox
+        flags = [
+            *_init_flags(box, tmp_path),
+            "--github",
+            "app",
+            "--webhook-url",
+            "https://vestry.example/github/webhook",
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *VESTRY, *flags, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        assert process.stdout is not None
+        seen = ""
+        while (match := re.search(r"Open (http://127\.0\.0\.1:\d+/) ", seen)) is None:
+            line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+            assert line, seen
+            seen += line
+        await _play_the_browser(match.group(1))
+        seen += (await process.stdout.read()).decode()
+        assert await process.wait() == 0, seen
+        assert "vestry run --config" in seen and "installations/new" in seen
+        roles = {r["name"]: r["position"] for r in (await client.state())["roles"]}
+        assert roles["Newcomer"] < roles["Contributor"] < roles["Core"] < roles["Vestry"]
+
+    config = (tmp_path / "config.toml").read_text()
+    assert box.discord.token not in config and "PRIVATE KEY" not in config and "[github.app]" in config
+    for secret_file in ("vestry.env", "github-app.pem"):
+        assert stat.S_IMODE((tmp_path / secret_file).stat().st_mode) == 0o600
+    code, out = await _run("check-config", "config.toml", "--env-file", "vestry.env", cwd=tmp_path)
+    assert code == 0, out
+
+    ready = tmp_path / "ready.json"
+    sandbox = await asyncio.create_subprocess_exec(
+        *VESTRY,
+        "sandbox",
+        "--config",
+        "config.toml",
+        "--ready-file",
+        str(ready),
+        "--rate-limits",
+        "fast",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert sandbox.stdout is not None
+        line = (await asyncio.wait_for(sandbox.stdout.readline(), timeout=60)).decode()
+        assert line.startswith("sandbox ready "), line
+        info = json.loads(line.removeprefix("sandbox ready "))
+        async with ControlClient(info["control"]) as second:
+            number = (await second.post("/github/pulls", {"repo": "sandbox/project", "author": "gwen", "title": "Hi"}))[
+                "number"
+            ]
+            await second.post(f"/github/pulls/sandbox/project/{number}/merge", {"by": "maintainer"})
+            await second.settle()
+            (post,) = await second.messages("kudos")
+            assert "gwen" in post["content"] + json.dumps(post["embeds"])
+            assert await second.get("/github/rejections") == [] and await second.get("/discord/rejections") == []
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(sandbox.wait(), timeout=20)
+
+
+async def test_init_non_interactive_names_the_missing_flag(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    process = await asyncio.create_subprocess_exec(
+        *VESTRY,
+        "init",
+        "--non-interactive",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out = (await process.communicate())[0].decode()
+    assert process.returncode == 1
+    assert "--discord-token is required with --non-interactive" in out and "Traceback" not in out
+    assert not (tmp_path / "config.toml").exists()
