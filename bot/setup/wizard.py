@@ -194,7 +194,7 @@ class Wizard:
             args.invitations, "Will you turn on invitations (the App comments on first PRs)?", default=False
         )
         name = self.ask.text(
-            args.app_name, "Name of the GitHub App", flag="--app-name", default=f"Vestry {plan.guild_name}"
+            args.app_name, "Name of the GitHub App", flag="--app-name", default=_app_name(plan.guild_name)
         )
         flow = ManifestFlow(
             name=name,
@@ -216,6 +216,11 @@ class Wizard:
 
 
 Named = TypeVar("Named", Channel, Role)
+
+
+def _app_name(guild: str) -> str:
+    """A default App name (GitHub allows 34 characters, unique across GitHub)."""
+    return "Vestry" if guild.casefold().startswith("vestry") else f"Vestry for {guild}"[:34].rstrip()
 
 
 def _named(items: list[Named], ref: str) -> Named | None:

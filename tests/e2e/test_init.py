@@ -158,3 +158,52 @@ async def test_init_non_interactive_names_the_missing_flag(tmp_path: Path) -> No
     assert process.returncode == 1
     assert "--discord-token is required with --non-interactive" in out and "Traceback" not in out
     assert not (tmp_path / "config.toml").exists()
+
+
+def _answer_like_a_person(argv: list[str], cwd: Path, token: str) -> tuple[int, str]:
+    """Run init in a pseudo-terminal and answer each prompt as it appears (Enter takes the shown default)."""
+    import pexpect
+
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    env.pop("DISCORD_TOKEN", None)
+    env.pop("GITHUB_TOKEN", None)
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env, encoding="utf-8", timeout=60)
+    try:
+        for prompt, answer in [
+            ("Discord bot token", token),
+            (r"Channel for first-PR kudos.*\(kudos\)", ""),
+            (r"Channel for the review nudges", "reviews"),
+            (r"Channel for the weekly digest", ""),
+            (r"Channel for maintainer-only posts", "none"),
+            (r"Role of the maintainers.*\(Maintainers\)", ""),
+            (r"GitHub: create a GitHub App \(app\) or use a token \(token\)\?", "tokn"),
+            (r"is not one of: app, token", None),
+            (r"GitHub: create a GitHub App", "token"),
+            (r"Repositories to follow", "sandbox/project"),
+            (r"Public URL GitHub delivers webhooks to", ""),
+            (r"GitHub token", "sandbox-github-token"),
+        ]:
+            child.expect(prompt)
+            if answer is not None:
+                child.sendline(answer)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    return int(child.exitstatus or 0), str(child.before)
+
+
+async def test_a_person_answers_the_prompts_in_a_terminal_and_gets_a_checked_config(tmp_path: Path) -> None:
+    async with running_sandbox() as client:
+        box = client.sandbox
+        argv = [*VESTRY, "init", "--discord-api", box.discord.api_base, "--github-api", box.github.url]
+        code, tail = await asyncio.to_thread(_answer_like_a_person, argv, tmp_path, box.discord.token)
+        assert code == 0, tail
+        assert "vestry run --config config.toml --env-file vestry.env" in tail
+    settings_text = (tmp_path / "config.toml").read_text()
+    assert 'repositories = ["sandbox/project"]' in settings_text and "poll = true" in settings_text
+    assert "maintainers =" not in settings_text and f"kudos = {box.discord.channel_id('kudos')}" in settings_text
+    env = (tmp_path / "vestry.env").read_text()
+    assert "GITHUB_TOKEN=sandbox-github-token" in env and f"DISCORD_TOKEN={box.discord.token}" in env
+    assert box.discord.token not in settings_text
+    code, out = await _run("check-config", "config.toml", cwd=tmp_path)
+    assert code == 0, out
