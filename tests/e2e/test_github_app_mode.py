@@ -157,3 +157,19 @@ async def test_a_suspended_installation_never_crashes_the_bot_and_status_says_so
         assert "the installation is suspended" in lines
         refused = await client.get("/github/rejections")
         assert any(r["message"] == "This installation has been suspended" for r in refused)
+
+
+async def test_a_refused_app_jwt_never_crashes_and_status_names_the_refusal() -> None:
+    async with running_sandbox(github_app=True, expect_rejections=True) as client:
+        from bot.sandbox.github.apps import new_key_pair
+
+        app = client.sandbox.github.world.apps.app
+        app.public_key = new_key_pair()[1]  # the key was rotated on GitHub: the bot's JWTs no longer verify
+        await client.post("/github/app/tokens/expire")
+        await client.post("/jobs/github.poll/run")
+        lines = await _status_lines(client)
+        assert "A JSON web token could not be decoded" in lines
+        refused = {r["message"] for r in await client.get("/github/rejections")}
+        assert refused == {"Bad credentials", "A JSON web token could not be decoded"}
+        result = await client.command("owner", "vestry status")
+        assert result["responses"][0]["embeds"][0]["title"] == "Vestry status"
