@@ -29,6 +29,7 @@ class AppFollowing:
         self.suspended = False
         self.deleted = False
         self.installation_id: int | None = None
+        self.auth: Any = None  # the worker's InstallationAuth, told when the installation changes
 
     def _wanted(self, name: str) -> bool:
         return not self.configured or name.lower() in {repo.lower() for repo in self.configured}
@@ -54,10 +55,13 @@ class AppFollowing:
     def on_webhook(self, event: str, payload: Mapping[str, Any]) -> None:
         """Follow what an ``installation`` or ``installation_repositories`` delivery says changed."""
         installation = payload.get("installation")
-        mine = self.installation_id
-        if isinstance(installation, Mapping) and mine is not None and installation.get("id") != mine:
-            return  # another installation of the same App (another account): not the one Vestry acts as
         action = str(payload.get("action") or "")
+        mine = self.installation_id
+        theirs = installation.get("id") if isinstance(installation, Mapping) else None
+        if event == "installation" and action == "created" and (self.deleted or mine is None) and theirs:
+            self.adopt(int(theirs))  # installed again after an uninstall: a new installation, with a new id
+        elif mine is not None and theirs is not None and theirs != mine:
+            return  # another installation of the same App (another account): not the one Vestry acts as
         if event == "installation" and action in ("created", "deleted"):
             self.deleted = action == "deleted"
             self._apply(payload.get("repositories"), added=action == "created")
@@ -67,6 +71,14 @@ class AppFollowing:
         elif event == "installation_repositories":
             self._apply(payload.get("repositories_added"), added=True)
             self._apply(payload.get("repositories_removed"), added=False)
+
+    def adopt(self, installation_id: int) -> None:
+        """Act as this installation from now on (its token is fetched on the next request)."""
+        log.info("acting as the GitHub App installation %d", installation_id)
+        self.installation_id = installation_id
+        if self.auth is not None:
+            self.auth.installation_id = installation_id
+            self.auth.reset()
 
     def _apply(self, repositories: Any, *, added: bool) -> None:
         for repo in repositories if isinstance(repositories, list) else []:
@@ -150,6 +162,7 @@ async def follow_installation(services: Any) -> AppFollowing | None:
             hall.scopes = scopes_of(hall.repositories)
 
     await following.refresh(worker)
+    following.auth = worker.app_auth
     following.installation_id = worker.app_auth.installation_id if worker.app_auth is not None else None
     sync()
 

@@ -173,3 +173,24 @@ async def test_a_refused_app_jwt_never_crashes_and_status_names_the_refusal() ->
         assert refused == {"Bad credentials", "A JSON web token could not be decoded"}
         result = await client.command("owner", "vestry status")
         assert result["responses"][0]["embeds"][0]["title"] == "Vestry status"
+
+
+async def test_installing_the_app_again_after_an_uninstall_follows_the_new_installation() -> None:
+    async with running_sandbox(github_app=True) as client:
+        await client.delete("/github/app/install")
+        await client.settle()
+        await client.post("/github/app/install", {"repos": ["sandbox/project"]})
+        await client.settle()
+        assert await _followed(client) == ["sandbox/project"]
+        assert "GitHub App: uninstalled" not in await _status_lines(client)
+        await client.post(
+            "/github/history",
+            {
+                "repo": "sandbox/project",
+                "pulls": [{"author": "hana", "merged_at": "2025-01-01T00:00:00Z", "merged_by": "maintainer"}],
+            },
+        )
+        await client.command("owner", "vestry backfill", repo="sandbox/project")
+        await client.settle()
+        db = client.sandbox.services.db
+        assert await db.fetchval("SELECT COUNT(*) FROM pull_requests", default=0) == 1
