@@ -57,9 +57,9 @@ class AppFollowing:
         installation = payload.get("installation")
         action = str(payload.get("action") or "")
         mine = self.installation_id
-        theirs = installation.get("id") if isinstance(installation, Mapping) else None
+        theirs = _int(installation.get("id")) if isinstance(installation, Mapping) else None
         if event == "installation" and action == "created" and (self.deleted or mine is None) and theirs:
-            self.adopt(int(theirs))  # installed again after an uninstall: a new installation, with a new id
+            self.adopt(theirs)  # installed again after an uninstall: a new installation, with a new id
         elif mine is not None and theirs is not None and theirs != mine:
             return  # another installation of the same App (another account): not the one Vestry acts as
         if event == "installation" and action in ("created", "deleted"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
@@ -28,10 +28,11 @@ class Asker:
         default: str | None = None,
         secret: bool = False,
         choices: Sequence[str] | None = None,
+        check: Callable[[str], object] | None = None,
     ) -> str:
-        """Return a text answer (``choices`` limits it, case-insensitively)."""
+        """Return a text answer; ``choices`` limits it (any case), ``check`` raises ValueError on a bad one."""
         if given is not None:
-            return self._checked(given, flag, choices)
+            return self._checked(given, flag, choices, check)
         if not self.interactive:
             if default is None:
                 raise SetupError(f"{flag} is required with --non-interactive")
@@ -45,7 +46,7 @@ class Asker:
                 self.console.print("[red]An answer is needed.[/red]")
                 continue
             try:
-                return self._checked(answer, flag, choices)
+                return self._checked(answer, flag, choices, check)
             except SetupError as exc:
                 self.console.print(f"[red]{exc}[/red]")
 
@@ -58,8 +59,15 @@ class Asker:
         return Confirm.ask(question, console=self.console, default=default)
 
     @staticmethod
-    def _checked(answer: str, flag: str, choices: Sequence[str] | None) -> str:
+    def _checked(
+        answer: str, flag: str, choices: Sequence[str] | None, check: Callable[[str], object] | None = None
+    ) -> str:
         answer = answer.strip()
+        if check is not None:
+            try:
+                check(answer)
+            except ValueError as exc:
+                raise SetupError(f"{flag}: {exc}") from None
         if choices is None:
             return answer
         for choice in choices:

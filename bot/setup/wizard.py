@@ -12,6 +12,7 @@ from rich.console import Console
 from bot.config import ConfigError, load_settings
 from bot.config.github import CredentialsError, GitHubAppSettings, app_credentials
 from bot.config.loader import load_secrets
+from bot.config.types import check_repo, check_url
 from bot.setup.discord_api import (
     GATEWAY_GUILD_MEMBERS,
     GATEWAY_GUILD_MEMBERS_LIMITED,
@@ -162,13 +163,15 @@ class Wizard:
             choices=("app", "token"),
         )
         if mode == "token":
-            repos = self.ask.text(args.repo, "Repositories to follow, comma-separated owner/name", flag="--repo")
+            question = "Repositories to follow, comma-separated owner/name"
+            repos = self.ask.text(args.repo, question, flag="--repo", check=_repositories)
         else:
             repos = self.ask.text(
                 args.repo,
                 "Repositories to follow, comma-separated owner/name (empty: every one the App is installed on)",
                 flag="--repo",
                 default="",
+                check=_repositories,
             )
         plan.repositories = [r.strip() for r in repos.split(",") if r.strip()]
         webhook = self.ask.text(
@@ -176,6 +179,7 @@ class Wizard:
             "Public URL GitHub delivers webhooks to ('none': poll instead)",
             flag="--webhook-url",
             default=NONE,
+            check=_url_or_none,
         )
         plan.poll = webhook.casefold() == NONE
         if mode == "token":
@@ -216,6 +220,19 @@ class Wizard:
 
 
 Named = TypeVar("Named", Channel, Role)
+
+
+def _repositories(answer: str) -> None:
+    names = [name.strip() for name in answer.split(",") if name.strip()]
+    for name in names:
+        check_repo(name)
+    if len({name.casefold() for name in names}) != len(names):
+        raise ValueError("a repository is named twice")
+
+
+def _url_or_none(answer: str) -> None:
+    if answer.casefold() != NONE:
+        check_url(answer)
 
 
 def _app_name(guild: str) -> str:

@@ -179,6 +179,8 @@ def _answer_like_a_person(argv: list[str], cwd: Path, token: str) -> tuple[int, 
             (r"GitHub: create a GitHub App \(app\) or use a token \(token\)\?", "tokn"),
             (r"is not one of: app, token", None),
             (r"GitHub: create a GitHub App", "token"),
+            (r"Repositories to follow", "sandbox project"),
+            (r'expected a repository as "owner/name"', None),
             (r"Repositories to follow", "sandbox/project"),
             (r"Public URL GitHub delivers webhooks to", ""),
             (r"GitHub token", "sandbox-github-token"),
@@ -207,3 +209,11 @@ async def test_a_person_answers_the_prompts_in_a_terminal_and_gets_a_checked_con
     assert box.discord.token not in settings_text
     code, out = await _run("check-config", "config.toml", cwd=tmp_path)
     assert code == 0, out
+
+
+async def test_init_refuses_a_bad_answer_by_flag_naming_the_flag_and_writes_nothing(tmp_path: Path) -> None:
+    async with running_sandbox() as client:
+        flags = [*_init_flags(client.sandbox, tmp_path), "--github", "token", "--repo", "acme/widgets, not a repo"]
+        code, out = await _run(*flags, cwd=tmp_path)
+    assert code == 1 and "--repo: expected a repository as" in out and "Traceback" not in out
+    assert not (tmp_path / "config.toml").exists() and not (tmp_path / "vestry.env").exists()
