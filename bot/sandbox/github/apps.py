@@ -109,6 +109,7 @@ class AppRegistry:
         self.codes: dict[str, dict[str, Any]] = {}
         self.current: int | None = None
         self.app_mode = False
+        self.token_lifetime = TOKEN_LIFETIME  # seconds; tests shorten it to see clients renew in time
 
     @property
     def app(self) -> GitHubApp | None:
@@ -163,7 +164,7 @@ class AppRegistry:
         if installation.suspended_at is not None:
             raise AppRefused(403, SUSPENDED)
         token = "ghs_" + secrets.token_urlsafe(27)
-        record = AppToken(installation_id, now + TOKEN_LIFETIME)
+        record = AppToken(installation_id, now + self.token_lifetime)
         self.tokens[token] = record
         return token, record
 
