@@ -7,13 +7,19 @@ climb, backfill, device-flow linking, gist-proof linking, review nudges, webhook
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.sandbox.client import running_sandbox
+from bot.sandbox.client import ControlClient, running_sandbox
+from bot.sandbox.github.apps import new_key_pair
 from tests.e2e.test_ingestion import (
     test_changes_reach_the_ledger_by_polling_and_an_idle_poll_costs_only_304s as test_poll_ingestion,
 )
@@ -161,8 +167,6 @@ async def test_a_suspended_installation_never_crashes_the_bot_and_status_says_so
 
 async def test_a_refused_app_jwt_never_crashes_and_status_names_the_refusal() -> None:
     async with running_sandbox(github_app=True, expect_rejections=True) as client:
-        from bot.sandbox.github.apps import new_key_pair
-
         app = client.sandbox.github.world.apps.app
         app.public_key = new_key_pair()[1]  # the key was rotated on GitHub: the bot's JWTs no longer verify
         await client.post("/github/app/tokens/expire")
@@ -194,3 +198,32 @@ async def test_installing_the_app_again_after_an_uninstall_follows_the_new_insta
         await client.settle()
         db = client.sandbox.services.db
         assert await db.fetchval("SELECT COUNT(*) FROM pull_requests", default=0) == 1
+
+
+async def test_vestry_sandbox_github_app_runs_the_bot_as_the_app(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        "--github-app",
+        "--rate-limits",
+        "fast",
+        "--data",
+        str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        info = json.loads(line.removeprefix("sandbox ready "))
+        async with ControlClient(info["control"]) as client:
+            github = (await client.get("/requests"))["github"]
+            assert github["POST /app/installations/{installation_id}/access_tokens"]["requests"] == 1
+            assert github["GET /installation/repositories"]["requests"] == 1
+            assert await client.get("/github/rejections") == []
+        assert oct((tmp_path / "github-app.pem").stat().st_mode & 0o777) == "0o600"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=20) == 0
