@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.sandbox.github.app_gate import APP_ROUTES, app_auth
+from bot.sandbox.github.buckets import LIMITS, WINDOW_SCALES, Bucket
 from bot.sandbox.github.search import SearchError
 from bot.sandbox.rejections import Rejections
 
@@ -28,14 +30,6 @@ OPEN_ROUTES = {
     "/app-manifests/{code}/conversions",
     "/settings/apps/new",
 }
-# Routes a GitHub App calls as itself, with a JWT signed by its private key (not with a token).
-APP_ROUTES = {
-    "/app",
-    "/app/installations",
-    r"/app/installations/{installation_id}",
-    r"/app/installations/{installation_id}/access_tokens",
-    "/repos/{owner}/{repo}/installation",
-}
 FREE_ROUTES = {"/rate_limit"}
 PRIMARY_MESSAGE = (
     "API rate limit exceeded for user ID {user_id}. If you reach out to GitHub Support for help, please include "
@@ -47,9 +41,6 @@ SECONDARY_MESSAGE = (
 )
 LOGIN = web.RequestKey("login", str)
 INJECTED = web.RequestKey("injected", bool)
-LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
-# ``--rate-limits fast`` keeps every bucket's size and makes its window 100 times shorter (core: 36 s, not an hour).
-WINDOW_SCALES = {"real": 1.0, "fast": 0.01}
 
 
 @dataclass(slots=True)
@@ -76,37 +67,6 @@ class Moved(Exception):
         super().__init__(f"{old} moved to {new}")
         self.old = old
         self.new = new
-
-
-class Bucket:
-    """A fixed-window rate-limit bucket on wall-clock time (what clients compare X-RateLimit-Reset with)."""
-
-    def __init__(self, limit: int, period: int) -> None:
-        self.limit = limit
-        self.period = period
-        self.used = 0
-        self.window_start = time.time()
-
-    def _refresh(self) -> None:
-        if time.time() >= self.window_start + self.period:
-            self.used = 0
-            self.window_start = time.time()
-
-    @property
-    def remaining(self) -> int:
-        """Return the requests left in this window."""
-        self._refresh()
-        return max(self.limit - self.used, 0)
-
-    @property
-    def reset(self) -> int:
-        """Return when the window resets, in epoch seconds."""
-        self._refresh()
-        return math.ceil(self.window_start + self.period)
-
-    def as_json(self) -> dict[str, int]:
-        """Return the bucket as GET /rate_limit shows it."""
-        return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}
 
 
 class NotFound(Exception):
@@ -271,18 +231,6 @@ class Gate:
             return None
         return self._tokens(token.strip())
 
-    def _app_auth(self, request: web.Request) -> str | web.Response:
-        """Check the App's JWT (``Authorization: Bearer``); return the App bot's login or GitHub's refusal."""
-        from bot.sandbox.github.apps import BAD_JWT, AppRefused
-
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if self._app_login is None or scheme.lower() != "bearer" or not token.strip():
-            return error_reply(401, BAD_JWT if token.strip() else "Bad credentials")
-        try:
-            return self._app_login(token.strip())
-        except AppRefused as refused:
-            return error_reply(refused.status, refused.message)
-
     def _fault_reply(self, fault: Fault, login: str | None, request_id: str, resource: str) -> web.Response:
         bucket = self.buckets[resource]
         if fault.status in SECONDARY_FAULTS:
@@ -343,7 +291,7 @@ class Gate:
         is_open = template in OPEN_ROUTES
         login = None
         if template in APP_ROUTES:
-            refused = self._app_auth(request)
+            refused = app_auth(request, self._app_login)
             if isinstance(refused, web.Response):
                 refused.headers.update(common)
                 return refused
