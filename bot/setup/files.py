@@ -84,7 +84,7 @@ def render_config(plan: Plan, secrets_file: str) -> str:
         "# Leave a channel out to turn off what posts there.",
     ]
     for purpose, (channel_id, name) in plan.channels.items():
-        lines.append(f"{purpose} = {channel_id}  # #{name}: {PURPOSES[purpose]}")
+        lines.append(f"{purpose} = {channel_id}  # #{' '.join(name.split())}: {PURPOSES[purpose]}")
     lines += ["", "[github]"]
     if plan.app is not None and not plan.repositories:
         lines += ["# Follow every repository the GitHub App is installed on; list some to follow only those:"]
