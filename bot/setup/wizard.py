@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import secrets as random
+import tomllib
 from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, parse_settings
 from bot.config.github import CredentialsError, GitHubAppSettings, app_credentials
 from bot.config.loader import load_secrets
 from bot.config.types import check_repo, check_url
@@ -24,7 +25,7 @@ from bot.setup.discord_api import (
     Role,
     missing_permissions,
 )
-from bot.setup.files import DEFAULT_TIERS, PURPOSES, Plan, TierPlan, read_env, render_config, render_env, write_private
+from bot.setup.files import DEFAULT_TIERS, PURPOSES, Plan, TierPlan, render_config, render_env, write_private
 from bot.setup.github_setup import GitHubSetupError, ManifestFlow, check_token
 from bot.setup.prompts import Asker, SetupError
 
@@ -76,11 +77,9 @@ class Wizard:
         names = [g.name for g in guilds]
         self.say("Servers the bot is in: " + ", ".join(names))
         wanted = self.args.guild if self.args.guild is not None else (names[0] if len(guilds) == 1 else None)
-        answer = self.ask.text(wanted, "Which server?", flag="--guild", default=names[0] if len(guilds) == 1 else None)
-        for guild in guilds:
-            if answer in (str(guild.id), guild.name):
-                return guild
-        raise SetupError(f"--guild: the bot is not in a server named {answer!r}")
+        choices = [*names, *(str(g.id) for g in guilds)]
+        answer = self.ask.text(wanted, "Which server?", flag="--guild", choices=choices)
+        return next(guild for guild in guilds if answer in (str(guild.id), guild.name))
 
     def _channels(self, api: DiscordSetupApi, guild: Guild, plan: Plan) -> None:
         channels = api.channels(guild.id)
@@ -119,11 +118,10 @@ class Wizard:
             "Role of the maintainers ('none': Manage Server only)",
             flag="--maintainer-role",
             default=default,
+            check=lambda name: _existing(roles, name),
         )
-        if answer.casefold() != NONE:
-            role = _named(roles, answer)
-            if role is None:
-                raise SetupError(f"--maintainer-role: there is no role named {answer!r}")
+        role = _named(roles, answer)
+        if role is not None:
             plan.maintainer_role = (role.id, role.name)
         names = [
             n.strip() for n in (self.args.tiers or ",".join(t.name for t in DEFAULT_TIERS)).split(",") if n.strip()
@@ -222,6 +220,11 @@ class Wizard:
 Named = TypeVar("Named", Channel, Role)
 
 
+def _existing(roles: list[Role], name: str) -> None:
+    if name.casefold() != NONE and _named(roles, name) is None:
+        raise ValueError(f"there is no role named {name!r}")
+
+
 def _repositories(answer: str) -> None:
     names = [name.strip() for name in answer.split(",") if name.strip()]
     for name in names:
@@ -266,10 +269,11 @@ def run_init(args: argparse.Namespace, console: Console | None = None) -> int:
         finally:
             api.close()
         install = wizard.github(plan, key_file)
+        text = render_config(plan, str(env_file))
+        settings = parse_settings(tomllib.loads(text), str(output))  # checked before anything is written
+        app_credentials(settings.github, load_secrets({k: v for k, v in wizard.secrets.items() if v}))
         write_private(env_file, render_env(wizard.secrets))
-        output.write_text(render_config(plan, str(env_file)), encoding="utf-8")
-        settings = load_settings(output)
-        app_credentials(settings.github, load_secrets(read_env(env_file)))
+        output.write_text(text, encoding="utf-8")
     except (SetupError, DiscordSetupError, GitHubSetupError, CredentialsError) as exc:
         console.print(f"[red]vestry init: {exc}[/red]", highlight=False)
         return 1

@@ -217,3 +217,12 @@ async def test_init_refuses_a_bad_answer_by_flag_naming_the_flag_and_writes_noth
         code, out = await _run(*flags, cwd=tmp_path)
     assert code == 1 and "--repo: expected a repository as" in out and "Traceback" not in out
     assert not (tmp_path / "config.toml").exists() and not (tmp_path / "vestry.env").exists()
+
+
+async def test_init_refuses_a_ladder_on_the_maintainer_role_before_writing_anything(tmp_path: Path) -> None:
+    async with running_sandbox() as client:
+        flags = [*_init_flags(client.sandbox, tmp_path), "--github", "token", "--repo", "sandbox/project"]
+        flags[flags.index("--tiers") + 1] = "Maintainers,Priest in training,Priest"
+        code, out = await _run(*flags, "--github-token", "sandbox-github-token", cwd=tmp_path)
+    assert code == 1 and "ladder.tiers[0].role_id" in out and "maintainer_role_id" in out, out
+    assert "Traceback" not in out and not (tmp_path / "config.toml").exists() and not (tmp_path / "vestry.env").exists()
