@@ -8,7 +8,7 @@ it at once, uninstalling stops following it, and a deleted or suspended installa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.github.repos import Repositories
@@ -30,6 +30,8 @@ class AppFollowing:
         self.deleted = False
         self.installation_id: int | None = None
         self.auth: Any = None  # the worker's InstallationAuth, told when the installation changes
+        self.changed: Callable[[], None] | None = None  # called after what is followed may have changed
+        self._etag: str | None = None
 
     def _wanted(self, name: str) -> bool:
         return not self.configured or name.lower() in {repo.lower() for repo in self.configured}
@@ -37,20 +39,32 @@ class AppFollowing:
     async def refresh(self, worker: Any) -> None:
         """Ask GitHub what the installation covers and follow that (never raising: a refusal goes in status)."""
         try:
-            listed = await installation_repositories(worker)
+            listed, self._etag = await installation_repositories(worker, self._etag)
         except GitHubError as exc:
             self.error = str(exc)
             log.warning("cannot list the GitHub App installation's repositories: %s", exc)
             return
         self.error = None
+        if listed is None:
+            return  # unchanged since the last look (304)
+        before = self.visible
         self.visible = {str(r["full_name"]).lower(): r.get("id") for r in listed if isinstance(r, Mapping)}
         for repo in listed:
             if self._wanted(str(repo["full_name"])):
                 self.repos.follow(str(repo["full_name"]), _int(repo.get("id")))
+                self.uninstalled = [n for n in self.uninstalled if n.lower() != str(repo["full_name"]).lower()]
         for record in list(self.repos.records):
             if record.full_name.lower() not in self.visible and record.configured.lower() not in self.visible:
                 self.repos.unfollow(record.full_name)
-        log.info("following, as a GitHub App: %s", ", ".join(self.repos.names()) or "no repository yet")
+                if before is not None:  # it was installed at the last look: uninstalled since (seen by polling)
+                    self.uninstalled.append(record.full_name)
+        if before is None or set(before) != set(self.visible):
+            log.info("following, as a GitHub App: %s", ", ".join(self.repos.names()) or "no repository yet")
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.changed is not None:
+            self.changed()
 
     def on_webhook(self, event: str, payload: Mapping[str, Any]) -> None:
         """Follow what an ``installation`` or ``installation_repositories`` delivery says changed."""
@@ -71,6 +85,7 @@ class AppFollowing:
         elif event == "installation_repositories":
             self._apply(payload.get("repositories_added"), added=True)
             self._apply(payload.get("repositories_removed"), added=False)
+        self._changed()
 
     def adopt(self, installation_id: int) -> None:
         """Act as this installation from now on (its token is fetched on the next request)."""
@@ -120,20 +135,27 @@ class AppFollowing:
         return lines
 
 
-async def installation_repositories(worker: Any) -> list[dict[str, Any]]:
-    """Return every repository the installation covers (``GET /installation/repositories``, all pages)."""
+async def installation_repositories(
+    worker: Any, etag: str | None = None
+) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """Return every repository the installation covers (``GET /installation/repositories``, all pages) and the
+    first page's ETag; with ``etag``, None when nothing changed (a free 304)."""
 
-    def fetch(gh: Any) -> list[dict[str, Any]]:
+    def fetch(gh: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
         found: list[dict[str, Any]] = []
-        page = worker.request_sync(gh, "/installation/repositories", params={"per_page": 100})
+        page = worker.request_sync(gh, "/installation/repositories", params={"per_page": 100}, etag=etag)
+        if page.status == 304:
+            return None, etag
+        first = page.etag
         for _ in range(50):
             found += [r for r in (page.data or {}).get("repositories") or [] if isinstance(r, dict)]
             if page.next_url is None:
                 break
             page = worker.request_sync(gh, page.next_url)
-        return found
+        return found, first
 
-    return list(await worker.call(fetch))
+    listed, tag = await worker.call(fetch)
+    return (None if listed is None else list(listed)), tag
 
 
 def _int(value: Any) -> int | None:
@@ -161,15 +183,10 @@ async def follow_installation(services: Any) -> AppFollowing | None:
             hall.repositories = list(shared)
             hall.scopes = scopes_of(hall.repositories)
 
+    following.changed = sync
     await following.refresh(worker)
     following.auth = worker.app_auth
     following.installation_id = worker.app_auth.installation_id if worker.app_auth is not None else None
-    sync()
-
-    def on_webhook(event: str, payload: dict[str, Any]) -> None:
-        following.on_webhook(event, payload)
-        sync()
-
     if services.webhooks is not None:
-        services.webhooks.installations = on_webhook
+        services.webhooks.installations = following.on_webhook
     return following

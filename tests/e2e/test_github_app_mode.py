@@ -227,3 +227,16 @@ async def test_vestry_sandbox_github_app_runs_the_bot_as_the_app(tmp_path: Path)
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
+
+
+async def test_while_polling_each_poll_follows_what_the_app_is_installed_on() -> None:
+    async with running_sandbox(github_app=True, poll=True) as client:
+        await client.post("/github/repos", {"full_name": "sandbox/docs"})
+        await client.post("/github/app/install", {"repos": ["sandbox/docs"]})
+        await client.post("/jobs/github.poll/run")
+        assert await _followed(client) == ["sandbox/project", "sandbox/docs"]
+        await client.delete("/github/app/install", {"repos": ["sandbox/docs"]})
+        await client.post("/jobs/github.poll/run")
+        assert await _followed(client) == ["sandbox/project"]
+        assert client.sandbox.services.settings.github.repositories == ["sandbox/project"]
+        assert "sandbox/docs: the GitHub App was uninstalled from it" in await _status_lines(client)

@@ -30,7 +30,9 @@ async def test_one_installation_token_serves_many_requests(app_worker: GitHubWor
     for _ in range(3):
         assert (await app_worker.repository(REPO))["full_name"] == REPO
     assert len(emulator.world.apps.tokens) == 1
-    assert [r["full_name"] for r in await installation_repositories(app_worker)] == [REPO]
+    listed, etag = await installation_repositories(app_worker)
+    assert [r["full_name"] for r in listed or []] == [REPO]
+    assert await installation_repositories(app_worker, etag) == (None, etag)  # unchanged: a free 304
     assert emulator.gate.rejections.list() == []
 
 
