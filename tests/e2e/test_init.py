@@ -226,3 +226,60 @@ async def test_init_refuses_a_ladder_on_the_maintainer_role_before_writing_anyth
         code, out = await _run(*flags, "--github-token", "sandbox-github-token", cwd=tmp_path)
     assert code == 1 and "ladder.tiers[0].role_id" in out and "maintainer_role_id" in out, out
     assert "Traceback" not in out and not (tmp_path / "config.toml").exists() and not (tmp_path / "vestry.env").exists()
+
+
+def _app_setup_like_a_person(argv: list[str], cwd: Path, token: str) -> tuple[int, str]:
+    """Answer the prompts of the App path in a pseudo-terminal; a browser thread does the browser's part."""
+    import threading
+
+    import pexpect
+
+    def browser(url: str) -> None:
+        asyncio.run(_play_the_browser(url))
+
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    env.pop("DISCORD_TOKEN", None)
+    child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env, encoding="utf-8", timeout=60)
+    try:
+        for prompt, answer in [
+            ("Discord bot token", token),
+            (r"Channel for first-PR kudos", ""),
+            (r"Channel for the review nudges", ""),
+            (r"Channel for the weekly digest", ""),
+            (r"Channel for maintainer-only posts", ""),
+            (r"Role of the maintainers", "Wardens"),
+            (r"there is no role named 'Wardens'", None),
+            (r"Role of the maintainers", "Maintainers"),
+            (r"Create the ladder roles Newcomer, Contributor, Core\? \[y/n\] \(y\)", "y"),
+            (r"GitHub: create a GitHub App \(app\) or use a token \(token\)\? \(app\)", ""),
+            (r"Repositories to follow", ""),
+            (r"Public URL GitHub delivers webhooks to", "https://vestry.example/github/webhook"),
+            (r"Will you turn on invitations", "n"),
+            (r"Name of the GitHub App", "Acme Vestry"),
+        ]:
+            child.expect(prompt)
+            if answer is not None:
+                child.sendline(answer)
+        child.expect(r"Open (http://127\.0\.0\.1:\d+/) in a browser")
+        clicked = threading.Thread(target=browser, args=(child.match.group(1),))
+        clicked.start()
+        child.expect(pexpect.EOF)
+        clicked.join()
+    finally:
+        child.close()
+    return int(child.exitstatus or 0), str(child.before)
+
+
+async def test_a_person_creates_the_github_app_from_the_terminal(tmp_path: Path) -> None:
+    async with running_sandbox() as client:
+        box = client.sandbox
+        argv = [*VESTRY, "init", "--discord-api", box.discord.api_base, "--tiers", "Newcomer,Contributor,Core"]
+        argv += ["--github-api", box.github.url, "--github-web", box.github.url]
+        code, tail = await asyncio.to_thread(_app_setup_like_a_person, argv, tmp_path, box.discord.token)
+        assert code == 0, tail
+        assert "Created the GitHub App acme-vestry" in tail and "installations/new" in tail
+        assert {"Newcomer", "Contributor", "Core"} <= {r["name"] for r in (await client.state())["roles"]}
+    config = (tmp_path / "config.toml").read_text()
+    assert "[github.app]" in config and "repositories =" not in config.replace("# repositories =", "")
+    code, out = await _run("check-config", "config.toml", "--env-file", "vestry.env", cwd=tmp_path)
+    assert code == 0, out
