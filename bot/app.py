@@ -308,6 +308,11 @@ class App:
         poller = services.poller
 
         async def attempt() -> None:
+            following = services.app_following
+            if following is not None and following.unreachable:  # GitHub did not answer at start: the App first
+                await following.refresh(services.github)
+                if following.unreachable:
+                    raise Unreachable(str(following.error))
             report = await poller.catch_up()
             if report.unreachable and report.unreachable == len(poller.repositories):
                 raise Unreachable(report.errors[0])

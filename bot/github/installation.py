@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.github.repos import Repositories
-from bot.github.types import GitHubError
+from bot.github.types import GitHubError, GitHubUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ class AppFollowing:
         self.repos = repos
         self.visible: dict[str, int | None] | None = None  # lower-cased name → id; None until GitHub answered
         self.error: str | None = None
+        self.unreachable = False  # the last look failed because GitHub did not answer (start-up retries it)
         self.uninstalled: list[str] = []
         self.suspended = False
         self.deleted = False
@@ -42,9 +43,10 @@ class AppFollowing:
             listed, self._etag = await installation_repositories(worker, self._etag)
         except GitHubError as exc:
             self.error = str(exc)
+            self.unreachable = isinstance(exc, GitHubUnavailable)
             log.warning("cannot list the GitHub App installation's repositories: %s", exc)
             return
-        self.error = None
+        self.error, self.unreachable = None, False
         if listed is None:
             return  # unchanged since the last look (304)
         before = self.visible

@@ -13,13 +13,16 @@ import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.sandbox.client import ControlClient, running_sandbox
 from bot.sandbox.github.apps import new_key_pair
+from bot.sandbox.github_emulator import GitHubEmulator
 from tests.e2e.test_ingestion import (
     test_changes_reach_the_ledger_by_polling_and_an_idle_poll_costs_only_304s as test_poll_ingestion,
 )
@@ -240,3 +243,17 @@ async def test_while_polling_each_poll_follows_what_the_app_is_installed_on() ->
         assert await _followed(client) == ["sandbox/project"]
         assert client.sandbox.services.settings.github.repositories == ["sandbox/project"]
         assert "sandbox/docs: the GitHub App was uninstalled from it" in await _status_lines(client)
+
+
+async def test_github_unreachable_at_start_is_asked_again_before_the_bot_is_ready() -> None:
+    github = GitHubEmulator(clock=ManualClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC)), rate_limits="fast")
+    await github.start()
+    await github.create_repo("sandbox/project", deliver=False)
+    await github.create_user("maintainer", deliver=False)
+    github.add_fault("GET", "/installation/repositories", 503, times=4)  # the first look, with all its retries
+    try:
+        async with running_sandbox(github=github, github_app=True) as client:
+            assert await _followed(client) == ["sandbox/project"]
+            assert "cannot list" not in await _status_lines(client)
+    finally:
+        await github.stop()
