@@ -182,3 +182,35 @@ def check_token(github_api: str, token: str, repositories: list[str]) -> str:
     finally:
         session.close()
     return str(user.json().get("login") or "")
+
+
+def installed_repositories(github_api: str, app_id: int, private_key: str) -> list[str]:
+    """Return the repositories the App is installed on, as the App sees them (JWT → installation tokens)."""
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    signed = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": str(app_id)}, private_key, algorithm="RS256")
+    base = github_api.rstrip("/")
+    session = requests.Session()
+    session.headers["Accept"] = "application/vnd.github+json"
+    names: list[str] = []
+    try:
+        app_headers = {"Authorization": f"Bearer {signed}"}
+        listing = session.get(f"{base}/app/installations", headers=app_headers, timeout=15)
+        if listing.status_code != 200:
+            raise GitHubSetupError(f"GitHub answered {listing.status_code} listing the App's installations")
+        for installation in listing.json():
+            url = f"{base}/app/installations/{int(installation['id'])}/access_tokens"
+            token = session.post(url, headers=app_headers, timeout=15)
+            if token.status_code != 201:
+                continue  # a suspended installation: nothing it can see
+            headers = {"Authorization": f"token {token.json()['token']}"}
+            seen = session.get(f"{base}/installation/repositories", headers=headers, timeout=15)
+            names += [str(r["full_name"]) for r in seen.json().get("repositories", [])] if seen.ok else []
+    except requests.RequestException as exc:
+        raise GitHubSetupError(f"cannot reach GitHub at {github_api} ({type(exc).__name__})") from None
+    finally:
+        session.close()
+    return names

@@ -26,7 +26,7 @@ from bot.setup.discord_api import (
     missing_permissions,
 )
 from bot.setup.files import DEFAULT_TIERS, PURPOSES, Plan, TierPlan, render_config, render_env, write_private
-from bot.setup.github_setup import GitHubSetupError, ManifestFlow, check_token
+from bot.setup.github_setup import GitHubSetupError, ManifestFlow, check_token, installed_repositories
 from bot.setup.prompts import Asker, SetupError
 
 NONE = "none"
@@ -214,7 +214,15 @@ class Wizard:
         self.secrets["GITHUB_WEBHOOK_SECRET"] = created.webhook_secret
         plan.app = GitHubAppSettings(app_id=created.id, private_key_file=str(key_file.resolve()), installation_id=None)
         self.say(f"[green]✓[/green] Created the GitHub App {created.slug} (id {created.id}); its key is in {key_file}")
-        return f"{created.html_url}/installations/new"
+        install = f"{created.html_url}/installations/new"
+        self.say(f"Install it on your repositories: [bold]{install}[/bold]")
+        if self.ask.interactive and self.ask.confirm(None, "Installed? Check what the App can see", default=True):
+            seen = installed_repositories(args.github_api, created.id, created.private_key)
+            if seen:
+                self.say(f"[green]✓[/green] The App is installed on {', '.join(seen)}")
+                return None
+            self.say("• Not installed yet: Vestry follows the repositories as soon as you install it")
+        return install
 
 
 Named = TypeVar("Named", Channel, Role)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import requests
 
 from bot.sandbox.client import ControlClient, running_sandbox
 
@@ -228,7 +229,7 @@ async def test_init_refuses_a_ladder_on_the_maintainer_role_before_writing_anyth
     assert "Traceback" not in out and not (tmp_path / "config.toml").exists() and not (tmp_path / "vestry.env").exists()
 
 
-def _app_setup_like_a_person(argv: list[str], cwd: Path, token: str) -> tuple[int, str]:
+def _app_setup_like_a_person(argv: list[str], cwd: Path, token: str, control: str) -> tuple[int, str]:
     """Answer the prompts of the App path in a pseudo-terminal; a browser thread does the browser's part."""
     import threading
 
@@ -263,8 +264,13 @@ def _app_setup_like_a_person(argv: list[str], cwd: Path, token: str) -> tuple[in
         child.expect(r"Open (http://127\.0\.0\.1:\d+/) in a browser")
         clicked = threading.Thread(target=browser, args=(child.match.group(1),))
         clicked.start()
-        child.expect(pexpect.EOF)
+        child.expect(r"Installed\? Check what the App can see \[y/n\] \(y\)")
         clicked.join()
+        installed = requests.post(f"{control}/github/app/install", json={"repos": ["sandbox/project"]}, timeout=30)
+        assert installed.status_code == 200, installed.text  # the person installs the App on GitHub
+        child.sendline("")
+        child.expect("The App is installed on sandbox/project")
+        child.expect(pexpect.EOF)
     finally:
         child.close()
     return int(child.exitstatus or 0), str(child.before)
@@ -275,9 +281,11 @@ async def test_a_person_creates_the_github_app_from_the_terminal(tmp_path: Path)
         box = client.sandbox
         argv = [*VESTRY, "init", "--discord-api", box.discord.api_base, "--tiers", "Newcomer,Contributor,Core"]
         argv += ["--github-api", box.github.url, "--github-web", box.github.url]
-        code, tail = await asyncio.to_thread(_app_setup_like_a_person, argv, tmp_path, box.discord.token)
+        code, tail = await asyncio.to_thread(
+            _app_setup_like_a_person, argv, tmp_path, box.discord.token, box.control_url
+        )
         assert code == 0, tail
-        assert "Created the GitHub App acme-vestry" in tail and "installations/new" in tail
+        assert "vestry run --config config.toml --env-file vestry.env" in tail
         assert {"Newcomer", "Contributor", "Core"} <= {r["name"] for r in (await client.state())["roles"]}
     config = (tmp_path / "config.toml").read_text()
     assert "[github.app]" in config and "repositories =" not in config.replace("# repositories =", "")
