@@ -50,7 +50,9 @@ class GitHubSettings(_Section):
         description='Repositories to follow, as "owner/name". Required with a token; with a GitHub App, leave it '
         "out to follow every repository the App is installed on (when given, Vestry follows those the App can see).",
     )
-    app: GitHubAppSettings | None = Field(None, description="Authenticate as this GitHub App (see [github.app]).")
+    app: GitHubAppSettings | None = Field(
+        None, description="Authenticate as this GitHub App (see [github.app]); GITHUB_TOKEN is then not used."
+    )
     api_url: HttpUrl = Field(
         "https://api.github.com", description="GitHub REST API base URL (GitHub Enterprise: .../api/v3)."
     )
