@@ -11,10 +11,11 @@ import discord
 
 from bot.clock import Clock, SystemClock
 from bot.config import Secrets, Settings
+from bot.config.github import CredentialsError, app_credentials
 from bot.context import RunOptions, Services
 from bot.db import Database
 from bot.discord.gateway_errors import describe_gateway_end
-from bot.features import build_services
+from bot.features import build_services, follow_installation
 from bot.outbox import failed_count
 from bot.startup import Unreachable, retry_unreachable, secret_problem
 
@@ -167,6 +168,10 @@ class App:
         unsigned = secret_problem(self.settings, self.secrets)
         if unsigned is not None:
             raise StartupError(unsigned)
+        try:
+            app_credentials(self.settings.github, self.secrets)
+        except CredentialsError as exc:
+            raise StartupError(str(exc)) from None
         self.db = await open_database(self.settings)
         sink = BotSink(self.clock)
         services = build_services(self.settings, self.secrets, self.db, self.clock, self.options, sink)
@@ -180,8 +185,8 @@ class App:
         if changed:
             log.info("github.ignored_accounts changed: %d account(s) now follow the configuration", changed)
         await services.ledger.go_live()
-        if services.github is not None:
-            await services.github.start()
+        await services.github.start()
+        await follow_installation(services)
         if services.webhooks is not None:
             await services.webhooks.start_processing()
         if services.web is not None:
@@ -230,6 +235,11 @@ class App:
         poller = services.poller
 
         async def attempt() -> None:
+            following = services.app_following
+            if following is not None and following.unreachable:  # GitHub did not answer at start: the App first
+                await following.refresh(services.github)
+                if following.unreachable:
+                    raise Unreachable(str(following.error))
             report = await poller.catch_up()
             if report.unreachable and report.unreachable == len(poller.repositories):
                 raise Unreachable(report.errors[0])

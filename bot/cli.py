@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot import __version__, logs
 from bot.config import ConfigError, Settings, load_secrets, load_settings
+from bot.config.github import CredentialsError, app_credentials
 
 log = logging.getLogger("vestry")
 
@@ -28,9 +29,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot")
     run.add_argument("--config", default="config.toml", help="settings file (default: config.toml)")
+    run.add_argument("--env-file", help="read secrets (KEY=value lines, e.g. from vestry init) from this file too")
 
     check = sub.add_parser("check-config", help="validate a settings file and list every problem")
     check.add_argument("file", nargs="?", default="config.toml")
+    check.add_argument("--env-file", help="check the GitHub App key with the secrets of this file")
+
+    from bot.setup.cli import add_init_parser
+
+    add_init_parser(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -59,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--data", help="keep the database, both emulated worlds and the clock in this folder across restarts"
+    )
+    sandbox.add_argument(
+        "--github-app", action="store_true", help="authenticate as a GitHub App installed on the default repository"
     )
 
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
@@ -101,12 +111,41 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _environment(env_file: str | None) -> dict[str, str]:
+    """The environment, with the secrets of ``env_file`` (KEY=value lines) added where not already set."""
+    import os
+
+    from bot.setup.files import read_env
+
+    found = dict(os.environ)
+    if env_file:
+        try:
+            extra = read_env(Path(env_file))
+        except OSError as exc:
+            print(f"vestry: cannot read --env-file {env_file} ({exc.strerror or exc})", file=sys.stderr)
+            raise SystemExit(EXIT_STARTUP) from None
+        found = {**extra, **found}
+    return found
+
+
+def _init(args: argparse.Namespace) -> int:
+    from bot.setup import run_init
+
+    return run_init(args)
+
+
 def _check_config(args: argparse.Namespace) -> int:
     try:
-        load_settings(args.file)
+        settings = load_settings(args.file)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_INVALID
+    if settings.github.app is not None:
+        try:
+            app_credentials(settings.github, load_secrets(_environment(args.env_file)))
+        except CredentialsError as exc:
+            print(f"{args.file} has 1 problem(s):\n  - {exc}", file=sys.stderr)
+            return EXIT_INVALID
     print(f"{args.file}: valid")
     return EXIT_OK
 
@@ -116,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.db import DatabaseError, MigrationError
 
     settings = _settings_or_exit(args.config)
-    secrets = load_secrets()
+    secrets = load_secrets(_environment(args.env_file))
     logs.configure(settings.logging.level, args.log_format or settings.logging.format, secrets.values())
     if secrets.discord_token is None:
         print(
@@ -125,19 +164,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_STARTUP
-    has_app = bool(secrets.github_app_id and secrets.github_app_private_key_file)
-    if secrets.github_token is None and not has_app:
+    try:
+        app_auth = app_credentials(settings.github, secrets)
+    except CredentialsError as exc:
+        print(f"vestry: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    if secrets.github_token is None and app_auth is None:
         print(
             "GITHUB_TOKEN is not set: create a token at https://github.com/settings/tokens (read access to the "
-            "followed repositories) and export GITHUB_TOKEN, or set GITHUB_APP_ID and "
-            "GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App",
-            file=sys.stderr,
-        )
-        return EXIT_STARTUP
-    if has_app and secrets.github_token is None and not Path(str(secrets.github_app_private_key_file)).is_file():
-        print(
-            f"GITHUB_APP_PRIVATE_KEY_FILE points to {secrets.github_app_private_key_file}, which is not a "
-            "readable file: download the private key from the GitHub App's settings",
+            "followed repositories) and export GITHUB_TOKEN, or configure a GitHub App ([github.app], or run "
+            "`vestry init`)",
             file=sys.stderr,
         )
         return EXIT_STARTUP
@@ -213,6 +249,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         port=args.port,
         rate_limits=args.rate_limits,
         data=args.data,
+        github_app=args.github_app,
     )
 
 
@@ -255,6 +292,7 @@ def _commands_docs(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "run": _run,
     "check-config": _check_config,
+    "init": _init,
     "db": _db,
     "backfill": _backfill,
     "sandbox": _sandbox,

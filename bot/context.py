@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.events import EventBus
 from bot.github.backfill import Backfill
 from bot.github.client import GitHubWorker
+from bot.github.installation import AppFollowing
 from bot.github.poller import Poller
 from bot.github.repos import Repositories
 from bot.github.webhooks import WebhookReceiver
@@ -83,3 +84,4 @@ class Services:
     features: Features
     webhooks: WebhookReceiver | None = None
     web: WebServer | None = None
+    app_following: AppFollowing | None = None  # a GitHub App's reach; None with a token

@@ -11,6 +11,7 @@ from bot.github.backfill import Backfill
 from bot.github.client import GitHubWorker
 from bot.github.comments import IssueComments
 from bot.github.device_flow import DeviceFlow
+from bot.github.installation import AppFollowing
 from bot.github.poller import Poller
 from bot.github.repos import Repositories
 from bot.github.webhooks import WebhookReceiver
@@ -20,6 +21,7 @@ from bot.outbox import Dispatcher
 from bot.outbox.model import DiscordSink
 from bot.services.digest import Digest
 from bot.services.halloffame import HallOfFame
+from bot.services.halloffame.build import scopes_of
 from bot.services.invitations import Invitations
 from bot.services.ladder import Ladder
 from bot.services.linking import Linking, LinkStore
@@ -83,7 +85,33 @@ def build_services(
         features=features,
         webhooks=webhooks,
         web=build_web(settings, db, metrics, webhooks, features.hall_of_fame),
+        app_following=AppFollowing(list(settings.github.repositories), repos) if github.app_mode else None,
     )
+
+
+async def follow_installation(services: Services) -> None:
+    """In App mode, follow the installation's repositories and listen to its webhooks (nothing in token mode).
+
+    ``settings.github.repositories`` is kept equal to what is followed, in place, so the services that read the
+    list (reviews, digest) follow the installation too.
+    """
+    following, worker = services.app_following, services.github
+    if following is None:
+        return
+    shared: list[str] = services.settings.github.repositories
+    hall = services.features.hall_of_fame
+
+    def sync() -> None:
+        shared[:] = services.repos.names()
+        hall.repositories = list(shared)
+        hall.scopes = scopes_of(hall.repositories)
+
+    following.changed = sync
+    await following.refresh(worker)
+    following.auth = worker.app_auth
+    following.installation_id = worker.app_auth.installation_id if worker.app_auth is not None else None
+    if services.webhooks is not None:
+        services.webhooks.installations = following.on_webhook
 
 
 def build_features(settings: Settings, db: Database, clock: Clock, ledger: Ledger, github: GitHubWorker) -> Features:

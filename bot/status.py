@@ -52,6 +52,8 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     if last_poll is not None and last_poll.errors:
         found.append(f"the last GitHub poll failed (it is retried on schedule): {last_poll.errors[0][:200]}")
     found += services.repos.problems()
+    if services.app_following is not None:
+        found += services.app_following.problems()
     found += await _github_problems(services)
     failed = await services.db.fetchall(
         "SELECT id, kind, lane, last_error FROM outbox WHERE failed = 1 AND done_at >= ? ORDER BY id DESC LIMIT 3",

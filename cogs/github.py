@@ -72,7 +72,10 @@ class GitHub(commands.Cog):
             log.info("resumed backfill of %s: %d PRs, %d reviews", report.repo, report.prs, report.reviews)
 
     async def poll(self) -> None:
-        """Poll every followed repository once."""
+        """Poll every followed repository once (as a GitHub App: first, what it is installed on; a 304 if unchanged)."""
+        following = self.services.app_following
+        if following is not None:
+            await following.refresh(self.services.github)
         report = await self.services.poller.poll()
         if report.errors:
             log.warning("poll finished with problems: %s", "; ".join(report.errors))

@@ -16,8 +16,9 @@ HEADER = """# Configuration reference
 
 Vestry reads its settings from one TOML file (`vestry run --config config.toml`); `vestry check-config FILE`
 validates it and names every wrong key. Unknown keys are errors. Secrets never go in this file: they come from
-the environment — `DISCORD_TOKEN`, `GITHUB_TOKEN` (or `GITHUB_APP_ID` + `GITHUB_APP_PRIVATE_KEY_FILE`) and
-`GITHUB_WEBHOOK_SECRET`. `VESTRY_LOG_LEVEL` overrides `logging.level`.
+the environment — `DISCORD_TOKEN`, `GITHUB_TOKEN` (or a GitHub App: `[github.app]` names its id and key file;
+`GITHUB_APP_PRIVATE_KEY` or `GITHUB_APP_PRIVATE_KEY_FILE` can carry the key instead) and `GITHUB_WEBHOOK_SECRET`.
+`VESTRY_LOG_LEVEL` overrides `logging.level`. `vestry init` writes this file and the secrets for you.
 
 Durations are written `"90s"`, `"30m"`, `"36h"`, `"2d"` or `"1w"`; Discord ids are numbers; repositories are
 `"owner/name"`; schedules are five-field cron expressions in the section's `timezone`.

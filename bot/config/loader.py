@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -11,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.config.models import Settings
 
@@ -132,36 +131,3 @@ def load_settings(path: str | Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem("", f"not valid TOML: {exc}")], str(path)) from None
     return parse_settings(data, str(path))
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """The secrets Vestry reads from the environment, never from the settings file."""
-
-    discord_token: SecretStr | None
-    github_token: SecretStr | None
-    github_app_id: str | None
-    github_app_private_key_file: str | None
-    github_webhook_secret: SecretStr | None
-
-    def values(self) -> list[str]:
-        """Return every secret value, for redacting logs."""
-        found = [self.discord_token, self.github_token, self.github_webhook_secret]
-        return [secret.get_secret_value() for secret in found if secret and secret.get_secret_value()]
-
-
-def _secret(env: Mapping[str, str], name: str) -> SecretStr | None:
-    value = env.get(name, "").strip()
-    return SecretStr(value) if value else None
-
-
-def load_secrets(env: Mapping[str, str] | None = None) -> Secrets:
-    """Read the secrets from the environment."""
-    env = os.environ if env is None else env
-    return Secrets(
-        discord_token=_secret(env, "DISCORD_TOKEN"),
-        github_token=_secret(env, "GITHUB_TOKEN"),
-        github_app_id=env.get("GITHUB_APP_ID") or None,
-        github_app_private_key_file=env.get("GITHUB_APP_PRIVATE_KEY_FILE") or None,
-        github_webhook_secret=_secret(env, "GITHUB_WEBHOOK_SECRET"),
-    )

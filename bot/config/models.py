@@ -7,13 +7,13 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.config.github import GitHubAppSettings, GitHubSettings
 from bot.config.invitations import InvitationSettings
 from bot.config.types import (
     Cron,
     Duration,
     DurationOrZero,
     FilePath,
-    HttpUrl,
     Repo,
     Snowflake,
     TimeZone,
@@ -23,6 +23,7 @@ from bot.config.types import (
 FIRST_PR_PLACEHOLDERS = frozenset({"author", "pr_title", "pr_url", "pr_number", "repo", "merged_by"})
 MILESTONE_PLACEHOLDERS = frozenset({"author", "count", "pr_title", "pr_url", "repo"})
 PROMOTION_PLACEHOLDERS = frozenset({"member", "tier", "next_tier"})
+__all__ = ["GitHubAppSettings", "GitHubSettings", "Settings"]
 
 
 class Section(BaseModel):
@@ -58,27 +59,6 @@ class DiscordSettings(Section):
         "(without it, the hourly reconcile does it).",
     )
     channels: DiscordChannels = Field(default_factory=DiscordChannels)  # type: ignore[arg-type]
-
-
-class GitHubSettings(Section):
-    """The repositories Vestry follows and how it reaches GitHub."""
-
-    repositories: list[Repo] = Field(description='Repositories to follow, as "owner/name".', min_length=1)
-    api_url: HttpUrl = Field(
-        "https://api.github.com", description="GitHub REST API base URL (GitHub Enterprise: .../api/v3)."
-    )
-    oauth_url: HttpUrl = Field("https://github.com", description="Where the OAuth device-flow endpoints live.")
-    oauth_client_id: str | None = Field(
-        None, description="Client id of a GitHub OAuth App with device flow enabled; turns on /link by device flow."
-    )
-    ignored_accounts: list[str] = Field(
-        default_factory=list, description="GitHub logins never celebrated, promoted or nudged about (bots always are)."
-    )
-    poll: bool = Field(False, description="Poll GitHub on a timer (for installs without a public webhook URL).")
-    poll_interval: Duration = Field(timedelta(minutes=5), description="How often to poll when polling is on.")
-    backfill_on_first_start: bool = Field(
-        False, description="Import each repository's history on the first start instead of asking a maintainer."
-    )
 
 
 class WebhookSettings(Section):

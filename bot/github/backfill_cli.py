@@ -10,16 +10,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from bot.clock import SystemClock
+from bot.config.github import CredentialsError, app_credentials
 from bot.db import Database, DatabaseError, MigrationError
 from bot.github.backfill import Backfill, BackfillProgress
 from bot.github.client import GitHubWorker
+from bot.github.installation import AppFollowing
 from bot.github.repos import Repositories
 from bot.github.types import GitHubError, GitHubUnavailable, GraphQLFailed, NotFound, RateLimited
 from bot.ledger import Ledger
 
 if TYPE_CHECKING:
-    from bot.config.loader import Secrets
     from bot.config.models import Settings
+    from bot.config.secrets import Secrets
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,15 @@ async def run_backfill_cli(
     repos = [repo] if repo else list(settings.github.repositories)
     if repo and repo not in settings.github.repositories:
         console.print(f"[yellow]{repo} is not in github.repositories; importing it anyway.[/yellow]")
-    if secrets.github_token is None and not secrets.github_app_id:
-        console.print("[red]GITHUB_TOKEN is not set; the backfill needs a token to read GitHub.[/red]")
+    try:
+        app = app_credentials(settings.github, secrets)
+    except CredentialsError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        return EXIT_USAGE
+    if secrets.github_token is None and app is None:
+        console.print(
+            "[red]GITHUB_TOKEN is not set; the backfill needs a token (or a GitHub App) to read GitHub.[/red]"
+        )
         return EXIT_USAGE
     clock = SystemClock()
     db = Database(settings.database.path)
@@ -60,6 +69,10 @@ async def run_backfill_cli(
     try:
         await worker.start()
         followed = Repositories(settings.github.repositories)
+        if app is not None:  # a GitHub App: the repositories of its installation (those configured, if any)
+            following = AppFollowing(list(settings.github.repositories), followed)
+            await following.refresh(worker)
+            repos = [repo] if repo else followed.names()
         await followed.resolve(db, clock, worker.repository)
         backfill = Backfill(worker, Ledger(db, clock, settings.github.ignored_accounts), db, clock, followed)
         for name in repos:

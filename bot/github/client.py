@@ -14,17 +14,18 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, GithubIntegration
+from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from bot.clock import Clock, SystemClock
-from bot.github import graphql as gq
+from bot.config.github import AppCredentials, app_credentials
+from bot.github import retry
+from bot.github.app_auth import InstallationAuth
 from bot.github.calls import GitHubCalls
 from bot.github.retry import SECONDARY_WAIT, SECONDARY_WAIT_MAX, CappedRetry, Stats, lower, short, to_float
 from bot.github.types import (
@@ -38,8 +39,8 @@ from bot.github.types import (
 )
 
 if TYPE_CHECKING:
-    from bot.config.loader import Secrets
     from bot.config.models import GitHubSettings
+    from bot.config.secrets import Secrets
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ class GitHubWorker(GitHubCalls):
         api_url: str,
         token: str | None = None,
         *,
-        app_id: str | None = None,
-        app_private_key: str | None = None,
+        app: AppCredentials | None = None,
         app_repository: str | None = None,
         clock: Clock | None = None,
         throttle: bool = True,
@@ -68,7 +68,9 @@ class GitHubWorker(GitHubCalls):
     ) -> None:
         self.api_url = api_url
         self._token = token
-        self._app = (app_id, app_private_key, app_repository) if app_id and app_private_key else None
+        self._app = app
+        self._app_repository = app_repository
+        self.app_auth: InstallationAuth | None = None
         self._clock = clock or SystemClock()
         self._throttle = throttle
         self._timeout = timeout
@@ -84,16 +86,13 @@ class GitHubWorker(GitHubCalls):
         cls, settings: GitHubSettings, secrets: Secrets, *, clock: Clock | None = None, sandbox: bool = False
     ) -> GitHubWorker:
         """Build the worker from the settings and secrets; ``sandbox`` turns off throttling and retry waits."""
-        token = secrets.github_token.get_secret_value() if secrets.github_token else None
-        key = None
-        if secrets.github_app_id and secrets.github_app_private_key_file and token is None:
-            key = Path(secrets.github_app_private_key_file).read_text(encoding="utf-8")
+        app = app_credentials(settings, secrets)  # CredentialsError names what is wrong
+        token = secrets.github_token.get_secret_value() if secrets.github_token and app is None else None
         return cls(
             settings.api_url,
             token,
-            app_id=secrets.github_app_id,
-            app_private_key=key,
-            app_repository=settings.repositories[0],
+            app=app,
+            app_repository=settings.repositories[0] if settings.repositories else None,
             clock=clock,
             throttle=not sandbox,
             retry_backoff=0.0 if sandbox else 0.5,
@@ -132,12 +131,19 @@ class GitHubWorker(GitHubCalls):
         )
 
     def _app_auth(self) -> Auth.Auth:
-        app_id, key, repository = self._app  # type: ignore[misc]
-        app_auth = Auth.AppAuth(int(str(app_id)), str(key))
-        integration = GithubIntegration(auth=app_auth, base_url=self.api_url)
-        owner, _, name = str(repository).partition("/")
-        installation = integration.get_repo_installation(owner, name)
-        return app_auth.get_installation_auth(installation.id)
+        assert self._app is not None
+        self.app_auth = InstallationAuth(
+            self._app.app_id,
+            self._app.private_key,
+            installation_id=self._app.installation_id,
+            repository=self._app_repository,
+        )
+        return self.app_auth
+
+    @property
+    def app_mode(self) -> bool:
+        """Tell whether the worker acts as a GitHub App installation."""
+        return self._app is not None
 
     def _close_sync(self) -> None:
         if self._gh is not None:
@@ -197,6 +203,17 @@ class GitHubWorker(GitHubCalls):
         return await loop.run_in_executor(self._executor, self._guarded, fn, resource)
 
     def _guarded(self, fn: Callable[[Github], T], resource: str) -> T:
+        try:
+            return self._attempt(fn, resource)
+        except GitHubError as exc:
+            if exc.status != 401 or self.app_auth is None:
+                raise
+            # GitHub refused the installation token before PyGithub expected it to lapse: fetch a new one, once.
+            log.warning("GitHub refused the installation token (%s); fetching a new one", exc)
+            self.app_auth.reset()
+            return self._attempt(fn, resource)
+
+    def _attempt(self, fn: Callable[[Github], T], resource: str) -> T:
         assert self._gh is not None
         try:
             result = fn(self._gh)
@@ -356,29 +373,15 @@ class GitHubWorker(GitHubCalls):
             raise self._translate(status, answer if isinstance(answer, dict) else None)
         errors = [e for e in (answer.get("errors") or []) if isinstance(e, dict)]
         data = answer.get("data") if isinstance(answer.get("data"), dict) else None
-        self._note_graphql_limit(data)
+        retry.note_graphql_limit(self._stats, self._clock, data)
         if not errors:
             return dict(data or {})
         kinds = {str(error.get("type") or "") for error in errors}
         if "RATE_LIMITED" in kinds:
-            raise self._graphql_limited(headers)
+            raise retry.graphql_limited(self._clock, headers)
         if kinds == {"NOT_FOUND"} and (data is None or data.get("repository") is None):
             raise NotFound(f"GitHub answered NOT_FOUND: {errors[0].get('message')}", 404)
         raise GraphQLFailed(errors, data)
-
-    def _note_graphql_limit(self, data: Mapping[str, Any] | None) -> None:
-        """Keep what a query's own ``rateLimit`` field said (points left, and when the window resets)."""
-        info = gq.rate_limit(dict(data)) if data else None
-        if info is not None:
-            limit = self._stats.limits.get("graphql")
-            reset_at = self._clock.now() + (info[1] - datetime.now(UTC))  # GitHub's reset is wall-clock time
-            self._stats.limits["graphql"] = RateLimitInfo("graphql", limit.limit if limit else 5000, info[0], reset_at)
-
-    def _graphql_limited(self, headers: Mapping[str, str]) -> RateLimited:
-        """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
-        reset = headers.get("x-ratelimit-reset")
-        wait = to_float(reset) - time.time() if reset else 60.0
-        return RateLimited(self._clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")
 
     async def rate_limit(self) -> dict[str, RateLimitInfo]:
         """Ask GitHub for every rate-limit bucket (this request is free)."""

@@ -15,7 +15,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from bot.clock import Clock
@@ -33,6 +33,7 @@ RETRY_LATER = 5.0  # seconds before a delivery the database could not take (full
 # Many deliveries to a transaction when many arrive at once: one commit and one turn of the write lock per batch
 # instead of per delivery (benchmarks/RESULTS.md, ingest).
 BATCH = 200
+APP_EVENTS = frozenset({"installation", "installation_repositories"})  # a GitHub App's: what it can see changed
 NOT_JSON = "the body is not a JSON object (configure the webhook's content type as application/json)"
 # During a burst (this many deliveries being acknowledged at once), processing waits for it to thin out, at most
 # ACKS_FIRST seconds per batch: the burst is acknowledged at full speed, well within GitHub's 10 s, and the ledger
@@ -40,6 +41,9 @@ NOT_JSON = "the body is not a JSON object (configure the webhook's content type 
 BURST = 16
 ACKS_FIRST = 1.0
 SETTLED = 0.02  # how long a burst must have thinned out before processing goes on (longer than a sender's pause)
+
+
+Installations = Callable[[str, dict[str, Any]], None]
 
 
 class Burst:
@@ -112,6 +116,7 @@ class Intake:
         self._worker: asyncio.Task[None] | None = None
         self._facts: dict[str, tuple[Any, ...]] = {}  # deliveries to retry: their facts and error, kept in memory
         self._busy = 0
+        self.installations: Installations | None = None  # App mode: told of the installation's deliveries
 
     def put(self, entry: Entry) -> None:
         """Queue a spooled delivery."""
@@ -196,6 +201,9 @@ class Intake:
         if not isinstance(payload, dict):
             return [], NOT_JSON, None
         action = None if payload.get("action") is None else str(payload["action"])
+        if event in APP_EVENTS and self.installations is not None:
+            self.installations(event, payload)
+            return [], None, action
         repo = repo_name(payload)
         followed = self._repos.observe(payload)
         if followed is None:

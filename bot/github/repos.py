@@ -99,6 +99,24 @@ class Repositories:
         found |= {str(record.id).encode() for record in self.records if record.id is not None}
         return sorted(found)
 
+    # following (a GitHub App's installation changes what is followed) ------------------------------------------
+    def follow(self, name: str, repo_id: int | None = None) -> RepoRecord:
+        """Start following ``name`` (a repository a GitHub App was installed on); known ones are kept as they are."""
+        record = self.find(name, repo_id)
+        if record is None:
+            record = RepoRecord(configured=name, full_name=name, id=repo_id)
+            self.records.append(record)
+        elif record.id is None:
+            record.id = repo_id
+        return record
+
+    def unfollow(self, name: str, repo_id: int | None = None) -> RepoRecord | None:
+        """Stop following a repository (the App was uninstalled from it); return what was followed, if anything."""
+        record = self.find(name, repo_id)
+        if record is not None:
+            self.records.remove(record)
+        return record
+
     # renames --------------------------------------------------------------------------------------------------
     def observe(self, payload: Mapping[str, Any]) -> RepoRecord | None:
         """Match a webhook's ``repository`` to a followed one by id (or name); note a rename it reveals."""

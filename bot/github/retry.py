@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from github import GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from urllib3.exceptions import MaxRetryError, ResponseError
 
-from bot.github.types import RateLimitInfo
+from bot.clock import Clock
+from bot.github import graphql as gq
+from bot.github.types import RateLimited, RateLimitInfo
 
 
 @dataclass
@@ -76,3 +79,19 @@ def to_float(value: Any) -> float:
 def short(exc: BaseException) -> str:
     """Return the first line of an error, at most 200 characters."""
     return str(exc).split("\n", 1)[0][:200]
+
+
+def note_graphql_limit(stats: Stats, clock: Clock, data: Mapping[str, Any] | None) -> None:
+    """Keep what a query's own ``rateLimit`` field said (points left, and when the window resets)."""
+    info = gq.rate_limit(dict(data)) if data else None
+    if info is not None:
+        limit = stats.limits.get("graphql")
+        reset_at = clock.now() + (info[1] - datetime.now(UTC))  # GitHub's reset is wall-clock time
+        stats.limits["graphql"] = RateLimitInfo("graphql", limit.limit if limit else 5000, info[0], reset_at)
+
+
+def graphql_limited(clock: Clock, headers: Mapping[str, str]) -> RateLimited:
+    """A spent GraphQL budget (HTTP 200, ``RATE_LIMITED``): wait until the window's reset."""
+    reset = headers.get("x-ratelimit-reset")
+    wait = to_float(reset) - time.time() if reset else 60.0
+    return RateLimited(clock.now() + timedelta(seconds=max(wait, 1.0)), False, "graphql")

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.db import Database, DatabaseError
-from bot.github.intake import BATCH, NOT_JSON, Burst, Intake
+from bot.github.intake import APP_EVENTS, BATCH, NOT_JSON, Burst, Installations, Intake
 from bot.github.repos import Repositories
 from bot.github.spool import Entry, Spool, folder_for
 from bot.ledger import Ledger
@@ -117,6 +117,15 @@ class WebhookReceiver:
                 "webhooks are on without GITHUB_WEBHOOK_SECRET: anyone who finds the URL could post "
                 "deliveries; set the secret in GitHub and in the environment"
             )
+
+    @property
+    def installations(self) -> Installations | None:
+        """App mode: who is told of ``installation`` and ``installation_repositories`` deliveries (what is followed)."""
+        return self.intake.installations
+
+    @installations.setter
+    def installations(self, listener: Installations | None) -> None:
+        self.intake.installations = listener
 
     def app(self) -> web.Application:
         """Build an aiohttp application that serves the receiver alone (the bot's web server mounts it instead)."""
@@ -318,6 +327,8 @@ class WebhookReceiver:
             return _Answer(400, NOT_JSON, None)
         if item.event == "ping":
             return _Answer(200, "pong", None)
+        if item.event in APP_EVENTS and self.installations is not None:
+            return ACCEPTED
         lowered = body.lower()
         if item.event not in HANDLED_EVENTS or not any(name in lowered for name in self._repos.needles()):
             # No followed repository is named anywhere in the body: not ours (processing checks the exact one).

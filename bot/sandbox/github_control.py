@@ -56,6 +56,32 @@ def add_github_routes(routes: web.RouteTableDef, github: GitHubEmulator, body: B
             await github.release_deliveries(str(data.get("order", "as-held")), None if seed is None else int(seed))
         )
 
+    def _repos(data: dict[str, Any]) -> list[str] | None:
+        repos = data.get("repos")
+        if repos is None:
+            return None
+        if not isinstance(repos, list) or not all(isinstance(r, str) and r for r in repos):
+            raise ValueError("repos must be a list of repository full names")
+        return repos
+
+    @routes.post("/github/app/install")
+    async def app_install(request: web.Request) -> web.Response:
+        deliver = request.query.get("deliver", "true").lower() not in {"false", "0", "no"}
+        return _json(await github.install_app(_repos(await body(request)) or [], deliver=deliver))
+
+    @routes.delete("/github/app/install")
+    async def app_uninstall(request: web.Request) -> web.Response:
+        deliver = request.query.get("deliver", "true").lower() not in {"false", "0", "no"}
+        return _json(await github.uninstall_app(_repos(await body(request)), deliver=deliver))
+
+    @routes.post("/github/app/suspend")
+    async def app_suspend(request: web.Request) -> web.Response:
+        return _json(await github.suspend_app(bool((await body(request)).get("suspended", True))))
+
+    @routes.post("/github/app/tokens/expire")
+    async def app_expire(request: web.Request) -> web.Response:
+        return _json(github.expire_app_tokens())
+
     @routes.post("/github/deliveries/{delivery}/redeliver")
     async def redeliver(request: web.Request) -> web.Response:
         return _json(await github.redeliver(request.match_info["delivery"]))

@@ -16,10 +16,10 @@ from aiohttp import web
 
 from bot.app import App, RunOptions, StartupError
 from bot.clock import ManualClock
-from bot.config import ConfigError, Secrets
+from bot.config import ConfigError, Secrets, load_settings
 from bot.context import Services
 from bot.db import DatabaseError, MigrationError
-from bot.sandbox.config import sandbox_settings
+from bot.sandbox.config import SANDBOX_REPO, deep_merge, sandbox_settings
 from bot.sandbox.control import control_app
 from bot.sandbox.discord_emulator import DiscordEmulator
 from bot.sandbox.discord_wire import point_discord_py_at
@@ -47,10 +47,16 @@ class Sandbox:
         rate_limits: str = "fast",
         device_interval: int = 5,
         data_dir: str | None = None,
+        github_app: bool = False,
     ) -> None:
-        """Prepare a sandbox; ``rate_limits`` is ``"real"`` (``vestry sandbox``'s default) or ``"fast"`` (tests)."""
+        """Prepare a sandbox; ``rate_limits`` is ``"real"`` (``vestry sandbox``'s default) or ``"fast"`` (tests).
+
+        ``github_app``: the bot authenticates as a GitHub App installed on the default repository (also when the
+        configuration file has a ``[github.app]`` table), instead of with a token.
+        """
         self.clock = ManualClock()
         self.poll = poll
+        self.github_app = github_app
         self._config_file = config_file
         self._overrides = overrides or {}
         self._control_port = control_port
@@ -88,17 +94,24 @@ class Sandbox:
             await self.github.create_repo("sandbox/project", deliver=False)
             await self.github.create_user("maintainer", deliver=False)
         point_discord_py_at(self.discord.api_base, self.discord.gateway_url)
+        overrides = self._overrides
+        if self.github_app or (self._config_file is not None and load_settings(self._config_file).github.app):
+            self.github_app = True
+            github: dict[str, Any] = {"app": await self._app_settings()}
+            if self._config_file is None and "repositories" not in self._overrides.get("github", {}):
+                github["repositories"] = []  # follow what the App is installed on
+            overrides = deep_merge(overrides, {"github": github})
         settings = sandbox_settings(
             self.discord,
             self.github.url,
             self.workdir / "vestry.sqlite3",
             poll=self.poll,
             config_file=self._config_file,
-            overrides=self._overrides,
+            overrides=overrides,
         )
         secrets = Secrets(
             discord_token=_secret(self.discord.token),
-            github_token=_secret(self.github.token),
+            github_token=None if self.github_app else _secret(self.github.token),
             github_app_id=None,
             github_app_private_key_file=None,
             github_webhook_secret=None if self.poll else _secret(WEBHOOK_SECRET),
@@ -133,6 +146,21 @@ class Sandbox:
             "web": services.web.url if services.web is not None else None,
         }
         return self.ready_info
+
+    async def _app_settings(self) -> dict[str, Any]:
+        """Create the sandbox's GitHub App (installed on the default repository) unless a restored world has one;
+        write its private key to a 0600 file in the work folder; return the ``[github.app]`` table."""
+        apps = self.github.world.apps
+        apps.app_mode = True
+        app = apps.app
+        if app is None:
+            app = self.github.create_app("Vestry Sandbox")
+            await self.github.install_app([SANDBOX_REPO], deliver=False)
+        key_file = self.workdir / "github-app.pem"
+        key_file.touch(mode=0o600)
+        key_file.chmod(0o600)
+        key_file.write_text(app.private_key, encoding="utf-8")
+        return {"app_id": app.id, "private_key_file": str(key_file), "installation_id": None}
 
     @web.middleware
     async def _save_after(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -214,11 +242,19 @@ def run_sandbox_cli(
     port: int,
     rate_limits: str = "real",
     data: str | None = None,
+    github_app: bool = False,
 ) -> int:
     """Run ``vestry sandbox`` until SIGINT or SIGTERM; with ``data``, state lives in that folder across runs."""
 
     async def main() -> int:
-        sandbox = Sandbox(config_file=config, poll=poll, control_port=port, rate_limits=rate_limits, data_dir=data)
+        sandbox = Sandbox(
+            config_file=config,
+            poll=poll,
+            control_port=port,
+            rate_limits=rate_limits,
+            data_dir=data,
+            github_app=github_app,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -58,7 +58,6 @@ class HallOfFameSite:
         self.service = service
         self.settings = settings
         self.github = profile_base.rstrip("/")
-        self.project = settings.project_name or service.repositories[0].split("/")[-1]
         self.images = {origin(item) for item in settings.image_origins}
         logo = settings.logo_url if settings.logo_url and origin(settings.logo_url) in self.images else None
         accent = settings.accent_color.lower()
@@ -95,6 +94,12 @@ class HallOfFameSite:
             repos=service.repositories,
             sorts=SORT_LABELS,
         )
+
+    @property
+    def project(self) -> str:
+        """The name shown: configured, else the first followed repository's (a GitHub App's may come later)."""
+        repositories = self.service.repositories
+        return self.settings.project_name or (repositories[0].split("/")[-1] if repositories else "the project")
 
     def mount(self, app: web.Application) -> None:
         """Add the routes to the web server's application."""

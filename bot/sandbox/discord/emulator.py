@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.commands import CommandRegistry
 from bot.sandbox.discord.gateway import GUILD_MESSAGE_REACTIONS, GUILDS, Gateway
+from bot.sandbox.discord.guild_setup import GuildSetup
 from bot.sandbox.discord.interactions import Interactions
 from bot.sandbox.discord.payloads import channel_json, iso, member_json, role_json, user_json
 from bot.sandbox.discord.rest import API_PREFIX, Fault, RestLayer
@@ -54,7 +55,9 @@ class DiscordEmulator:
         """Listen on ``host:port`` (0 picks a free port) and fill in the URLs."""
         app = web.Application(client_max_size=MAX_UPLOAD)
         self.rest.add_routes(
-            app, Routes(self.world, self.gateway, self.registry, self.interactions, self.rest.limiter).table()
+            app,
+            Routes(self.world, self.gateway, self.registry, self.interactions, self.rest.limiter).table()
+            + GuildSetup(self.world).table(),
         )
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)

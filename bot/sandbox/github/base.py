@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -56,11 +57,23 @@ class EmulatorBase:
         self.payloads = Payloads(self.render)
         self.hooks = WebhookSender()
         self.device = DeviceFlow(self.world, clock, device_interval)
-        self.gate = Gate(self.world.tokens.get, self.user_id, rate_limits)
+        self.gate = Gate(self._token_login, self.user_id, rate_limits, app_login=self._jwt_login)
         self.graphql = GraphQLApi(self.world, self.render)
         self._runner: web.AppRunner | None = None
         self.world.ensure_user(TOKEN_OWNER, "User", self._now())
         self.world.tokens[token] = TOKEN_OWNER
+
+    def _token_login(self, token: str) -> str | None:
+        """Return who a token acts as: a user's token, or a live installation token's App bot."""
+        login = self.world.tokens.get(token)
+        if login is not None:
+            return login
+        installation = self.world.apps.token_installation(token, time.time())
+        return self.world.apps.apps[installation.app_id].bot_login if installation is not None else None
+
+    def _jwt_login(self, token: str) -> str:
+        """Return the App bot a JWT authenticates (raising ``AppRefused`` as GitHub refuses it)."""
+        return self.world.apps.verify_jwt(token, time.time()).bot_login
 
     def user_id(self, login: str) -> int:
         """Return the numeric id of ``login``; KeyError if unknown."""
@@ -80,6 +93,9 @@ class EmulatorBase:
         return deliver and self.hooks.active
 
     async def _send(self, hooks: list[Hook], **extra: Any) -> dict[str, Any]:
+        apps = self.world.apps
+        if apps.app_mode:  # the App's webhook hears only from repositories it is installed on
+            hooks = [hook for hook in hooks if hook.repo is None or apps.installation_for(hook.repo.id) is not None]
         ids = await self.hooks.send(hooks)
         return {**extra, "delivery": ids[0] if ids else None, "deliveries": ids}
 

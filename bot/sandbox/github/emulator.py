@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.github import accounts
+from bot.sandbox.github.app_api import AppApi
 from bot.sandbox.github.base import TOKEN_OWNER
 from bot.sandbox.github.comments import CommentsApi, render_comment
 from bot.sandbox.github.history import load_rows
+from bot.sandbox.github.installs import Installations
 from bot.sandbox.github.pulls import PullRequests
 from bot.sandbox.github.rest import RestApi
 from bot.sandbox.github.server import GRAPHQL_FAULTS, SECONDARY_FAULTS, Fault
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 FAULT_STATUSES = {403, 429, 500, 502, 503, 504}
 
 
-class GitHubEmulator(PullRequests):
+class GitHubEmulator(PullRequests, Installations):
     """A small, faithful GitHub: REST, GraphQL backfill, device flow, gists, and signed webhooks.
 
     Construct with ``clock=`` (and optionally ``token=``), ``await start()``, point PyGithub at :attr:`url`.
@@ -38,6 +40,7 @@ class GitHubEmulator(PullRequests):
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve on ``host:port`` (0 picks a free port) and set :attr:`url`."""
         app = web.Application(middlewares=[self.gate.middleware])
+        app.add_routes(AppApi(self).routes())
         app.add_routes(RestApi(self.world, self.render, self.gate, self.graphql).routes())
         app.add_routes(CommentsApi(self.world, self.render, self.gate, self.clock).routes())
         app.add_routes(

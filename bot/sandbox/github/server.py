@@ -14,17 +14,21 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.sandbox.github.app_gate import APP_ROUTES, app_auth
+from bot.sandbox.github.buckets import LIMITS, WINDOW_SCALES, Bucket
+from bot.sandbox.github.replies import DOCS, error_reply, json_reply
 from bot.sandbox.github.search import SearchError
 from bot.sandbox.rejections import Rejections
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DOCS = "https://docs.github.com/rest"
 OPEN_ROUTES = {
     "/login/device/code",
     "/login/oauth/access_token",
     "/login/device",
     "/gist-raw/{owner}/{gist_id}/raw/{filename}",
     "/gist/{owner}/{gist_id}",
+    "/app-manifests/{code}/conversions",
+    "/settings/apps/new",
 }
 FREE_ROUTES = {"/rate_limit"}
 PRIMARY_MESSAGE = (
@@ -37,9 +41,6 @@ SECONDARY_MESSAGE = (
 )
 LOGIN = web.RequestKey("login", str)
 INJECTED = web.RequestKey("injected", bool)
-LIMITS = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
-# ``--rate-limits fast`` keeps every bucket's size and makes its window 100 times shorter (core: 36 s, not an hour).
-WINDOW_SCALES = {"real": 1.0, "fast": 0.01}
 
 
 @dataclass(slots=True)
@@ -68,37 +69,6 @@ class Moved(Exception):
         self.new = new
 
 
-class Bucket:
-    """A fixed-window rate-limit bucket on wall-clock time (what clients compare X-RateLimit-Reset with)."""
-
-    def __init__(self, limit: int, period: int) -> None:
-        self.limit = limit
-        self.period = period
-        self.used = 0
-        self.window_start = time.time()
-
-    def _refresh(self) -> None:
-        if time.time() >= self.window_start + self.period:
-            self.used = 0
-            self.window_start = time.time()
-
-    @property
-    def remaining(self) -> int:
-        """Return the requests left in this window."""
-        self._refresh()
-        return max(self.limit - self.used, 0)
-
-    @property
-    def reset(self) -> int:
-        """Return when the window resets, in epoch seconds."""
-        self._refresh()
-        return math.ceil(self.window_start + self.period)
-
-    def as_json(self) -> dict[str, int]:
-        """Return the bucket as GET /rate_limit shows it."""
-        return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}
-
-
 class NotFound(Exception):
     """Answer 404 Not Found."""
 
@@ -114,20 +84,6 @@ def resource_of(template: str) -> str:
     if template == "/graphql":
         return "graphql"
     return "search" if template.startswith("/search/") else "core"
-
-
-def json_reply(data: Any, status: int = 200, link: str | None = None) -> web.Response:
-    """Return a JSON response (with a ``Link`` header when paginated)."""
-    response = web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
-    response.charset = "utf-8"
-    if link:
-        response.headers["Link"] = link
-    return response
-
-
-def error_reply(status: int, message: str, docs: str = DOCS) -> web.Response:
-    """Return a GitHub-style error body."""
-    return json_reply({"message": message, "documentation_url": docs, "status": str(status)}, status=status)
 
 
 class PageCapExceeded(Exception):
@@ -187,11 +143,17 @@ class Gate:
     """The middleware: counts requests, checks tokens, injects faults, enforces rate limits, answers 304s."""
 
     def __init__(
-        self, tokens: Callable[[str], str | None], user_id: Callable[[str], int], rate_limits: str = "real"
+        self,
+        tokens: Callable[[str], str | None],
+        user_id: Callable[[str], int],
+        rate_limits: str = "real",
+        *,
+        app_login: Callable[[str], str] | None = None,
     ) -> None:
         if rate_limits not in WINDOW_SCALES:
             raise ValueError(f"rate limits must be one of {sorted(WINDOW_SCALES)}, not {rate_limits!r}")
         self._tokens = tokens
+        self._app_login = app_login
         self._user_id = user_id
         self.counts: dict[str, dict[str, int]] = {}
         self.faults: list[Fault] = []
@@ -314,7 +276,13 @@ class Gate:
         common = {"X-GitHub-Request-Id": request_id, "Server": "GitHub.com"}
         is_open = template in OPEN_ROUTES
         login = None
-        if not is_open:
+        if template in APP_ROUTES:
+            refused = app_auth(request, self._app_login)
+            if isinstance(refused, web.Response):
+                refused.headers.update(common)
+                return refused
+            request[LOGIN] = login = refused
+        elif not is_open:
             login = self._login(request)
             if login is None:
                 response = error_reply(401, "Bad credentials")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.sandbox.github.apps import AppRegistry
+
 BOT_SUFFIX = "[bot]"
 GHOST_ID = 10137
 GHOST_LOGIN = "ghost"
@@ -182,6 +184,7 @@ class World:
         self.tokens: dict[str, str] = {}
         self.redirects: dict[str, int] = {}
         self.comments: dict[int, IssueComment] = {}
+        self.apps = AppRegistry()
         self._ids = {
             kind: itertools.count(start)
             for kind, start in {
@@ -194,6 +197,8 @@ class World:
                 "team": 6_001,
                 "hook": 7_000_001,
                 "comment": 8_000_001,
+                "app": 900_001,
+                "installation": 30_000_001,
             }.items()
         }
         # reviews and issue events share one sequence, so a timeline sorts by (time, id) in creation order

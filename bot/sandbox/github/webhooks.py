@@ -29,11 +29,12 @@ RELEASE_ORDERS = ("as-held", "reverse", "shuffle")
 
 @dataclass(slots=True)
 class Hook:
-    """One webhook delivery waiting to be sent: event name, payload and the repository it concerns."""
+    """One webhook delivery waiting to be sent: event name, payload and the repository (or App) it concerns."""
 
     event: str
     payload: JSON
-    repo: Repo
+    repo: Repo | None
+    app_id: int | None = None
 
 
 class Payloads:
@@ -47,6 +48,9 @@ class Payloads:
         if self.render.world.users[repo.owner].type == "Organization":
             data["organization"] = self.render.org(repo.owner)
         data["sender"] = self.render.user(sender)
+        installation = self.render.world.apps.installation_for(repo.id)
+        if installation is not None:  # a delivery to a GitHub App names the installation it came through
+            data["installation"] = {"id": installation.id, "node_id": f"IN_{installation.id}"}
         return data
 
     def pull_request(self, action: str, repo: Repo, item: Item, sender: str, **extra: Any) -> Hook:
@@ -203,10 +207,15 @@ class WebhookSender:
             "User-Agent": USER_AGENT,
             "X-GitHub-Event": hook.event,
             "X-GitHub-Delivery": delivery,
-            "X-GitHub-Hook-ID": str(hook.repo.hook_id),
-            "X-GitHub-Hook-Installation-Target-Type": "repository",
-            "X-GitHub-Hook-Installation-Target-ID": str(hook.repo.id),
         }
+        if hook.repo is not None:
+            headers["X-GitHub-Hook-ID"] = str(hook.repo.hook_id)
+            headers["X-GitHub-Hook-Installation-Target-Type"] = "repository"
+            headers["X-GitHub-Hook-Installation-Target-ID"] = str(hook.repo.id)
+        else:
+            headers["X-GitHub-Hook-ID"] = str(hook.app_id)
+            headers["X-GitHub-Hook-Installation-Target-Type"] = "integration"
+            headers["X-GitHub-Hook-Installation-Target-ID"] = str(hook.app_id)
         if secret is not None:
             headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
             headers["X-Hub-Signature-256"] = sign(secret, body)
@@ -214,7 +223,7 @@ class WebhookSender:
             "id": delivery,
             "event": hook.event,
             "action": hook.payload.get("action"),
-            "repository": hook.repo.full_name,
+            "repository": hook.repo.full_name if hook.repo is not None else None,
             "status": None,
             "error": None,
             "redelivery": redelivery,
