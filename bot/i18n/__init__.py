@@ -6,18 +6,18 @@ string through it; strings defined away from where they are shown are marked wit
 
 from bot.i18n.catalog import DOMAIN, LOCALES_DIR, po_path, translations
 from bot.i18n.locales import DISCORD_LOCALES, SHIPPED, SOURCE, SUPPORTED, catalogue_for, check_locale
-from bot.i18n.text import ENGLISH, Lang, N_, lang
+from bot.i18n.text import ENGLISH, N_, Lang, lang
 
 __all__ = [
     "DISCORD_LOCALES",
     "DOMAIN",
     "ENGLISH",
     "LOCALES_DIR",
+    "N_",
     "SHIPPED",
     "SOURCE",
     "SUPPORTED",
     "Lang",
-    "N_",
     "catalogue_for",
     "check_locale",
     "lang",

@@ -17,7 +17,7 @@ from bot.i18n.locales import SOURCE, catalogue_for
 _ENGLISH_ORDINALS = {"one": "st", "two": "nd", "few": "rd"}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark a string for the catalogues without translating it here (it is translated where it is shown)."""
     return message
 
