@@ -265,6 +265,14 @@ class BotSink:
         self._check_role(guild_id, role_id)
         await _guard(self._bot.http.remove_role(guild_id, user_id, role_id, reason=reason or None))
 
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """React to a message as the bot (a quiet acknowledgement)."""
+        await _guard(self._bot.http.add_reaction(channel_id, message_id, emoji))
+
+    async def remove_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """Take the bot's own reaction off a message."""
+        await _guard(self._bot.http.remove_own_reaction(channel_id, message_id, emoji))
+
 
 def _seen(data: dict[str, object]) -> SeenMessage:
     """Keep what identifies a message read back from Discord."""

@@ -1,0 +1,34 @@
+"""The language of channel posts: ``[discord] locale`` if set, else the server's preferred locale, else English."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n.text import Lang, lang
+from bot.timeutil import iso
+
+
+async def channel_lang(conn: aiosqlite.Connection, settings: Settings) -> Lang:
+    """Return the language Vestry posts in on the server it serves."""
+    if settings.discord.locale:
+        return lang(settings.discord.locale)
+    cursor = await conn.execute(
+        "SELECT preferred_locale FROM guild_locales WHERE guild_id = ?", (settings.discord.guild_id,)
+    )
+    row = await cursor.fetchone()
+    return lang(str(row[0]) if row else None)
+
+
+async def remember_guild_locale(db: Database, guild_id: int, locale: str, now: datetime) -> None:
+    """Keep the server's preferred locale (Discord sends it with the guild and on every change)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO guild_locales(guild_id, preferred_locale, seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(guild_id) DO UPDATE SET preferred_locale = excluded.preferred_locale, "
+            "seen_at = excluded.seen_at",
+            (guild_id, locale, iso(now)),
+        )
