@@ -6,20 +6,20 @@ First-PR kudos, milestones and other firsts are posted by the Recognition servic
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.checks import in_guild, maintainer_only
-from bot.discord.render import allowed_mentions, embeds, send_reply
+from bot.discord.public import answer_channel, answer_public, held
+from bot.discord.render import send_reply
 from bot.errors import UserFacingError
-from bot.fit import fit_choices, fit_message
-from bot.messages import OutMessage, Reply
+from bot.fit import fit_choices
+from bot.i18n import lang
+from bot.messages import Reply
 from bot.services.halloffame import HallOfFame
 from bot.services.recognition import (
     MemberRef,
@@ -43,15 +43,15 @@ def member_ref(member: discord.Member | discord.User) -> MemberRef:
     return MemberRef(member.id, member.display_name, member.bot)
 
 
-async def send_public(interaction: discord.Interaction, message: OutMessage) -> int | None:
-    """Answer in the channel for everyone to see, mentioning exactly who the message lists; return its id."""
-    message = fit_message(message)
-    answered = await interaction.response.send_message(
-        content=message.content or None,
-        embeds=embeds(message.embeds),
-        allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
-    )
-    return answered.message_id if answered is not None else None
+def already_thanked(interaction: discord.Interaction, name: str) -> str:
+    """Tell a member, in their language, that the thanks they repeated is recorded (and where it is posted)."""
+    speaker = lang(interaction.locale.value)
+    if interaction.channel_id:
+        channel = f"<#{interaction.channel_id}>"
+        return speaker.gettext(
+            "Your thanks to {name} is already recorded; it is posted in {channel}.", name=name, channel=channel
+        )
+    return speaker.gettext("Your thanks to {name} is already recorded.", name=name)
 
 
 def public_note(public: bool) -> str:
@@ -82,27 +82,6 @@ class Kudos(commands.Cog):
         """The server Vestry serves."""
         return self.bot.services.settings.discord.guild_id
 
-    def _held(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """Keep an outbox post waiting while the interaction answer tries to make it."""
-        dispatcher = self.bot.services.dispatcher
-        return dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext()
-
-    def _answer_channel(self, interaction: discord.Interaction) -> int | None:
-        """Where a command's post goes through the outbox when its answer fails (none without a dispatcher)."""
-        return interaction.channel_id if self.bot.services.dispatcher is not None else None
-
-    async def _answer_public(self, interaction: discord.Interaction, key: str, message: OutMessage) -> None:
-        """Make a held outbox post as the interaction's answer; when the answer fails, the outbox makes it."""
-        try:
-            message_id = await send_public(interaction, message)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("the answer to %s failed (%s); the outbox posts it instead", key, exc)
-            return
-        dispatcher = self.bot.services.dispatcher
-        if dispatcher is not None:
-            result = {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
-            await dispatcher.complete(key, result)
-
     @app_commands.command(name="kudos")
     @app_commands.describe(member="Who you want to thank", reason="What they did")
     @app_commands.guild_only()
@@ -112,21 +91,19 @@ class Kudos(commands.Cog):
         key = kudos_post_key(self.guild_id, interaction.id)
         # The kudos and its post are recorded together; the outbox holds the post while this answer makes it,
         # and makes it itself if the answer fails (or the bot dies first), so a kudos is never without its post.
-        with self._held(key):
+        with held(self.bot, key):
             given = await self.recognition.give_kudos(
                 self.guild_id,
                 member_ref(interaction.user),
                 member_ref(member),
                 reason,
                 interaction_id=interaction.id,
-                channel_id=self._answer_channel(interaction),
+                channel_id=answer_channel(self.bot, interaction),
             )
             if given.repeated:
-                where = f" in <#{interaction.channel_id}>" if interaction.channel_id else ""
-                text = f"Your thanks to {member.display_name} is already recorded; it is posted{where}."
-                await send_reply(interaction, Reply(text))
+                await send_reply(interaction, Reply(already_thanked(interaction, member.display_name)))
                 return
-            await self._answer_public(interaction, key, kudos_message(given))
+            await answer_public(self.bot, interaction, key, kudos_message(given, lang(given.locale)))
 
     @app_commands.command(name="recognize")
     @app_commands.describe(
@@ -137,7 +114,7 @@ class Kudos(commands.Cog):
     async def recognize(self, interaction: discord.Interaction, member: discord.Member, kind: str, link: str) -> None:
         """Recognise a member's non-code contribution (maintainers)."""
         key = recognition_answer_key(self.guild_id, interaction.id)
-        with self._held(key):
+        with held(self.bot, key):
             given = await self.recognition.recognize(
                 self.guild_id,
                 member_ref(interaction.user),
@@ -145,13 +122,13 @@ class Kudos(commands.Cog):
                 kind,
                 link,
                 interaction_id=interaction.id,
-                channel_id=self._answer_channel(interaction),
+                channel_id=answer_channel(self.bot, interaction),
             )
             if given.repeated:
                 await send_reply(interaction, Reply(f"This recognition of {member.display_name} is already recorded."))
                 return
             if not given.posted:
-                await self._answer_public(interaction, key, recognition_message(given))
+                await answer_public(self.bot, interaction, key, recognition_message(given))
                 return
         channel = self.bot.services.settings.discord.channels.kudos
         await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))

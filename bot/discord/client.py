@@ -18,8 +18,10 @@ from discord.ext import commands
 from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.setup_checks import channel_problems, tier_role_problems
-from bot.discord.tree import VestryTree, message_for
+from bot.discord.translator import CatalogueTranslator
+from bot.discord.tree import VestryTree, bug_message, message_for
 from bot.fit import fit_message
+from bot.i18n import lang
 from bot.messages import OutMessage
 from bot.outbox import PermanentError, SeenMessage, TransientError, embed_keys
 
@@ -86,18 +88,24 @@ class VestryBot(commands.Bot):
                 raise CogLoadError(f"cog {name} failed to load: {exc.__cause__ or exc}") from exc
         self.tree.copy_global_to(guild=self.guild_object)
         self.tree.clear_commands(guild=None)
+        await self.tree.set_translator(CatalogueTranslator())
         await self.sync_commands()
 
-    def command_hash(self) -> str:
-        """Hash the command set as it would be sent to Discord."""
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=self.guild_object)]
+    async def command_hash(self) -> str:
+        """Hash the command set as it would be sent to Discord, localisations included."""
+        translator = self.tree.translator
+        commands = self.tree.get_commands(guild=self.guild_object)
+        if translator is None:
+            payload = [command.to_dict(self.tree) for command in commands]
+        else:
+            payload = [await command.get_translated_payload(self.tree, translator) for command in commands]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     async def sync_commands(self, force: bool = False) -> bool:
         """Sync the server's commands when the set changed since the last sync (or when forced)."""
         db = self.services.db
         key = f"commands_hash:{self.guild_object.id}"
-        digest = self.command_hash()
+        digest = await self.command_hash()
         if not force and self.sync_mode != "always" and await db.get_state(key) == digest:
             log.info("commands unchanged; not syncing")
             return False
@@ -111,8 +119,9 @@ class VestryBot(commands.Bot):
         self.component_handlers[prefix] = handler
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Route component clicks to their cog's handler, with the same error handling as commands."""
-        if interaction.type is not discord.InteractionType.component or not interaction.data:
+        """Route component clicks and modal submissions to their cog's handler, with the commands' error handling."""
+        kinds = (discord.InteractionType.component, discord.InteractionType.modal_submit)
+        if interaction.type not in kinds or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
         prefix, _, rest = custom_id.partition(":")
@@ -122,10 +131,11 @@ class VestryBot(commands.Bot):
         try:
             await handler(interaction, rest)
         except Exception as exc:
-            text, is_bug = message_for(exc)
+            speaker = lang(interaction.locale.value)
+            text, is_bug = message_for(exc, speaker)
             if is_bug:
                 log.exception("button %s failed", custom_id)
-                text = "Something went wrong on our side; the maintainers can find it in the log."
+                text = bug_message(speaker)
             tree = self.tree
             assert isinstance(tree, VestryTree)
             await tree.send_error(interaction, text)

@@ -97,6 +97,7 @@ class KudosGiven:
     repeated: bool = False  # the same interaction, or a retry after its answer failed: nothing new was recorded
     channel_id: int | None = None  # where its post is (or goes), when the outbox holds it
     message: MessageRef | None = None  # the message thanked for (context menu or reaction)
+    locale: str = "en"  # the language of its post (the channel posts' language)
 
 
 @dataclass(frozen=True)

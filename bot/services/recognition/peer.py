@@ -314,11 +314,13 @@ class PeerKudos:
                     return earlier
             await check_daily_limit(conn, guild_id, giver.id, self._settings.kudos.peer_daily_limit, now)
             _, total = await record_kudos(conn, guild_id, giver, receiver, text, now, interaction_id, message)
-            given = KudosGiven(giver, receiver, text, total, channel_id=channel_id, message=message)
+            speaker = await channel_lang(conn, self._settings)
+            given = KudosGiven(
+                giver, receiver, text, total, channel_id=channel_id, message=message, locale=speaker.locale
+            )
             if interaction_id is not None and channel_id is not None:
                 key = kudos_post_key(guild_id, interaction_id)
-                post = kudos_message(given, await channel_lang(conn, self._settings))
-                await enqueue_message(conn, key, channel_id, post, now=now, answering=True)
+                await enqueue_message(conn, key, channel_id, kudos_message(given, speaker), now=now, answering=True)
         log.info("member %s gave kudos to %s", giver.id, receiver.id)
         return given
 
