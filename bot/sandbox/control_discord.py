@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.i18n.locales import DISCORD_LOCALES
 from bot.sandbox.control import BadRequest, _body, _json, _need
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
         values = body.get("values") or {}
         if not isinstance(values, dict):
             raise BadRequest("values must be an object of field custom_id to text")
+        locale = str(body["locale"]) if body.get("locale") else None
         try:
-            return _json(await discord.submit_modal(member, interaction, str(custom_id), values))
+            return _json(await discord.submit_modal(member, interaction, str(custom_id), values, locale=locale))
         except KeyError:
             raise
         except LookupError as exc:
@@ -63,8 +65,29 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
     @routes.post("/discord/reactions")
     async def reaction(request: web.Request) -> web.Response:
         member, message, emoji = _need(await _body(request), "member", "message", "emoji")
-        await discord.add_reaction(member, message, str(emoji))
-        return _json({})
+        return _json({"changed": await discord.add_reaction(member, message, str(emoji))})
+
+    @routes.delete("/discord/reactions")
+    async def unreaction(request: web.Request) -> web.Response:
+        member, message, emoji = _need(await _body(request), "member", "message", "emoji")
+        return _json({"changed": await discord.add_reaction(member, message, str(emoji), add=False)})
+
+    @routes.get("/discord/reactions")
+    async def reactions(request: web.Request) -> web.Response:
+        message = request.query.get("message", "")
+        return _json(discord.reactions.listing(discord.reactions.message(message).id))
+
+    @routes.patch("/discord/guild")
+    async def guild(request: web.Request) -> web.Response:
+        (locale,) = _need(await _body(request), "preferred_locale")
+        if str(locale) not in DISCORD_LOCALES:
+            raise BadRequest(f"preferred_locale: {locale!r} is not a Discord locale")
+        discord.set_preferred_locale(str(locale))
+        return _json({"preferred_locale": str(locale)})
+
+    @routes.get("/discord/commands")
+    async def commands(request: web.Request) -> web.Response:
+        return _json(discord.synced_commands)
 
     @routes.post("/discord/autocomplete")
     async def autocomplete(request: web.Request) -> web.Response:
