@@ -23,6 +23,16 @@ async def channel_lang(conn: aiosqlite.Connection, settings: Settings) -> Lang:
     return lang(str(row[0]) if row else None)
 
 
+async def posts_lang(db: Database, settings: Settings) -> Lang:
+    """Return the language of channel posts, outside a transaction."""
+    if settings.discord.locale:
+        return lang(settings.discord.locale)
+    found = await db.fetchval(
+        "SELECT preferred_locale FROM guild_locales WHERE guild_id = ?", (settings.discord.guild_id,)
+    )
+    return lang(str(found) if found else None)
+
+
 async def remember_guild_locale(db: Database, guild_id: int, locale: str, now: datetime) -> None:
     """Keep the server's preferred locale (Discord sends it with the guild and on every change)."""
     async with db.transaction() as conn:

@@ -9,6 +9,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_timedelta
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 from bot.i18n.catalog import translations
@@ -47,6 +48,17 @@ class Lang:
         """Choose the plural form for ``count`` (``{count}`` is filled, formatted for the locale)."""
         chosen = translations(self.locale).ngettext(singular, plural, count)
         return chosen.format(count=self.number(count), **values)
+
+    @property
+    def babel(self) -> Locale:
+        """The Babel locale, for formats the helpers here do not cover."""
+        return _babel(self.locale)
+
+    def join(self, items: list[str]) -> str:
+        """Join items as a sentence does: "a, b and c", "a, b und c", "a, b e c"."""
+        if self.locale == SOURCE:  # Babel's English adds a serial comma ("a, b, and c"); Vestry writes without
+            return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+        return format_list(items, locale=_babel(self.locale))
 
     def number(self, value: float) -> str:
         """Format a number the locale's way (1,234 / 1.234)."""
