@@ -43,7 +43,7 @@ def _from_call(call: ast.Call) -> Iterator[Found]:
             yield line, "pgettext", (COMMAND_NAME, found), []
         if (found := _string(keywords.get("description"))) is not None:
             yield line, "gettext", found, []
-    elif name == "context_menu":
+    elif name in ("context_menu", "ContextMenu"):
         if (found := _string(keywords.get("name"))) is not None:
             yield line, "pgettext", (MENU_NAME, found), []
     elif name == "describe":

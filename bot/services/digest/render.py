@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from bot.config.models import DigestSettings
-from bot.i18n import ENGLISH, Lang
+from bot.i18n import ENGLISH, N_, Lang
 from bot.messages import Attachment, OutMessage, escape_markdown, mention
 from bot.services.digest.model import DigestData, Ranked, Ref, Who
 from bot.services.digest.periods import Period
@@ -18,7 +18,6 @@ from bot.services.digest.periods import Period
 CHART_FILE = "vestry-digest.png"
 COLOR = 0x5865F2
 FIELD_LIMIT = 1024
-DATE = "date pattern"  # the gettext context of date patterns (Unicode LDML, e.g. "d MMM"; see docs/translating.md)
 
 
 def unit_of(period: Period) -> str:
@@ -32,18 +31,21 @@ def unit_of(period: Period) -> str:
 
 def _per_unit(speaker: Lang, unit: str, week: str, day: str, other: str, **values: Any) -> str:
     """Choose the sentence written for the unit (whole sentences: "this" agrees with the noun in many languages)."""
-    return speaker.gettext(week if unit == "week" else day if unit == "day" else other, **values)
+    chosen = week if unit == "week" else day if unit == "day" else other
+    return speaker.gettext(chosen, **values)
 
 
 def _date(when: datetime, pattern: str, speaker: Lang) -> str:
-    return format_datetime(when, speaker.pgettext(DATE, pattern), tzinfo=when.tzinfo, locale=speaker.babel)
+    """Format a moment with a translated LDML pattern (``speaker.pgettext("date pattern", ...)``)."""
+    return format_datetime(when, pattern, tzinfo=when.tzinfo, locale=speaker.babel)
 
 
 def span_text(period: Period, zone: str, speaker: Lang = ENGLISH) -> str:
     """Write a period's dates the short way, e.g. "4 Jan – 11 Jan 2030" ("4. Jan. – 11. Jan. 2030")."""
     tz = ZoneInfo(zone)
     start, end = period.start.astimezone(tz), period.end.astimezone(tz)
-    return f"{_date(start, 'd MMM', speaker)} – {_date(end, 'd MMM y', speaker)}"
+    day, day_and_year = speaker.pgettext("date pattern", "d MMM"), speaker.pgettext("date pattern", "d MMM y")
+    return f"{_date(start, day, speaker)} – {_date(end, day_and_year, speaker)}"
 
 
 def duration_text(value: timedelta, speaker: Lang = ENGLISH) -> str:
@@ -92,15 +94,15 @@ def change_text(now: int, before: int, unit: str, speaker: Lang = ENGLISH) -> st
     """Say how a count changed from the period before."""
     if now == before:
         return _per_unit(
-            speaker, unit, "same as the week before", "same as the day before", "same as the period before"
+            speaker, unit, N_("same as the week before"), N_("same as the day before"), N_("same as the period before")
         )
     values = {"arrow": "▲" if now > before else "▼", "count": speaker.number(abs(now - before))}
     return _per_unit(
         speaker,
         unit,
-        "{arrow} {count} from the week before",
-        "{arrow} {count} from the day before",
-        "{arrow} {count} from the period before",
+        N_("{arrow} {count} from the week before"),
+        N_("{arrow} {count} from the day before"),
+        N_("{arrow} {count} from the period before"),
         **values,
     )
 
@@ -117,9 +119,9 @@ def render_digest(
     heading = _per_unit(
         speaker,
         unit,
-        "📜 **This week in the vestry** · {when}",
-        "📜 **This day in the vestry** · {when}",
-        "📜 **This period in the vestry** · {when}",
+        N_("📜 **This week in the vestry** · {when}"),
+        N_("📜 **This day in the vestry** · {when}"),
+        N_("📜 **This period in the vestry** · {when}"),
         when=when,
     )
     lines = [heading]
@@ -163,12 +165,18 @@ def render_quiet(data: DigestData, settings: DigestSettings, speaker: Lang = ENG
         _per_unit(
             speaker,
             unit_of(data.period),
-            "📜 **A quiet week in the vestry** ({span}): no merges, reviews or new stars this time. "
-            "Rest is part of the rhythm too. 🌿",
-            "📜 **A quiet day in the vestry** ({span}): no merges, reviews or new stars this time. "
-            "Rest is part of the rhythm too. 🌿",
-            "📜 **A quiet period in the vestry** ({span}): no merges, reviews or new stars this time. "
-            "Rest is part of the rhythm too. 🌿",
+            N_(
+                "📜 **A quiet week in the vestry** ({span}): no merges, reviews or new stars this time. "
+                "Rest is part of the rhythm too. 🌿"
+            ),
+            N_(
+                "📜 **A quiet day in the vestry** ({span}): no merges, reviews or new stars this time. "
+                "Rest is part of the rhythm too. 🌿"
+            ),
+            N_(
+                "📜 **A quiet period in the vestry** ({span}): no merges, reviews or new stars this time. "
+                "Rest is part of the rhythm too. 🌿"
+            ),
             span=span,
         )
     ]
@@ -215,9 +223,9 @@ def _stars(data: DigestData, unit: str, speaker: Lang) -> tuple[str, str] | None
     text = _per_unit(
         speaker,
         unit,
-        "**+{gained}** this week · **{total}** in total",
-        "**+{gained}** today · **{total}** in total",
-        "**+{gained}** this period · **{total}** in total",
+        N_("**+{gained}** this week · **{total}** in total"),
+        N_("**+{gained}** today · **{total}** in total"),
+        N_("**+{gained}** this period · **{total}** in total"),
         **values,
     )
     return speaker.gettext("⭐ Stars"), text
@@ -258,9 +266,9 @@ def _health(data: DigestData, unit: str, speaker: Lang) -> tuple[str, str]:
         opened = _per_unit(
             speaker,
             unit,
-            "over {prs} opened this week",
-            "over {prs} opened today",
-            "over {prs} opened this period",
+            N_("over {prs} opened this week"),
+            N_("over {prs} opened today"),
+            N_("over {prs} opened this period"),
             prs=speaker.ngettext("{count} reviewed PR", "{count} reviewed PRs", sample),
         )
         if health.unanswered:
@@ -275,9 +283,9 @@ def _health(data: DigestData, unit: str, speaker: Lang) -> tuple[str, str]:
             _per_unit(
                 speaker,
                 unit,
-                "No review yet for the {prs} opened this week.",
-                "No review yet for the {prs} opened today.",
-                "No review yet for the {prs} opened this period.",
+                N_("No review yet for the {prs} opened this week."),
+                N_("No review yet for the {prs} opened today."),
+                N_("No review yet for the {prs} opened this period."),
                 prs=prs,
             )
         )
@@ -320,9 +328,10 @@ def _clip(text: str) -> str:
 def _window(period: Period, zone: str, speaker: Lang) -> str:
     tz = ZoneInfo(zone)
     start, end = period.start.astimezone(tz), period.end.astimezone(tz)
+    pattern = speaker.pgettext("date pattern", "d MMM HH:mm")
     return speaker.gettext(
         "From GitHub activity {start} to {end} ({zone})",
-        start=_date(start, "d MMM HH:mm", speaker),
-        end=_date(end, "d MMM HH:mm", speaker),
+        start=_date(start, pattern, speaker),
+        end=_date(end, pattern, speaker),
         zone=zone,
     )
