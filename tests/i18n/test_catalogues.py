@@ -8,6 +8,7 @@ import string
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 from babel.dates import format_datetime
 from babel.messages.catalog import Catalog, Message
@@ -157,3 +158,48 @@ def test_no_member_facing_sentence_is_glued_from_translated_fragments() -> None:
             if any(_translated(part) for part in parts) and any(_words(part) for part in parts):
                 glued.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not glued, f"sentences glued from translated pieces (use one template with placeholders): {glued}"
+
+
+async def test_the_translated_command_payloads_are_ones_discord_accepts(tmp_path: Path) -> None:
+    from bot.app import RunOptions, build_services
+    from bot.clock import ManualClock
+    from bot.config import load_secrets, parse_settings
+    from bot.db import Database
+    from bot.discord.client import VestryBot, discover_cogs
+    from bot.discord.translator import CatalogueTranslator
+    from bot.sandbox.discord.commands import _check_kinds, _validate_command
+
+    settings = parse_settings(
+        {
+            "discord": {"guild_id": 1094583495310856262, "channels": {"kudos": 1094583495310856263}},
+            "github": {"repositories": ["acme/widget"]},
+            "webhooks": {"enabled": False},
+            "database": {"path": str(tmp_path / "v.sqlite3")},
+        }
+    )
+    db = Database(settings.database.path)
+    await db.open()
+    await db.migrate()
+    bot = VestryBot(
+        build_services(settings, load_secrets({}), db, ManualClock(datetime(2030, 1, 4, tzinfo=UTC)), RunOptions())
+    )
+    try:
+        for name in discover_cogs():
+            await bot.load_extension(name)
+        translator = CatalogueTranslator()
+        payload = [await command.get_translated_payload(bot.tree, translator) for command in bot.tree.get_commands()]
+        payload += [
+            await menu.get_translated_payload(bot.tree, translator)
+            for kind in (discord.AppCommandType.user, discord.AppCommandType.message)
+            for menu in bot.tree.get_commands(type=kind)
+        ]
+    finally:
+        await bot.close()
+        await db.close()
+    _check_kinds(payload)
+    for index, item in enumerate(payload):
+        _validate_command(index, item)  # raises Discord's 400 (50035) for any invalid localisation
+    by_name = {item["name"]: item for item in payload}
+    assert by_name["leaderboard"]["name_localizations"] == {"de": "bestenliste", "pt-BR": "ranking"}
+    assert by_name["Thank for this"]["name_localizations"] == {"de": "Danke dafür", "pt-BR": "Agradecer por isto"}
+    assert set(by_name["kudos"]["description_localizations"]) == {"de", "pt-BR"}
