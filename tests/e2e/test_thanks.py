@@ -27,6 +27,7 @@ async def say(sb: ControlClient, member: str, content: str, channel: str = "gene
 
 
 async def menu(sb: ControlClient, member: str, name: str, **target: Any) -> dict[str, Any]:
+    """Run a context menu on ``target_message`` or ``target_member`` (and an optional ``locale``)."""
     return await sb.post("/discord/commands", {"member": member, "command": name, **target})  # type: ignore[no-any-return]
 
 
