@@ -112,17 +112,29 @@ def _link(celebration: Celebration) -> str:
     return f"[{title}]({celebration.url})" if celebration.url else title
 
 
-def detail_line(celebration: Celebration) -> str:
-    """Describe the pull request, review or issue behind a celebration in one line."""
+def detail_line(celebration: Celebration, *, titled: bool = False) -> str:
+    """Describe the pull request, review or issue behind a celebration in one line.
+
+    ``titled``: the embed's title already shows and links the pull request or issue, so the line does not
+    repeat it.
+    """
     repo = escape_markdown(celebration.repo)
+    merged_by = escape_markdown(celebration.merged_by) if celebration.merged_by else "a maintainer"
+    other = escape_markdown(celebration.other) if celebration.other else "a contributor"
+    if titled:
+        if celebration.kind in (FIRST_PR, MILESTONE):
+            return f"In {repo}, merged by {merged_by}"
+        if celebration.kind == FIRST_REVIEW:
+            return f"A review in {repo}"
+        if celebration.kind == FIRST_ISSUE_CLOSED:
+            return f"An issue closed in {repo}"
+        return f"A pull request by {other} in {repo}"
     if celebration.kind in (FIRST_PR, MILESTONE):
-        merged_by = escape_markdown(celebration.merged_by) if celebration.merged_by else "a maintainer"
         return f"{_link(celebration)} in {repo}, merged by {merged_by}"
     if celebration.kind == FIRST_REVIEW:
         return f"reviewed {_link(celebration)} in {repo}"
     if celebration.kind == FIRST_ISSUE_CLOSED:
         return f"closed {_link(celebration)} in {repo}"
-    other = escape_markdown(celebration.other) if celebration.other else "a contributor"
     return f"merged {_link(celebration)} by {other} in {repo}"
 
 
@@ -148,7 +160,7 @@ def _embed(celebration: Celebration) -> dict[str, object]:
     embed: dict[str, object] = {
         "author": author,
         "title": _cut(escape_markdown(celebration.title or f"{celebration.repo}#{celebration.number}"), 256),
-        "description": detail_line(celebration),
+        "description": detail_line(celebration, titled=True),
         "color": {FIRST_PR: GREEN, MILESTONE: GOLD}.get(celebration.kind, BLUE),
         "footer": {"text": footer},
     }
