@@ -18,6 +18,7 @@ PROMOTION_PLACEHOLDERS = frozenset({"member", "tier", "next_tier"})
 DEFAULT_TEMPLATES = {
     "first_pr": N_("Welcome aboard, {author}! Your first pull request to {repo} was merged. Thank you!"),
     "milestone": N_("{author} just had their {count}th pull request merged. What a run!"),
+    "promotion": N_("{member} is now a {tier}!"),
 }
 _EMOJI_MAX = 64
 

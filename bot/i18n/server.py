@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.config import Settings
+from bot.config.i18n import DEFAULT_TEMPLATES
 from bot.db import Database
 from bot.i18n.text import Lang, lang
 from bot.timeutil import iso
@@ -42,3 +43,13 @@ async def remember_guild_locale(db: Database, guild_id: int, locale: str, now: d
             "seen_at = excluded.seen_at",
             (guild_id, locale, iso(now)),
         )
+
+
+def template_for(settings: Settings, speaker: Lang, key: str, configured: str) -> str:
+    """Choose a post template: the operator's for this language, else their main one if they changed it, else the
+    built-in one in this language (``key``: ``first_pr``, ``milestone`` or ``promotion``)."""
+    own = settings.template(speaker.discord_locale, key)
+    if own is not None:
+        return own
+    default = DEFAULT_TEMPLATES[key]
+    return configured if configured != default else speaker.gettext(default)
