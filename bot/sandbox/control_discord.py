@@ -65,12 +65,14 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Sandbox) -> No
     @routes.post("/discord/reactions")
     async def reaction(request: web.Request) -> web.Response:
         member, message, emoji = _need(await _body(request), "member", "message", "emoji")
-        return _json({"changed": await discord.add_reaction(member, message, str(emoji))})
+        await discord.add_reaction(member, message, str(emoji))
+        return _json({})
 
     @routes.delete("/discord/reactions")
     async def unreaction(request: web.Request) -> web.Response:
         member, message, emoji = _need(await _body(request), "member", "message", "emoji")
-        return _json({"changed": await discord.add_reaction(member, message, str(emoji), add=False)})
+        await discord.add_reaction(member, message, str(emoji), add=False)
+        return _json({})
 
     @routes.get("/discord/reactions")
     async def reactions(request: web.Request) -> web.Response:

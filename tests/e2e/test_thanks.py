@@ -124,8 +124,9 @@ async def test_a_reaction_gives_kudos_once_quietly_and_withdrawing_it_in_time_ta
     assert await kudos_received(sb, "alice") == 1
     assert len(await sb.messages("general")) == before  # quiet: a reaction, no post
 
-    again = await sb.post("/discord/reactions", {"member": "bob", "message": message, "emoji": PRAY})
-    assert again == {"changed": False}  # Discord keeps one reaction per member and emoji
+    await sb.post("/discord/reactions", {"member": "bob", "message": message, "emoji": PRAY})  # no second reaction
+    (pray,) = [r for r in await sb.get("/discord/reactions", message=message) if r["emoji"] == PRAY]
+    assert pray["count"] == 3  # alice's, bob's and the bot's: Discord keeps one reaction per member and emoji
     await sb.delete("/discord/reactions", {"member": "bob", "message": message, "emoji": PRAY})
     await until(sb, not_acknowledged)
     assert await kudos_received(sb, "alice") == 0
