@@ -33,6 +33,13 @@ _FOOTERS = {
     FIRST_MERGE: N_("First merge of someone else's pull request"),
 }
 
+_LABELS = {  # the footers as a combined post's field names write them, within a line
+    FIRST_PR: N_("first merged pull request"),
+    FIRST_REVIEW: N_("first review"),
+    FIRST_ISSUE_CLOSED: N_("first issue closed"),
+    FIRST_MERGE: N_("first merge of someone else's pull request"),
+}
+
 
 def ordinal(n: int) -> str:
     """Return 1st, 2nd, 3rd, 11th, 22nd…"""
@@ -119,7 +126,7 @@ def label(celebration: Celebration, speaker: Lang = ENGLISH) -> str:
     """Say in a few words what is celebrated."""
     if celebration.kind == MILESTONE:
         return speaker.gettext("{ordinal} merged pull request", ordinal=speaker.ordinal(celebration.count))
-    return speaker.gettext(_FOOTERS[celebration.kind])
+    return speaker.gettext(_LABELS[celebration.kind])
 
 
 def _link(celebration: Celebration) -> str:
