@@ -18,7 +18,7 @@ from bot.discord.public import answer_channel, answer_public, held
 from bot.discord.render import send_reply
 from bot.errors import UserFacingError
 from bot.fit import fit_choices
-from bot.i18n import lang
+from bot.i18n import ENGLISH, N_, Lang, lang
 from bot.messages import Reply
 from bot.services.halloffame import HallOfFame
 from bot.services.recognition import (
@@ -54,11 +54,13 @@ def already_thanked(interaction: discord.Interaction, name: str) -> str:
     return speaker.gettext("Your thanks to {name} is already recorded.", name=name)
 
 
-def public_note(public: bool) -> str:
+def public_note(public: bool, speaker: Lang = ENGLISH) -> str:
     """Say what /profile public:… changed."""
     if public:
-        return "Your Discord name and avatar now show on the public hall of fame; `/profile public:false` hides them."
-    return "Your Discord name and avatar no longer show on the public hall of fame."
+        return speaker.gettext(
+            "Your Discord name and avatar now show on the public hall of fame; `/profile public:false` hides them."
+        )
+    return speaker.gettext("Your Discord name and avatar no longer show on the public hall of fame.")
 
 
 class Kudos(commands.Cog):
@@ -125,13 +127,19 @@ class Kudos(commands.Cog):
                 channel_id=answer_channel(self.bot, interaction),
             )
             if given.repeated:
-                await send_reply(interaction, Reply(f"This recognition of {member.display_name} is already recorded."))
+                text = lang(interaction.locale.value).gettext(
+                    "This recognition of {name} is already recorded.", name=member.display_name
+                )
+                await send_reply(interaction, Reply(text))
                 return
             if not given.posted:
                 await answer_public(self.bot, interaction, key, recognition_message(given))
                 return
         channel = self.bot.services.settings.discord.channels.kudos
-        await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))
+        text = lang(interaction.locale.value).gettext(
+            "Thanks for recognising {name}: posted in {channel}.", name=member.display_name, channel=f"<#{channel}>"
+        )
+        await send_reply(interaction, Reply(text))
 
     @recognize.autocomplete("kind")
     async def kind_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -151,12 +159,12 @@ class Kudos(commands.Cog):
         """Show a member's contributions, thanks received and place on the ladder."""
         subject = member or interaction.user
         if public is not None and subject.id != interaction.user.id:
-            raise UserFacingError("Only you can choose what the hall of fame shows about you; leave `member` out.")
+            raise UserFacingError(N_("Only you can choose what the hall of fame shows about you; leave `member` out."))
         note = None
         if public is not None:
             user = interaction.user
             await self.hall.set_public(user.id, public, user.display_name, user.display_avatar.url)
-            note = public_note(public)
+            note = public_note(public, lang(interaction.locale.value))
         found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id)
         web_url = self.bot.services.settings.github.oauth_url
         await send_reply(interaction, Reply(note or "", embeds=[profile_embed(found, subject.display_name, web_url)]))
@@ -167,7 +175,7 @@ class Kudos(commands.Cog):
     async def forget(self, interaction: discord.Interaction) -> None:
         """Remove your Discord name, avatar, tier and thanks from the public hall of fame."""
         await self.hall.forget(interaction.user.id)
-        text = (
+        text = lang(interaction.locale.value).gettext(
             "Done: the hall of fame no longer shows your Discord name, avatar, tier, kudos or recognitions. "
             "Your public GitHub contributions stay listed, as on GitHub. `/profile public:true` shows you again."
         )
