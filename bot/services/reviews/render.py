@@ -291,11 +291,21 @@ def dm_message(
     )
 
 
-def queue_reply(snapshot: QueueSnapshot, *, max_rows: int, approvals_needed: int, who: str | None = None) -> Reply:
+def queue_reply(
+    snapshot: QueueSnapshot,
+    *,
+    max_rows: int,
+    approvals_needed: int,
+    who: str | None = None,
+    speaker: Lang = ENGLISH,
+) -> Reply:
     """The /reviews answer: the same rows, with snooze and "On it" marks, shown to the caller only."""
     if not snapshot.items:
-        target = f" on {who}" if who else ""
-        return Reply(content=f"No pull requests are waiting for review{target} right now. 🎉")
+        if who:
+            return Reply(
+                content=speaker.gettext("No pull requests are waiting for review on {who} right now. 🎉", who=who)
+            )
+        return Reply(content=speaker.gettext("No pull requests are waiting for review right now. 🎉"))
     lay = layout(
         snapshot.groups(),
         max_rows=max_rows,
@@ -303,9 +313,10 @@ def queue_reply(snapshot: QueueSnapshot, *, max_rows: int, approvals_needed: int
         approvals_needed=approvals_needed,
         at=snapshot.at,
         marks=True,
+        speaker=speaker,
     )
-    title = f"Review queue for {who}" if who else "Review queue"
-    return Reply(embeds=[_embed(title, lay, _summary(snapshot))])  # a reply in English (docs/translating.md)
+    title = speaker.gettext("Review queue for {who}", who=who) if who else speaker.gettext("Review queue")
+    return Reply(embeds=[_embed(title, lay, _summary(snapshot, speaker), speaker)])
 
 
 def when(moment: datetime) -> str:
@@ -313,47 +324,71 @@ def when(moment: datetime) -> str:
     return f"<t:{int(moment.timestamp())}:f>"
 
 
-def snooze_text(name: str, until: datetime) -> str:
+def snooze_text(name: str, until: datetime, speaker: Lang = ENGLISH) -> str:
     """Confirm a snooze."""
-    return f"😴 Snoozed **{escape_markdown(name)}** until {when(until)}: the next reminder leaves them out."
+    return speaker.gettext(
+        "😴 Snoozed **{name}** until {when}: the next reminder leaves them out.",
+        name=escape_markdown(name),
+        when=when(until),
+    )
 
 
-def on_it_text(name: str, pulls: Sequence[str], until: datetime, by: int | None) -> str:
+def on_it_text(name: str, pulls: Sequence[str], until: datetime, by: int | None, speaker: Lang = ENGLISH) -> str:
     """Announce an "On it" (or say there was nothing to acknowledge)."""
     if not pulls:
-        return f"Nothing is waiting on **{escape_markdown(name)}** right now."
-    marked = f" (marked by {mention(by)})" if by is not None else ""
+        return speaker.gettext("Nothing is waiting on **{name}** right now.", name=escape_markdown(name))
     shown = list(pulls[:ON_IT_LISTED])
-    listed = ", ".join(shown) + (f" and {len(pulls) - len(shown)} more" if len(pulls) > len(shown) else "")
-    return (
-        f"👀 **{escape_markdown(_short(name, 100))}** is on it: {listed}{marked}. "
-        f"No reminders about {'it' if len(pulls) == 1 else 'them'} until {when(until)}."
+    listed = ", ".join(shown)
+    if len(pulls) > len(shown):
+        listed = speaker.gettext("{listed} and {count} more", listed=", ".join(shown), count=len(pulls) - len(shown))
+    values = {"name": escape_markdown(_short(name, 100)), "listed": listed, "when": when(until)}
+    if by is not None:
+        return speaker.ngettext(
+            "👀 **{name}** is on it: {listed} (marked by {by}). No reminders about it until {when}.",
+            "👀 **{name}** is on it: {listed} (marked by {by}). No reminders about them until {when}.",
+            len(pulls),
+            by=mention(by),
+            **values,
+        )
+    return speaker.ngettext(
+        "👀 **{name}** is on it: {listed}. No reminders about it until {when}.",
+        "👀 **{name}** is on it: {listed}. No reminders about them until {when}.",
+        len(pulls),
+        **values,
     )
 
 
-def away_text(until: datetime, linked: bool) -> str:
+def away_text(until: datetime, linked: bool, speaker: Lang = ENGLISH) -> str:
     """Confirm /away."""
-    text = (
-        f"🌴 You're away until {when(until)}. Review reminders won't mention you (your rows still show, "
-        "marked away). Use /back when you return."
+    if linked:
+        return speaker.gettext(
+            "🌴 You're away until {when}. Review reminders won't mention you (your rows still show, marked away). "
+            "Use /back when you return.",
+            when=when(until),
+        )
+    return speaker.gettext(
+        "🌴 You're away until {when}. Review reminders won't mention you (your rows still show, marked away). "
+        "Use /back when you return. Link your GitHub account with /link so reminders know which reviews are yours.",
+        when=when(until),
     )
-    if not linked:
-        text += " Link your GitHub account with /link so reminders know which reviews are yours."
-    return text
 
 
-def back_text(was_away: bool) -> str:
+def back_text(was_away: bool, speaker: Lang = ENGLISH) -> str:
     """Confirm /back."""
     if was_away:
-        return "👋 Welcome back! Review reminders mention you again."
-    return "You weren't marked away; review reminders mention you as usual."
+        return speaker.gettext("👋 Welcome back! Review reminders mention you again.")
+    return speaker.gettext("You weren't marked away; review reminders mention you as usual.")
 
 
-def dm_text(on: bool, linked: bool) -> str:
+def dm_text(on: bool, linked: bool, speaker: Lang = ENGLISH) -> str:
     """Confirm /nudges dm."""
     if not on:
-        return "Done: you won't get review reminders by direct message (the channel reminder still lists you)."
-    text = "Done: with each review reminder, you'll also get your own list by direct message."
-    if not linked:
-        text += " Link your GitHub account with /link first, so I know which reviews are yours."
-    return text
+        return speaker.gettext(
+            "Done: you won't get review reminders by direct message (the channel reminder still lists you)."
+        )
+    if linked:
+        return speaker.gettext("Done: with each review reminder, you'll also get your own list by direct message.")
+    return speaker.gettext(
+        "Done: with each review reminder, you'll also get your own list by direct message. "
+        "Link your GitHub account with /link first, so I know which reviews are yours."
+    )
