@@ -137,7 +137,6 @@ TAKEN = N_(
 )
 
 
-
 def link_from_row(row: Any) -> Link:
     """Read a ``links`` row."""
     linked_at = parse_iso(row["linked_at"])
