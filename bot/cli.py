@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a short story in the sandbox and show what Discord shows")
     demo.add_argument("--json", dest="json_file", help="write the transcript to this file")
     demo.add_argument("--keep-running", action="store_true", help="leave the sandbox up afterwards")
+    demo.add_argument(
+        "--locale", type=_locale, help='tell the story in this Discord locale ("de", "pt-BR"); the bot posts in it'
+    )
 
     export = sub.add_parser("export", help="export the contributors for other tools")
     export_sub = export.add_subparsers(dest="export_format", metavar="FORMAT", required=True)
@@ -253,11 +256,21 @@ def _sandbox(args: argparse.Namespace) -> int:
     )
 
 
+def _locale(value: str) -> str:
+    """Accept a Discord locale for --locale, or say which ones there are."""
+    from bot.i18n import check_locale
+
+    try:
+        return check_locale(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from bot.sandbox.demo import run_demo_cli
 
     logs.configure("WARNING", args.log_format or "text")
-    return run_demo_cli(json_file=args.json_file, keep_running=args.keep_running)
+    return run_demo_cli(json_file=args.json_file, keep_running=args.keep_running, locale=args.locale)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -178,6 +178,18 @@ class KudosGiven(DomainEvent):
 
 
 @dataclass(frozen=True)
+class KudosWithdrawn(DomainEvent):
+    """A member took back kudos given by a reaction (removed it within the grace period)."""
+
+    KIND: ClassVar[str] = "kudos.withdrawn"
+    guild_id: int
+    giver_id: int
+    receiver_id: int
+    message_id: int
+    at: str | None = None
+
+
+@dataclass(frozen=True)
 class Recognized(DomainEvent):
     """A maintainer recognised a member's work outside code (``kind``: docs, talk, answers, design…)."""
 
@@ -207,6 +219,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         MemberLinked,
         MemberUnlinked,
         KudosGiven,
+        KudosWithdrawn,
         Recognized,
     )
 }

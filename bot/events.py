@@ -155,15 +155,22 @@ class EventBus:
                 self._idle.set()
 
     async def _step(self) -> bool:
-        """Give each consumer its next batch; return whether anything was handled."""
+        """Give each consumer its next batch; return whether anything was handled.
+
+        Every consumer sees the log as it stood when the step began, so that an event written meanwhile reaches
+        them all in a later step, in subscription order: the ladder never handles a merge before recognition has,
+        and a promotion is never posted before the welcome of the merge that caused it.
+        """
         worked = False
+        newest = await self._db.fetchval("SELECT MAX(seq) FROM events", default=0) or 0
         for consumer in self._consumers:
             cursor = await self._db.fetchval(
                 "SELECT seq FROM event_cursors WHERE consumer = ?", (consumer.name,), default=0
             )
             rows = await self._db.fetchall(
-                "SELECT seq, kind, payload, historical, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                (cursor, self._batch),
+                "SELECT seq, kind, payload, historical, created_at FROM events WHERE seq > ? AND seq <= ? "
+                "ORDER BY seq LIMIT ?",
+                (cursor, newest, self._batch),
             )
             if not rows:
                 continue

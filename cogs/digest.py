@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only
 from bot.discord.render import send_reply
+from bot.i18n import N_
 from bot.messages import Reply
 from bot.services.digest import JOB, Digest
 from bot.services.digest.render import span_text
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PERIOD_HELP = '"this" (default: the period so far), "last" (the last finished one) or a date YYYY-MM-DD'
+PERIOD_HELP = N_('"this" (default: the period so far), "last" (the last finished one) or a date YYYY-MM-DD')
 
 CATCH_UP_JOB = "digest.catch_up"
 

@@ -6,20 +6,20 @@ First-PR kudos, milestones and other firsts are posted by the Recognition servic
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.checks import in_guild, maintainer_only
-from bot.discord.render import allowed_mentions, embeds, send_reply
+from bot.discord.public import answer_channel, answer_public, held
+from bot.discord.render import send_reply
 from bot.errors import UserFacingError
-from bot.fit import fit_choices, fit_message
-from bot.messages import OutMessage, Reply
+from bot.fit import fit_choices
+from bot.i18n import ENGLISH, N_, Lang, lang
+from bot.messages import Reply
 from bot.services.halloffame import HallOfFame
 from bot.services.recognition import (
     MemberRef,
@@ -43,22 +43,24 @@ def member_ref(member: discord.Member | discord.User) -> MemberRef:
     return MemberRef(member.id, member.display_name, member.bot)
 
 
-async def send_public(interaction: discord.Interaction, message: OutMessage) -> int | None:
-    """Answer in the channel for everyone to see, mentioning exactly who the message lists; return its id."""
-    message = fit_message(message)
-    answered = await interaction.response.send_message(
-        content=message.content or None,
-        embeds=embeds(message.embeds),
-        allowed_mentions=allowed_mentions(message.mention_users, message.mention_roles),
-    )
-    return answered.message_id if answered is not None else None
+def already_thanked(interaction: discord.Interaction, name: str) -> str:
+    """Tell a member, in their language, that the thanks they repeated is recorded (and where it is posted)."""
+    speaker = lang(interaction.locale.value)
+    if interaction.channel_id:
+        channel = f"<#{interaction.channel_id}>"
+        return speaker.gettext(
+            "Your thanks to {name} is already recorded; it is posted in {channel}.", name=name, channel=channel
+        )
+    return speaker.gettext("Your thanks to {name} is already recorded.", name=name)
 
 
-def public_note(public: bool) -> str:
+def public_note(public: bool, speaker: Lang = ENGLISH) -> str:
     """Say what /profile public:… changed."""
     if public:
-        return "Your Discord name and avatar now show on the public hall of fame; `/profile public:false` hides them."
-    return "Your Discord name and avatar no longer show on the public hall of fame."
+        return speaker.gettext(
+            "Your Discord name and avatar now show on the public hall of fame; `/profile public:false` hides them."
+        )
+    return speaker.gettext("Your Discord name and avatar no longer show on the public hall of fame.")
 
 
 class Kudos(commands.Cog):
@@ -82,27 +84,6 @@ class Kudos(commands.Cog):
         """The server Vestry serves."""
         return self.bot.services.settings.discord.guild_id
 
-    def _held(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """Keep an outbox post waiting while the interaction answer tries to make it."""
-        dispatcher = self.bot.services.dispatcher
-        return dispatcher.hold(key) if dispatcher is not None else contextlib.nullcontext()
-
-    def _answer_channel(self, interaction: discord.Interaction) -> int | None:
-        """Where a command's post goes through the outbox when its answer fails (none without a dispatcher)."""
-        return interaction.channel_id if self.bot.services.dispatcher is not None else None
-
-    async def _answer_public(self, interaction: discord.Interaction, key: str, message: OutMessage) -> None:
-        """Make a held outbox post as the interaction's answer; when the answer fails, the outbox makes it."""
-        try:
-            message_id = await send_public(interaction, message)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("the answer to %s failed (%s); the outbox posts it instead", key, exc)
-            return
-        dispatcher = self.bot.services.dispatcher
-        if dispatcher is not None:
-            result = {"channel_id": interaction.channel_id, "message_id": message_id, "via": "interaction"}
-            await dispatcher.complete(key, result)
-
     @app_commands.command(name="kudos")
     @app_commands.describe(member="Who you want to thank", reason="What they did")
     @app_commands.guild_only()
@@ -112,21 +93,19 @@ class Kudos(commands.Cog):
         key = kudos_post_key(self.guild_id, interaction.id)
         # The kudos and its post are recorded together; the outbox holds the post while this answer makes it,
         # and makes it itself if the answer fails (or the bot dies first), so a kudos is never without its post.
-        with self._held(key):
+        with held(self.bot, key):
             given = await self.recognition.give_kudos(
                 self.guild_id,
                 member_ref(interaction.user),
                 member_ref(member),
                 reason,
                 interaction_id=interaction.id,
-                channel_id=self._answer_channel(interaction),
+                channel_id=answer_channel(self.bot, interaction),
             )
             if given.repeated:
-                where = f" in <#{interaction.channel_id}>" if interaction.channel_id else ""
-                text = f"Your thanks to {member.display_name} is already recorded; it is posted{where}."
-                await send_reply(interaction, Reply(text))
+                await send_reply(interaction, Reply(already_thanked(interaction, member.display_name)))
                 return
-            await self._answer_public(interaction, key, kudos_message(given))
+            await answer_public(self.bot, interaction, key, kudos_message(given, lang(given.locale)))
 
     @app_commands.command(name="recognize")
     @app_commands.describe(
@@ -137,7 +116,7 @@ class Kudos(commands.Cog):
     async def recognize(self, interaction: discord.Interaction, member: discord.Member, kind: str, link: str) -> None:
         """Recognise a member's non-code contribution (maintainers)."""
         key = recognition_answer_key(self.guild_id, interaction.id)
-        with self._held(key):
+        with held(self.bot, key):
             given = await self.recognition.recognize(
                 self.guild_id,
                 member_ref(interaction.user),
@@ -145,16 +124,22 @@ class Kudos(commands.Cog):
                 kind,
                 link,
                 interaction_id=interaction.id,
-                channel_id=self._answer_channel(interaction),
+                channel_id=answer_channel(self.bot, interaction),
             )
             if given.repeated:
-                await send_reply(interaction, Reply(f"This recognition of {member.display_name} is already recorded."))
+                text = lang(interaction.locale.value).gettext(
+                    "This recognition of {name} is already recorded.", name=member.display_name
+                )
+                await send_reply(interaction, Reply(text))
                 return
             if not given.posted:
-                await self._answer_public(interaction, key, recognition_message(given))
+                await answer_public(self.bot, interaction, key, recognition_message(given))
                 return
         channel = self.bot.services.settings.discord.channels.kudos
-        await send_reply(interaction, Reply(f"Thanks for recognising {member.display_name}: posted in <#{channel}>."))
+        text = lang(interaction.locale.value).gettext(
+            "Thanks for recognising {name}: posted in {channel}.", name=member.display_name, channel=f"<#{channel}>"
+        )
+        await send_reply(interaction, Reply(text))
 
     @recognize.autocomplete("kind")
     async def kind_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -174,12 +159,12 @@ class Kudos(commands.Cog):
         """Show a member's contributions, thanks received and place on the ladder."""
         subject = member or interaction.user
         if public is not None and subject.id != interaction.user.id:
-            raise UserFacingError("Only you can choose what the hall of fame shows about you; leave `member` out.")
+            raise UserFacingError(N_("Only you can choose what the hall of fame shows about you; leave `member` out."))
         note = None
         if public is not None:
             user = interaction.user
             await self.hall.set_public(user.id, public, user.display_name, user.display_avatar.url)
-            note = public_note(public)
+            note = public_note(public, lang(interaction.locale.value))
         found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id)
         web_url = self.bot.services.settings.github.oauth_url
         await send_reply(interaction, Reply(note or "", embeds=[profile_embed(found, subject.display_name, web_url)]))
@@ -190,7 +175,7 @@ class Kudos(commands.Cog):
     async def forget(self, interaction: discord.Interaction) -> None:
         """Remove your Discord name, avatar, tier and thanks from the public hall of fame."""
         await self.hall.forget(interaction.user.id)
-        text = (
+        text = lang(interaction.locale.value).gettext(
             "Done: the hall of fame no longer shows your Discord name, avatar, tier, kudos or recognitions. "
             "Your public GitHub contributions stay listed, as on GitHub. `/profile public:true` shows you again."
         )

@@ -15,6 +15,7 @@ from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import edit_reply, send_reply
 from bot.discord.tokens import can_edit
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, N_, Lang, lang
 from bot.messages import Button, OutMessage, Reply, mention
 from bot.outbox import enqueue_dm
 from bot.services.linking import AuditEntry, DeviceSession, Link, LinkFailed, Linking, LinkResult, ProofRequest
@@ -33,62 +34,93 @@ def retry_id(expected_github_id: int | None) -> str:
     return RETRY if expected_github_id is None else f"link:claim:{expected_github_id}"
 
 
-def device_reply(session: DeviceSession) -> Reply:
+def device_reply(session: DeviceSession, speaker: Lang = ENGLISH) -> Reply:
     """Show the one-time code, where to enter it, and a button that opens the page."""
-    claim = f"Sign in to GitHub as **@{session.expected_login}** to claim it.\n" if session.expected_login else ""
-    text = (
-        f"**Link your GitHub account**\n{claim}"
-        f"1. Open {session.verification_uri}\n"
-        f"2. Enter the code **`{session.user_code}`**\n"
-        "3. Authorize Vestry (it only reads who you are, and forgets the token at once).\n"
-        f"This message updates when you're done. The code expires <t:{int(session.expires_at.timestamp())}:R>."
-    )
-    return Reply(text, buttons=[Button("Open GitHub", url=session.verification_uri, style="link")])
+    values = {
+        "uri": session.verification_uri,
+        "code": session.user_code,
+        "expires": f"<t:{int(session.expires_at.timestamp())}:R>",
+        "login": session.expected_login,
+    }
+    if session.expected_login:
+        text = speaker.gettext(
+            "**Link your GitHub account**\nSign in to GitHub as **@{login}** to claim it.\n"
+            "1. Open {uri}\n2. Enter the code **`{code}`**\n"
+            "3. Authorize Vestry (it only reads who you are, and forgets the token at once).\n"
+            "This message updates when you're done. The code expires {expires}.",
+            **values,
+        )
+    else:
+        text = speaker.gettext(
+            "**Link your GitHub account**\n"
+            "1. Open {uri}\n2. Enter the code **`{code}`**\n"
+            "3. Authorize Vestry (it only reads who you are, and forgets the token at once).\n"
+            "This message updates when you're done. The code expires {expires}.",
+            **values,
+        )
+    button = Button(speaker.gettext("Open GitHub"), url=session.verification_uri, style="link")
+    return Reply(text, buttons=[button])
 
 
-def proof_reply(proof: ProofRequest) -> Reply:
+def proof_reply(proof: ProofRequest, speaker: Lang = ENGLISH) -> Reply:
     """Tell the member where to put their phrase and how to finish."""
     until = int(proof.expires_at.timestamp())
-    text = (
-        f"To prove **@{proof.login}** is yours, put this phrase in a **public gist** or in your GitHub "
-        f"**profile bio**:\n```\n{proof.phrase}\n```\nThen run `/verify` before <t:{until}:t> (<t:{until}:R>). "
-        "You can delete the gist once you're linked."
+    text = speaker.gettext(
+        "To prove **@{login}** is yours, put this phrase in a **public gist** or in your GitHub "
+        "**profile bio**:\n```\n{phrase}\n```\nThen run `/verify` before {time} ({relative}). "
+        "You can delete the gist once you're linked.",
+        login=proof.login,
+        phrase=proof.phrase,
+        time=f"<t:{until}:t>",
+        relative=f"<t:{until}:R>",
     )
-    return Reply(text, buttons=[Button("Create a gist", url=GIST_URL, style="link")])
+    return Reply(text, buttons=[Button(speaker.gettext("Create a gist"), url=GIST_URL, style="link")])
 
 
-def linked_reply(result: LinkResult, profile_url: str) -> Reply:
+def linked_reply(result: LinkResult, profile_url: str, speaker: Lang = ENGLISH) -> Reply:
     """Confirm a link, saying what it replaced."""
     link = result.link
-    lines = [f"Linked to @{link.login} ({profile_url})."]
     if result.unchanged:
-        lines = [f"You're already linked to @{link.login} ({profile_url}); nothing changed."]
-    elif result.replaced is not None:
-        lines.append(f"This replaces your link to @{result.replaced.login}.")
-    if not result.unchanged:
-        lines.append("Your contributions now count for you here; roles you've earned follow in a moment.")
+        return Reply(
+            speaker.gettext(
+                "You're already linked to @{login} ({url}); nothing changed.", login=link.login, url=profile_url
+            )
+        )
+    lines = [speaker.gettext("Linked to @{login} ({url}).", login=link.login, url=profile_url)]
+    if result.replaced is not None:
+        lines.append(speaker.gettext("This replaces your link to @{login}.", login=result.replaced.login))
+    lines.append(speaker.gettext("Your contributions now count for you here; roles you've earned follow in a moment."))
     return Reply("\n".join(lines))
 
 
-def failure_reply(error: UserFacingError, expected_github_id: int | None = None) -> Reply:
+def failure_reply(error: UserFacingError, expected_github_id: int | None = None, speaker: Lang = ENGLISH) -> Reply:
     """Show why a flow stopped; a finished flow (LinkFailed) offers to start again."""
+    text = error.translated(speaker)
     if isinstance(error, LinkFailed):
-        return Reply(
-            error.message, buttons=[Button("Try again", custom_id=retry_id(expected_github_id), style="primary")]
-        )
-    return Reply(error.message)
+        again = Button(speaker.gettext("Try again"), custom_id=retry_id(expected_github_id), style="primary")
+        return Reply(text, buttons=[again])
+    return Reply(text)
 
 
-def whois_reply(link: Link | None, subject: str, profile_url: Callable[[str], str]) -> Reply:
+_HOW = {
+    "oauth": N_("{member} is linked to @{login} ({url}) since {since}, through GitHub sign-in."),
+    "gist": N_("{member} is linked to @{login} ({url}) since {since}, through a public gist."),
+    "bio": N_("{member} is linked to @{login} ({url}) since {since}, through their bio."),
+    "maintainer": N_("{member} is linked to @{login} ({url}) since {since}, by a maintainer."),
+}
+
+
+def whois_reply(link: Link | None, subject: str, profile_url: Callable[[str], str], speaker: Lang = ENGLISH) -> Reply:
     """Describe a link, or its absence."""
     if link is None:
-        return Reply(f"{subject} isn't linked.")
-    since = int(link.linked_at.timestamp())
-    how = {"oauth": "GitHub sign-in", "gist": "a public gist", "bio": "their bio", "maintainer": "a maintainer"}
-    return Reply(
-        f"{mention(link.discord_id)} is linked to @{link.login} ({profile_url(link.login)}) "
-        f"since <t:{since}:D>, through {how.get(link.method, link.method)}."
-    )
+        return Reply(speaker.gettext("{subject} isn't linked.", subject=subject))
+    values = {
+        "member": mention(link.discord_id),
+        "login": link.login,
+        "url": profile_url(link.login),
+        "since": f"<t:{int(link.linked_at.timestamp())}:D>",
+    }
+    return Reply(speaker.gettext(_HOW.get(link.method, _HOW["maintainer"]), **values))
 
 
 def audit_embed(entries: Sequence[AuditEntry]) -> dict[str, Any]:
@@ -107,7 +139,7 @@ async def answer_deferred(interaction: discord.Interaction, produce: Callable[[]
     try:
         reply = await produce()
     except UserFacingError as exc:
-        reply = failure_reply(exc)
+        reply = failure_reply(exc, speaker=lang(interaction.locale.value))
     await edit_reply(interaction, reply)
 
 
@@ -194,7 +226,7 @@ class LinkingCog(commands.Cog, name="Linking"):
             await self._device(interaction, None)
         else:
             raise UserFacingError(
-                "Tell me your GitHub login: `/link github:<your login>` gives you a phrase to publish."
+                N_("Tell me your GitHub login: `/link github:<your login>` gives you a phrase to publish.")
             )
 
     @app_commands.command(name="verify")
@@ -206,7 +238,7 @@ class LinkingCog(commands.Cog, name="Linking"):
 
         async def run() -> Reply:
             result = await self.linking.verify(self.guild_id, user_id)
-            return linked_reply(result, self.linking.profile_url(result.link.login))
+            return linked_reply(result, self.linking.profile_url(result.link.login), lang(interaction.locale.value))
 
         await answer_deferred(interaction, run)
 
@@ -216,7 +248,10 @@ class LinkingCog(commands.Cog, name="Linking"):
     async def unlink(self, interaction: discord.Interaction) -> None:
         """Unlink your GitHub account (the roles it earned are removed)."""
         old = await self.linking.unlink(self.guild_id, interaction.user.id)
-        text = f"Unlinked from @{old.login}. The roles your link earned will be removed; `/link` again any time."
+        text = lang(interaction.locale.value).gettext(
+            "Unlinked from @{login}. The roles your link earned will be removed; `/link` again any time.",
+            login=old.login,
+        )
         await send_reply(interaction, Reply(text))
 
     @app_commands.command(name="whois")
@@ -228,7 +263,7 @@ class LinkingCog(commands.Cog, name="Linking"):
     ) -> None:
         """Show which GitHub account a member is linked to, or which member a GitHub login is."""
         if member is not None and github is not None:
-            raise UserFacingError("Give either `member` or `github`, not both.")
+            raise UserFacingError(N_("Give either `member` or `github`, not both."))
         if github is not None:
             link = await self.linking.link_of_login(self.guild_id, github)
             subject = f"@{github.strip().removeprefix('@')}"
@@ -236,7 +271,8 @@ class LinkingCog(commands.Cog, name="Linking"):
             target = member or interaction.user
             link = await self.linking.link_of_member(self.guild_id, target.id)
             subject = mention(target.id)
-        await send_reply(interaction, whois_reply(link, subject, self.linking.profile_url))
+        speaker = lang(interaction.locale.value)
+        await send_reply(interaction, whois_reply(link, subject, self.linking.profile_url, speaker))
 
     async def on_button(self, interaction: discord.Interaction, rest: str) -> None:
         """Handle "link:retry" and "link:claim:<github id>" ("This is me" on an announcement)."""
@@ -245,7 +281,7 @@ class LinkingCog(commands.Cog, name="Linking"):
             try:
                 expected = int(rest.removeprefix("claim:"))
             except ValueError:
-                raise UserFacingError("This button is broken; use `/link` instead.") from None
+                raise UserFacingError(N_("This button is broken; use `/link` instead.")) from None
         elif rest != "retry":
             return
         if self.linking.device_flow_enabled:
@@ -253,25 +289,27 @@ class LinkingCog(commands.Cog, name="Linking"):
         elif expected is not None:
             await self._proof(interaction, None, expected)
         else:
-            raise UserFacingError("Run `/link github:<your login>` again for a new phrase.")
+            raise UserFacingError(N_("Run `/link github:<your login>` again for a new phrase."))
 
     async def _proof(self, interaction: discord.Interaction, login: str | None, expected: int | None) -> None:
         user_id = interaction.user.id
 
         async def run() -> Reply:
             name = login if login is not None else await self.linking.claim_login(self.guild_id, user_id, expected or 0)
-            return proof_reply(await self.linking.start_proof(self.guild_id, user_id, name, expected))
+            proof = await self.linking.start_proof(self.guild_id, user_id, name, expected)
+            return proof_reply(proof, lang(interaction.locale.value))
 
         await answer_deferred(interaction, run)
 
     async def _device(self, interaction: discord.Interaction, expected: int | None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        speaker = lang(interaction.locale.value)
         try:
             session = await self.linking.start_device(self.guild_id, interaction.user.id, expected)
         except UserFacingError as exc:
-            await edit_reply(interaction, failure_reply(exc, expected))
+            await edit_reply(interaction, failure_reply(exc, expected, speaker))
             return
-        await edit_reply(interaction, device_reply(session))
+        await edit_reply(interaction, device_reply(session, speaker))
         self._spawn(self._finish_device(interaction, session), f"link-{interaction.user.id}")
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
@@ -281,17 +319,17 @@ class LinkingCog(commands.Cog, name="Linking"):
 
     async def _finish_device(self, interaction: discord.Interaction, session: DeviceSession) -> None:
         """Wait for GitHub in the background, then edit the code message with the outcome."""
+        speaker = lang(interaction.locale.value)
         try:
             result = await self.linking.complete_device(session)
-            reply = linked_reply(result, self.linking.profile_url(result.link.login))
+            reply = linked_reply(result, self.linking.profile_url(result.link.login), speaker)
         except UserFacingError as exc:
-            reply = failure_reply(
-                exc if isinstance(exc, LinkFailed) else LinkFailed(exc.message), session.expected_github_id
-            )
+            failed = exc if isinstance(exc, LinkFailed) else LinkFailed(exc.template, **exc.values)
+            reply = failure_reply(failed, session.expected_github_id, speaker)
         except Exception:
             log.exception("linking member %s through the device flow failed", session.discord_id)
-            failed = LinkFailed("Something went wrong on our side; press **Try again**.")
-            reply = failure_reply(failed, session.expected_github_id)
+            failed = LinkFailed(N_("Something went wrong on our side; press **Try again**."))
+            reply = failure_reply(failed, session.expected_github_id, speaker)
         services = self.bot.services
         if not can_edit(interaction, services.clock.now()):
             await self._tell_by_dm(interaction, reply)
@@ -306,7 +344,11 @@ class LinkingCog(commands.Cog, name="Linking"):
     async def _tell_by_dm(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Say how /link ended in a DM: its message can no longer be edited once the token has expired."""
         services = self.bot.services
-        text = f"Your `/link` from <t:{int(interaction.created_at.timestamp())}:R> ended: {reply.content}"
+        text = lang(interaction.locale.value).gettext(
+            "Your `/link` from {when} ended: {outcome}",
+            when=f"<t:{int(interaction.created_at.timestamp())}:R>",
+            outcome=reply.content,
+        )
         message = OutMessage(content=text, buttons=tuple(b for b in reply.buttons if b.custom_id))
         async with services.db.transaction() as conn:
             await enqueue_dm(

@@ -15,6 +15,7 @@ from bot.discord.checks import in_guild, member_is_maintainer
 from bot.discord.render import send_reply
 from bot.errors import UserFacingError
 from bot.fit import fit_choices
+from bot.i18n import N_, lang
 from bot.messages import Reply
 from bot.schedule import crontab_trigger
 from bot.services.reviews import Clicker, ReviewQueue
@@ -97,7 +98,13 @@ class Reviews(commands.Cog):
         snapshot = await self.service.queue(member=member.id if member else None, member_roles=roles, repo=repo)
         settings = self.bot.services.settings.reviews
         who = member.display_name if member is not None else None
-        reply = queue_reply(snapshot, max_rows=settings.max_rows, approvals_needed=settings.approvals_needed, who=who)
+        reply = queue_reply(
+            snapshot,
+            max_rows=settings.max_rows,
+            approvals_needed=settings.approvals_needed,
+            who=who,
+            speaker=lang(interaction.locale.value),
+        )
         await send_reply(interaction, reply)
 
     @reviews.autocomplete("repo")
@@ -114,7 +121,7 @@ class Reviews(commands.Cog):
     async def away(self, interaction: discord.Interaction, until: str) -> None:
         """Go on leave: review reminders won't mention you until then."""
         end, linked = await self.service.set_away(interaction.user.id, until)
-        await send_reply(interaction, Reply(content=away_text(end, linked)))
+        await send_reply(interaction, Reply(content=away_text(end, linked, lang(interaction.locale.value))))
 
     @app_commands.command(name="back")
     @app_commands.guild_only()
@@ -122,7 +129,7 @@ class Reviews(commands.Cog):
     async def back(self, interaction: discord.Interaction) -> None:
         """End your leave: review reminders mention you again."""
         was_away = await self.service.back(interaction.user.id)
-        await send_reply(interaction, Reply(content=back_text(was_away)))
+        await send_reply(interaction, Reply(content=back_text(was_away, lang(interaction.locale.value))))
 
     @nudges.command(name="dm")
     @app_commands.check(in_guild)
@@ -130,7 +137,7 @@ class Reviews(commands.Cog):
     async def nudges_dm(self, interaction: discord.Interaction, dm: Literal["on", "off"]) -> None:
         """Choose whether review reminders also reach you by direct message."""
         linked = await self.service.set_dm(interaction.user.id, dm == "on")
-        await send_reply(interaction, Reply(content=dm_text(dm == "on", linked)))
+        await send_reply(interaction, Reply(content=dm_text(dm == "on", linked, lang(interaction.locale.value))))
 
     async def on_button(self, interaction: discord.Interaction, rest: str) -> None:
         """Handle "Snooze 1 day" and "On it" (only the reviewer or a maintainer may press them)."""
@@ -138,18 +145,20 @@ class Reviews(commands.Cog):
         user = interaction.user
         roles = frozenset(role.id for role in user.roles) if isinstance(user, discord.Member) else frozenset()
         clicker = Clicker(user.id, member_is_maintainer(user, self.bot.services), roles)
+        speaker = lang(interaction.locale.value)
         if action == "snooze":
             target, until = await self.service.snooze(key, clicker)
-            reply = Reply(content=snooze_text(target.name, until))
+            reply = Reply(content=snooze_text(target.name, until, speaker))
         elif action == "onit":
             plan = await self.service.plan_on_it(key, clicker)
             by = user.id if user.id != plan.target.discord_id else None
-            reply = Reply(content=on_it_text(plan.target.name, plan.pulls, plan.until, by), ephemeral=not plan.pulls)
+            text = on_it_text(plan.target.name, plan.pulls, plan.until, by, speaker)
+            reply = Reply(content=text, ephemeral=not plan.pulls)
             await send_reply(interaction, reply)
             await self.service.record_on_it(plan)  # only once the member has been told, so nothing drops silently
             return
         else:
-            raise UserFacingError("This button is from an older version of Vestry; use /reviews to see the queue.")
+            raise UserFacingError(N_("This button is from an older version of Vestry; use /reviews to see the queue."))
         await send_reply(interaction, reply)
 
 

@@ -80,6 +80,9 @@ def _section(prefix: str, model: type[BaseModel], out: list[str]) -> None:
     rows, nested = [], []
     for name, field in model.model_fields.items():
         sub = _model(field.annotation)
+        if sub is not None and get_origin(field.annotation) is dict:
+            nested.append((f"{prefix}.{name}.<locale>" if prefix else f"{name}.<locale>", sub))
+            continue
         if sub is not None and get_origin(field.annotation) is not list:
             nested.append((f"{prefix}.{name}" if prefix else name, sub))
             continue

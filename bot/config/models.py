@@ -7,6 +7,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.config import i18n
 from bot.config.github import GitHubAppSettings, GitHubSettings
 from bot.config.invitations import InvitationSettings
 from bot.config.types import (
@@ -20,9 +21,6 @@ from bot.config.types import (
     template_checker,
 )
 
-FIRST_PR_PLACEHOLDERS = frozenset({"author", "pr_title", "pr_url", "pr_number", "repo", "merged_by"})
-MILESTONE_PLACEHOLDERS = frozenset({"author", "count", "pr_title", "pr_url", "repo"})
-PROMOTION_PLACEHOLDERS = frozenset({"member", "tier", "next_tier"})
 __all__ = ["GitHubAppSettings", "GitHubSettings", "Settings"]
 
 
@@ -43,7 +41,7 @@ class DiscordChannels(Section):
     )
 
 
-class DiscordSettings(Section):
+class DiscordSettings(Section, i18n.DiscordLocaleSettings):
     """The Discord server Vestry serves."""
 
     guild_id: Snowflake = Field(description="The id of the Discord server (guild) Vestry serves.")
@@ -123,14 +121,14 @@ class LoggingSettings(Section):
     format: Literal["text", "json"] = Field("text", description="Readable lines or JSON lines.")
 
 
-class KudosSettings(Section):
+class KudosSettings(Section, i18n.ReactionKudosSettings):
     """Celebrating first merged PRs, milestones and people thanking people."""
 
     enabled: bool = Field(True, description="Celebrate first merged PRs and milestones.")
     scope: Literal["project", "repository"] = Field(
         "project", description='"project": first PR across all repositories; "repository": first PR in each one.'
     )
-    first_pr_message: Annotated[str, template_checker(FIRST_PR_PLACEHOLDERS)] = Field(
+    first_pr_message: Annotated[str, template_checker(i18n.FIRST_PR_PLACEHOLDERS)] = Field(
         "Welcome aboard, {author}! Your first pull request to {repo} was merged. Thank you!",
         description="Text of the first-PR post; placeholders: {author} {pr_title} {pr_url} {pr_number} {repo} "
         "{merged_by}.",
@@ -138,7 +136,7 @@ class KudosSettings(Section):
     milestones: list[Annotated[int, Field(ge=2)]] = Field(
         default_factory=lambda: [10, 25, 50, 100], description="Merged-PR counts celebrated with a post."
     )
-    milestone_message: Annotated[str, template_checker(MILESTONE_PLACEHOLDERS)] = Field(
+    milestone_message: Annotated[str, template_checker(i18n.MILESTONE_PLACEHOLDERS)] = Field(
         "{author} just had their {count}th pull request merged. What a run!",
         description="Text of a milestone post; placeholders: {author} {count} {pr_title} {pr_url} {repo}.",
     )
@@ -203,7 +201,7 @@ class LadderSettings(Section):
     )
     announce: bool = Field(True, description="Post promotions in the kudos channel.")
     dm_member: bool = Field(False, description="Also tell the promoted member by direct message.")
-    promotion_message: Annotated[str, template_checker(PROMOTION_PLACEHOLDERS)] = Field(
+    promotion_message: Annotated[str, template_checker(i18n.PROMOTION_PLACEHOLDERS)] = Field(
         "{member} is now a {tier}!", description="Text of a promotion post; placeholders: {member} {tier} {next_tier}."
     )
     reconcile_every: Duration = Field(timedelta(hours=1), description="How often roles are matched to what is earned.")
@@ -332,7 +330,7 @@ class LinkingSettings(Section):
     phrase_ttl: Duration = Field(timedelta(minutes=15), description="How long a proof phrase stays valid.")
 
 
-class Settings(Section):
+class Settings(Section, i18n.TemplatesSettings):
     """Everything Vestry reads from its TOML file."""
 
     discord: DiscordSettings

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.i18n import N_
+
 if TYPE_CHECKING:
     from bot.context import Services
 
@@ -15,21 +17,21 @@ class NotMaintainer(app_commands.CheckFailure):
     """The member is not a maintainer."""
 
     def __init__(self) -> None:
-        super().__init__("Only maintainers can use this command (Manage Server permission or the maintainer role).")
+        super().__init__(N_("Only maintainers can use this command (Manage Server permission or the maintainer role)."))
 
 
 class NotOwner(app_commands.CheckFailure):
     """The member is not one of the bot's owners."""
 
     def __init__(self) -> None:
-        super().__init__("Only the bot's owner can use this command.")
+        super().__init__(N_("Only the bot's owner can use this command."))
 
 
 class WrongGuild(app_commands.CheckFailure):
     """The command was used outside the server Vestry serves."""
 
     def __init__(self) -> None:
-        super().__init__("Vestry only answers in the server it is set up for.")
+        super().__init__(N_("Vestry only answers in the server it is set up for."))
 
 
 def services_of(interaction: discord.Interaction) -> Services:

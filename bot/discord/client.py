@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.setup_checks import channel_problems, tier_role_problems
+from bot.discord.translator import CatalogueTranslator
 from bot.discord.tree import VestryTree
 from bot.fit import fit_message
 from bot.messages import OutMessage
@@ -92,18 +93,24 @@ class VestryBot(commands.Bot):
                 raise CogLoadError(f"cog {name} failed to load: {exc.__cause__ or exc}") from exc
         self.tree.copy_global_to(guild=self.guild_object)
         self.tree.clear_commands(guild=None)
+        await self.tree.set_translator(CatalogueTranslator())
         await self.sync_commands()
 
-    def command_hash(self) -> str:
-        """Hash the command set as it would be sent to Discord."""
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=self.guild_object)]
+    async def command_hash(self) -> str:
+        """Hash the command set as it would be sent to Discord, localisations included."""
+        translator = self.tree.translator
+        commands = self.tree.get_commands(guild=self.guild_object)
+        if translator is None:
+            payload = [command.to_dict(self.tree) for command in commands]
+        else:
+            payload = [await command.get_translated_payload(self.tree, translator) for command in commands]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     async def sync_commands(self, force: bool = False) -> bool:
         """Sync the server's commands when the set changed since the last sync (or when forced)."""
         db = self.services.db
         key = f"commands_hash:{self.guild_object.id}"
-        digest = self.command_hash()
+        digest = await self.command_hash()
         if not force and self.sync_mode != "always" and await db.get_state(key) == digest:
             log.info("commands unchanged; not syncing")
             return False
@@ -127,8 +134,9 @@ class VestryBot(commands.Bot):
         self.component_handlers[prefix] = handler
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Route component clicks to their cog's handler, with the same error handling as commands."""
-        if interaction.type is not discord.InteractionType.component or not interaction.data:
+        """Route component clicks and modal submissions to their cog's handler, with the commands' error handling."""
+        kinds = (discord.InteractionType.component, discord.InteractionType.modal_submit)
+        if interaction.type not in kinds or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
         prefix, _, rest = custom_id.partition(":")
@@ -287,6 +295,14 @@ class BotSink:
         """Take a role away."""
         self._check_role(guild_id, role_id)
         await _guard(self._bot.http.remove_role(guild_id, user_id, role_id, reason=reason or None))
+
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """React to a message as the bot (a quiet acknowledgement)."""
+        await _guard(self._bot.http.add_reaction(channel_id, message_id, emoji))
+
+    async def remove_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """Take the bot's own reaction off a message."""
+        await _guard(self._bot.http.remove_own_reaction(channel_id, message_id, emoji))
 
 
 def _seen(data: dict[str, object]) -> SeenMessage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from discord import app_commands
+from discord import AppCommandType, app_commands
 
 from bot.clock import SystemClock
 from bot.config import load_secrets, parse_settings
@@ -49,7 +49,35 @@ def render_commands_from_tree(tree: app_commands.CommandTree) -> str:  # type: i
             parent = parent.parent
         description = command.description.replace("|", "\\|")
         rows.append(f"| `/{command.qualified_name}` | {audience(checks)} | {_options(command)} | {description} |")
-    return HEADER + "\n| command | who | options | what it does |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    table = HEADER + "\n| command | who | options | what it does |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    return table + _menus(tree)
+
+
+MENUS = """
+## Context menus
+
+Right-click (or long-press) a message or a member, then **Apps**. Members whose Discord runs in a language Vestry
+speaks see these names, the slash commands and Vestry's answers in that language (see docs/translating.md).
+
+| menu | on | who | what it does |
+|---|---|---|---|
+"""
+REACTIONS = """
+With `[kudos] reaction_emoji` set (e.g. "🙏"), reacting with that emoji to another member's message gives them
+kudos too, once per message, within the daily limit; Vestry answers with its own reaction instead of a post, and
+taking the reaction back within `reaction_grace` withdraws the kudos.
+"""
+
+
+def _menus(tree: app_commands.CommandTree) -> str:  # type: ignore[type-arg]
+    """Render the context menus of a loaded tree, and how reaction kudos work."""
+    rows = []
+    for kind, target in ((AppCommandType.message, "a message"), (AppCommandType.user, "a member")):
+        for menu in sorted(tree.get_commands(type=kind), key=lambda m: m.name):
+            assert isinstance(menu, app_commands.ContextMenu)
+            doc = (getattr(menu.callback, "__doc__", None) or "").strip().splitlines()
+            rows.append(f"| **{menu.name}** | {target} | {audience(list(menu.checks))} | {doc[0] if doc else ''} |")
+    return MENUS + "\n".join(rows) + "\n" + REACTIONS
 
 
 async def render_commands() -> str:

@@ -10,31 +10,43 @@ from discord import app_commands
 
 from bot.db import DatabaseError
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, N_, Lang, lang
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
 
 
-def message_for(error: BaseException) -> tuple[str, bool]:
-    """Choose what to tell the member; the flag says whether it is a bug to log with an id."""
+def message_for(error: BaseException, speaker: Lang = ENGLISH) -> tuple[str, bool]:
+    """Choose what to tell the member, in their language; the flag says whether it is a bug to log with an id."""
     if isinstance(error, UserFacingError):
-        return error.message, False
+        return error.translated(speaker), False
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You can't use this command here.", False
+        return speaker.gettext(str(error)) if str(error) else speaker.gettext("You can't use this command here."), False
     if isinstance(error, app_commands.TransformerError):
-        return f"I couldn't understand the option value {str(error.value)[:100]!r}.", False
+        value = repr(str(error.value)[:100])
+        return speaker.gettext("I couldn't understand the option value {value}.", value=value), False
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down: try again in {error.retry_after:.0f} s.", False
+        seconds = speaker.number(round(error.retry_after))
+        return speaker.gettext("Slow down: try again in {seconds} s.", seconds=seconds), False
     if isinstance(error, DatabaseError):  # already logged, with the cause, where the database raised it
-        return (
-            "Vestry can't save anything right now (its database is full, read-only or damaged); try again later.",
-            False,
-        )
+        text = N_("Vestry can't save anything right now (its database is full, read-only or damaged); try again later.")
+        return speaker.gettext(text), False
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         # Commands out of step with Discord (just after an update), or used in a server Vestry does not serve.
-        return "That command isn't available here right now; if it should be, a maintainer can run /vestry sync.", False
+        text = N_("That command isn't available here right now; if it should be, a maintainer can run /vestry sync.")
+        return speaker.gettext(text), False
     return "", True
+
+
+def bug_message(speaker: Lang, error_id: str | None = None) -> str:
+    """Tell the member that something broke on Vestry's side, with the log's error id when there is one."""
+    if error_id is None:
+        return speaker.gettext("Something went wrong on our side; the maintainers can find it in the log.")
+    return speaker.gettext(
+        "Something went wrong on our side (error id `{error_id}`). The maintainers can find it in the log.",
+        error_id=error_id,
+    )
 
 
 class VestryTree(app_commands.CommandTree):
@@ -49,13 +61,15 @@ class VestryTree(app_commands.CommandTree):
         await self.report(interaction, original, f"/{command}")
 
     async def report(self, interaction: discord.Interaction, error: BaseException, where: str) -> None:
-        """The one bug reporter, for commands, buttons and modals alike: a member's mistake gets its message; a
-        bug is logged with a short id that the member is shown, so a maintainer can find it."""
-        text, is_bug = message_for(error)
+        """The one bug reporter, for commands, buttons and modals alike, in the member's language: a member's
+        mistake gets its message; a bug is logged with a short id that the member is shown, so a maintainer can
+        find it."""
+        speaker = lang(interaction.locale.value)
+        text, is_bug = message_for(error, speaker)
         if is_bug:
             error_id = secrets.token_hex(4)
             log.error("error %s in %s", error_id, where, exc_info=error)
-            text = f"Something went wrong on our side (error id `{error_id}`). The maintainers can find it in the log."
+            text = bug_message(speaker, error_id)
         await self.send_error(interaction, text)
 
     async def send_error(self, interaction: discord.Interaction, text: str) -> None:

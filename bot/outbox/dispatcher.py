@@ -254,6 +254,10 @@ class Dispatcher:
         if kind == "message_edit":
             await self._edit(payload)
             return {}
+        if kind in {"reaction_add", "reaction_remove"}:
+            react = self._sink.add_reaction if kind == "reaction_add" else self._sink.remove_reaction
+            await react(int(payload["channel_id"]), int(payload["message_id"]), str(payload["emoji"]))
+            return {}
         raise PermanentError(f"unknown outbox kind {kind!r}")
 
     async def _edit(self, payload: dict[str, Any]) -> None:

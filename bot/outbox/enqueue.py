@@ -93,6 +93,21 @@ async def enqueue_role(
     return await enqueue(conn, dedupe_key, "role_add" if add else "role_remove", payload, now=now)
 
 
+async def enqueue_reaction(
+    conn: aiosqlite.Connection,
+    dedupe_key: str,
+    *,
+    add: bool,
+    channel_id: int,
+    message_id: int,
+    emoji: str,
+    now: datetime,
+) -> bool:
+    """Queue the bot's own reaction on a message (a quiet acknowledgement), or its removal."""
+    payload = {"channel_id": channel_id, "message_id": message_id, "emoji": emoji}
+    return await enqueue(conn, dedupe_key, "reaction_add" if add else "reaction_remove", payload, now=now)
+
+
 async def enqueue_edit(
     conn: aiosqlite.Connection, dedupe_key: str, *, target_key: str, message: OutMessage, now: datetime
 ) -> bool:

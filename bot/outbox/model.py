@@ -8,7 +8,7 @@ from typing import Any, Literal, Protocol
 
 from bot.messages import OutMessage
 
-Kind = Literal["message", "dm", "role_add", "role_remove", "message_edit"]
+Kind = Literal["message", "dm", "role_add", "role_remove", "message_edit", "reaction_add", "reaction_remove"]
 POST_KINDS = ("message", "dm")
 
 
@@ -47,6 +47,8 @@ class DiscordSink(Protocol):
     async def send_dm(self, user_id: int, message: OutMessage, nonce: str) -> int: ...
     async def edit_message(self, channel_id: int, message_id: int, message: OutMessage) -> None: ...
     async def add_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None: ...
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None: ...
+    async def remove_reaction(self, channel_id: int, message_id: int, emoji: str) -> None: ...
     async def remove_role(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None: ...
     async def recent_messages(self, channel_id: int | None, user_id: int | None, since: datetime) -> list[SeenMessage]:
         """Read a channel's (or a member's DM channel's) messages newer than ``since``, newest first."""
@@ -58,13 +60,15 @@ class DiscordSink(Protocol):
 
 
 def lane_for(kind: str, payload: dict[str, Any]) -> str:
-    """Name the lane of a side effect: ``channel:<id>``, ``dm:<member>`` or ``roles:<member>``."""
+    """Name the lane of a side effect: ``channel:<id>``, ``dm:<member>``, ``roles:<member>``, ``reactions:<msg>``."""
     if kind == "message":
         return f"channel:{int(payload['channel_id'])}"
     if kind == "dm":
         return f"dm:{int(payload['user_id'])}"
     if kind in ("role_add", "role_remove"):
         return f"roles:{int(payload['user_id'])}"
+    if kind in ("reaction_add", "reaction_remove"):
+        return f"reactions:{int(payload['message_id'])}"
     return "other"
 
 

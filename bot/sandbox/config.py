@@ -53,6 +53,7 @@ def builtin_config(world: Any, github_url: str, db_path: Path, poll: bool) -> di
         "webhooks": {"enabled": not poll, "host": "127.0.0.1", "port": 0},
         "database": {"path": str(db_path)},
         "ladder": {"tiers": copy.deepcopy(DEFAULT_TIERS)},
+        "kudos": {"reaction_emoji": "🙏"},
         "hall_of_fame": dict(SANDBOX_HALL_OF_FAME),
     }
 

@@ -105,7 +105,11 @@ def control_app(sandbox: Running) -> web.Application:
         try:
             if "target_message" in body or "target_member" in body:
                 result = await discord.invoke_menu(
-                    member, str(name), message=body.get("target_message"), member=body.get("target_member")
+                    member,
+                    str(name),
+                    message=body.get("target_message"),
+                    member=body.get("target_member"),
+                    locale=locale,
                 )
             else:
                 result = await discord.invoke_command(member, str(name), options, locale=locale, dm=dm)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.i18n.locales import DISCORD_LOCALES
 from bot.sandbox.control_http import BadRequest, Running, json_response, need, read_body
 
 
@@ -48,8 +49,9 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Running) -> No
         values = body.get("values") or {}
         if not isinstance(values, dict):
             raise BadRequest("values must be an object of field custom_id to text")
+        locale = str(body["locale"]) if body.get("locale") else None
         try:
-            return json_response(await discord.submit_modal(member, interaction, str(custom_id), values))
+            return json_response(await discord.submit_modal(member, interaction, str(custom_id), values, locale=locale))
         except KeyError:
             raise
         except LookupError as exc:
@@ -60,6 +62,29 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Running) -> No
         member, message, emoji = need(await read_body(request), "member", "message", "emoji")
         await discord.add_reaction(member, message, str(emoji))
         return json_response({})
+
+    @routes.delete("/discord/reactions")
+    async def unreaction(request: web.Request) -> web.Response:
+        member, message, emoji = need(await read_body(request), "member", "message", "emoji")
+        await discord.add_reaction(member, message, str(emoji), add=False)
+        return json_response({})
+
+    @routes.get("/discord/reactions")
+    async def reactions(request: web.Request) -> web.Response:
+        message = request.query.get("message", "")
+        return json_response(discord.reactions.listing(discord.reactions.message(message).id))
+
+    @routes.patch("/discord/guild")
+    async def guild(request: web.Request) -> web.Response:
+        (locale,) = need(await read_body(request), "preferred_locale")
+        if str(locale) not in DISCORD_LOCALES:
+            raise BadRequest(f"preferred_locale: {locale!r} is not a Discord locale")
+        discord.set_preferred_locale(str(locale))
+        return json_response({"preferred_locale": str(locale)})
+
+    @routes.get("/discord/commands")
+    async def commands(request: web.Request) -> web.Response:
+        return json_response(discord.synced_commands)
 
     @routes.post("/discord/autocomplete")
     async def autocomplete(request: web.Request) -> web.Response:

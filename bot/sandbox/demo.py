@@ -22,6 +22,51 @@ from bot.sandbox.runner import Sandbox
 
 REPO = "sandbox/project"
 CHANNELS = ("kudos", "reviews", "digest", "maintainers")
+#: The story's narration in the languages the demo tells it in (the bot's own posts come from its catalogues).
+STORY: dict[str, dict[str, str]] = {
+    "de": {
+        "A newcomer joins and links their GitHub account": "Jemand Neues kommt dazu und verknüpft sein GitHub-Konto",
+        "Their first pull request is merged": "Der erste Pull Request wird gemergt",
+        "They merge someone else's pull request": "Dana mergt den Pull Request von jemand anderem",
+        "A pull request waits too long for review": "Ein Pull Request wartet zu lange auf ein Review",
+        "Friday comes: the weekly digest": "Es ist Freitag: der Wochenrückblick",
+        "/link answered dana privately with the code {code}; dana approves it on GitHub": (
+            "/link hat dana privat den Code {code} geschickt; dana bestätigt ihn auf GitHub"
+        ),
+        "maintainer merged {pull} by dana": "maintainer hat {pull} von dana gemergt",
+        "dana merged {pull} by erin (erin has not linked a Discord account)": (
+            "dana hat {pull} von erin gemergt (erin hat kein Discord-Konto verknüpft)"
+        ),
+        "frank asked dana to review {pull}; the clock moves on 3 days to {now}": (
+            "frank bittet dana um ein Review von {pull}; die Uhr springt 3 Tage weiter auf {now}"
+        ),
+        "erin stars the repository; the clock moves to Friday {when} UTC": (
+            "erin gibt dem Repository einen Stern; die Uhr springt auf Freitag, {when} UTC"
+        ),
+        "(nothing posted)": "(nichts gepostet)",
+    },
+    "pt-BR": {
+        "A newcomer joins and links their GitHub account": "Uma pessoa nova chega e vincula a conta do GitHub",
+        "Their first pull request is merged": "O primeiro pull request é mesclado",
+        "They merge someone else's pull request": "Dana mescla o pull request de outra pessoa",
+        "A pull request waits too long for review": "Um pull request espera demais por revisão",
+        "Friday comes: the weekly digest": "Chega a sexta-feira: o resumo semanal",
+        "/link answered dana privately with the code {code}; dana approves it on GitHub": (
+            "o /link respondeu a dana em particular com o código {code}; dana aprova no GitHub"
+        ),
+        "maintainer merged {pull} by dana": "maintainer mesclou {pull} de dana",
+        "dana merged {pull} by erin (erin has not linked a Discord account)": (
+            "dana mesclou {pull} de erin (erin não vinculou uma conta do Discord)"
+        ),
+        "frank asked dana to review {pull}; the clock moves on 3 days to {now}": (
+            "frank pediu a dana que revisasse {pull}; o relógio avança 3 dias, para {now}"
+        ),
+        "erin stars the repository; the clock moves to Friday {when} UTC": (
+            "erin dá uma estrela ao repositório; o relógio vai para sexta-feira, {when} UTC"
+        ),
+        "(nothing posted)": "(nada publicado)",
+    },
+}
 
 
 @dataclass
@@ -34,10 +79,11 @@ class Transcript:
 class Demo:
     """Play the story against a running sandbox and print what each channel shows."""
 
-    def __init__(self, sandbox: Sandbox, client: ControlClient, console: Console) -> None:
+    def __init__(self, sandbox: Sandbox, client: ControlClient, console: Console, locale: str = "en-US") -> None:
         self.sandbox = sandbox
         self.client = client
         self.console = console
+        self.locale = locale
         self.transcript = Transcript()
         self._seen: dict[str, int] = {}
         self._names: dict[str, str] = {}
@@ -53,8 +99,13 @@ class Demo:
         await self.step("A pull request waits too long for review", self.waiting_review)
         await self.step("Friday comes: the weekly digest", self.digest)
 
+    def say(self, text: str, **values: Any) -> str:
+        """Narrate in the demo's language."""
+        return STORY.get(self.locale, {}).get(text, text).format(**values)
+
     async def step(self, title: str, action: Any) -> None:
         """Run one step and show what changed in Discord."""
+        title = self.say(title)
         self.console.rule(f"[bold]{title}")
         notes: list[str] = []
         await action(notes)
@@ -106,7 +157,7 @@ class Demo:
             for message in fresh:
                 shown.append(self.render(channel, message))
         if not shown:
-            self.console.print("[dim](nothing posted)[/dim]")
+            self.console.print(f"[dim]{self.say('(nothing posted)')}[/dim]")
         return shown
 
     def render(self, channel: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -146,10 +197,15 @@ class Demo:
         """Dana joins the server and links GitHub through the device flow."""
         await self.client.add_member("dana")
         await self.client.user("dana")
-        result = await self.client.command("dana", "link")
+        body = {"member": "dana", "command": "link", "options": {}, "locale": self.locale}
+        result = await self.client.post("/discord/commands", body)
         codes = self.sandbox.github.pending_device_codes()
         if codes:
-            notes.append(f"/link answered dana privately with the code {codes[-1]}; dana approves it on GitHub")
+            notes.append(
+                self.say(
+                    "/link answered dana privately with the code {code}; dana approves it on GitHub", code=codes[-1]
+                )
+            )
             await self.client.post("/github/device/approve", {"user_code": codes[-1], "login": "dana"})
         await self.wait_for_link("dana")
         notes.append(_first_text(result))
@@ -168,14 +224,16 @@ class Demo:
         """Dana's first pull request is merged by the maintainer."""
         number = await self.client.pull("dana", "Fix a typo in the quickstart")
         await self.client.merge(number, by="maintainer")
-        notes.append(f"maintainer merged {REPO}#{number} by dana")
+        notes.append(self.say("maintainer merged {pull} by dana", pull=f"{REPO}#{number}"))
 
     async def merge_for_someone_else(self, notes: list[str]) -> None:
         """Erin, not on Discord yet, opens a PR; Dana merges it."""
         await self.client.user("erin")
         number = await self.client.pull("erin", "Add a dark-mode screenshot")
         await self.client.merge(number, by="dana")
-        notes.append(f"dana merged {REPO}#{number} by erin (erin has not linked a Discord account)")
+        notes.append(
+            self.say("dana merged {pull} by erin (erin has not linked a Discord account)", pull=f"{REPO}#{number}")
+        )
 
     async def waiting_review(self, notes: list[str]) -> None:
         """Frank's first PR asks Dana for a review; three days pass."""
@@ -184,7 +242,8 @@ class Demo:
         await self.client.post(f"/github/pulls/{REPO}/{number}/review-requests", {"reviewers": ["dana"]})
         await self.client.settle()
         now = await self.client.clock(advance=3 * 86400)
-        notes.append(f"frank asked dana to review {REPO}#{number}; the clock moves on 3 days to {now[:16]}")
+        text = "frank asked dana to review {pull}; the clock moves on 3 days to {now}"
+        notes.append(self.say(text, pull=f"{REPO}#{number}", now=now[:16]))
         await self.client.run_job("reviews.nudge")
 
     async def digest(self, notes: list[str]) -> None:
@@ -195,7 +254,8 @@ class Demo:
             friday += timedelta(days=7)
         await self.client.post("/github/stars", {"repo": REPO, "user": "erin"})
         await self.client.clock(now=friday.isoformat())
-        notes.append(f"erin stars the repository; the clock moves to Friday {friday:%Y-%m-%d %H:%M} UTC")
+        text = "erin stars the repository; the clock moves to Friday {when} UTC"
+        notes.append(self.say(text, when=f"{friday:%Y-%m-%d %H:%M}"))
         await self.client.settle()
         await self.client.run_job("digest.weekly")
 
@@ -222,17 +282,17 @@ async def show_hall_of_fame(sandbox: Sandbox, console: Console, stay: bool) -> N
     console.print(f"open {web}/ to see the hall of fame", markup=False, highlight=False)
 
 
-def run_demo_cli(json_file: str | None, keep_running: bool) -> int:
-    """Run ``vestry demo``."""
+def run_demo_cli(json_file: str | None, keep_running: bool, locale: str | None = None) -> int:
+    """Run ``vestry demo`` (``locale``: tell the story, and let the bot post, in that Discord locale)."""
     console = Console()
 
     async def main() -> int:
         started = time.monotonic()
-        sandbox = Sandbox()
+        sandbox = Sandbox(overrides={"discord": {"locale": locale}} if locale else None)
         await sandbox.start()
         try:
             async with ControlClient(sandbox.control_url) as client:
-                demo = Demo(sandbox, client, console)
+                demo = Demo(sandbox, client, console, locale or "en-US")
                 await demo.run()
                 console.rule()
                 console.print(f"[bold green]Demo finished in {time.monotonic() - started:.1f}s.[/bold green]")

@@ -47,3 +47,36 @@ def test_demo_tells_the_whole_story_and_writes_a_transcript(tmp_path: Path) -> N
     lines = result.stdout.strip().splitlines()
     assert re.fullmatch(r"open http://127\.0\.0\.1:\d+/ to see the hall of fame", lines[-1]), lines[-3:]
     assert any(line.startswith("The hall of fame lists") and "dana" in line for line in lines[-4:]), lines[-4:]
+
+
+def test_demo_tells_the_story_in_german(tmp_path: Path) -> None:
+    transcript = tmp_path / "demo.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--locale", "de", "--json", str(transcript)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    steps = json.loads(transcript.read_text())
+    assert steps[0]["title"] == "Jemand Neues kommt dazu und verknüpft sein GitHub-Konto"
+    assert steps[-1]["title"] == "Es ist Freitag: der Wochenrückblick"
+    shown = json.dumps(steps, ensure_ascii=False)
+    assert "@dana ist jetzt Follower!" in shown
+    assert "Willkommen an Bord, @dana! Dein erster Pull Request für sandbox/project wurde gemergt. Danke!" in shown
+    assert "In sandbox/project, gemergt von maintainer" in shown and "Das bin ich" in shown
+    (digest,) = steps[-1]["messages"]
+    assert "📜 **Diese Woche in der Sakristei**" in digest["content"]
+
+
+def test_demo_refuses_a_locale_discord_does_not_know() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--locale", "klingon"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2 and "'klingon' is not a locale Discord knows" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -31,7 +31,7 @@ async def test_a_member_message_reaches_the_channel_and_the_bot(sandbox: Any) ->
 
 async def test_commands_carry_the_locale_and_guild_commands_are_not_offered_in_dms(sandbox: Any) -> None:
     result = await sandbox.post("/discord/commands", {"member": "owner", "command": "whois", "locale": "de"})
-    assert result["responses"] and "isn't linked" in result["responses"][0]["content"]
+    assert result["responses"] and "ist nicht verknüpft" in result["responses"][0]["content"]  # the member's language
     with pytest.raises(ControlError) as failed:
         await sandbox.post("/discord/commands", {"member": "owner", "command": "whois", "dm": True})
     assert failed.value.status == 404

@@ -175,7 +175,7 @@ async def test_first_merged_pr_is_announced_with_author_pr_link_and_claim_button
     assert embed["url"] == "https://github.com/acme/app/pull/1"
     assert embed["title"] == "Fix \\*all\\* the typos"
     assert embed["thumbnail"]["url"] == "https://avatars.example/42"
-    assert "merged by maintainer" in embed["description"]
+    assert embed["description"] == "In acme/app, merged by maintainer"  # the title says which PR, once
     assert [(b.label, b.custom_id) for b in post.buttons] == [("This is me", "link:claim:42")]
     assert post.mention_users == ()
 

@@ -27,8 +27,9 @@ class _Response:
 class _Interaction:
     """The part of an interaction the reporter answers through."""
 
-    def __init__(self) -> None:
+    def __init__(self, locale: discord.Locale = discord.Locale.american_english) -> None:
         self.response = _Response()
+        self.locale = locale
 
 
 @pytest.fixture
@@ -59,3 +60,11 @@ async def test_a_members_mistake_gets_its_own_message_and_no_log(
         await tree.report(interaction, UserFacingError("That PR is not open."), "/kudos")  # type: ignore[arg-type]
     assert interaction.response.sent == ["That PR is not open."]
     assert not caplog.records
+
+
+async def test_the_bug_message_speaks_the_members_language(tree: VestryTree) -> None:
+    interaction = _Interaction(discord.Locale.german)
+    await tree.report(interaction, RuntimeError("boom"), "/kudos")  # type: ignore[arg-type]
+    [text] = interaction.response.sent
+    assert "error id `" in text.lower() or "fehler" in text.lower(), text
+    assert "Something went wrong" not in text

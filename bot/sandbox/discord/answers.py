@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.gateway import Gateway
+from bot.sandbox.discord.menus import validate_modal
 from bot.sandbox.discord.payloads import message_json, user_json
 from bot.sandbox.discord.rest import ApiError, files_of, form_error, json_response, no_content, payload_of
 from bot.sandbox.discord.world import EPHEMERAL, LOADING, Message, World
@@ -45,6 +46,7 @@ class InteractionRecord:
     created: float
     created_at: datetime
     source_message_id: int | None = None
+    locale: str = "en-US"  # the member's client language, as the interaction carried it
     callback_type: int | None = None
     original_id: int | None = None
     entries: list[int | dict[str, Any]] = field(default_factory=list)
@@ -189,9 +191,7 @@ class Answers:
             self.gateway.message_event("MESSAGE_UPDATE", message)
             return message
         if kind == 9:
-            for key in ("custom_id", "title", "components"):
-                if not data.get(key):
-                    raise form_error(f"data.{key}", "BASE_TYPE_REQUIRED", "This field is required")
+            validate_modal(data)
             record.record(dict(data))
             return None
         record.choices = _checked_choices(data.get("choices"))

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.i18n.locales import DISCORD_LOCALES
 from bot.sandbox.discord.payloads import attachment_json, channel_json, member_json, role_json, user_json
 from bot.sandbox.discord.rest import ApiError, form_error
 from bot.sandbox.discord.world import Attachment, World
@@ -117,6 +118,37 @@ def _valid_name(name: str) -> bool:
     return 1 <= len(name) <= _MAX_NAME and bool(_NAME.match(name)) and name == name.lower()
 
 
+def _localized(path: str, value: Any) -> list[tuple[str, str]]:
+    """Return a localisation map's (locale, text) pairs; refuse unknown locales and non-string texts."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise form_error(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+    for locale, text in value.items():
+        if locale not in DISCORD_LOCALES:
+            raise form_error(f"{path}.{locale}", "LOCALE_INVALID", f"Invalid locale {locale!r}")  # as 50035
+        if not isinstance(text, str):
+            raise form_error(f"{path}.{locale}", "BASE_TYPE_STRING", "Could not interpret the value as string.")
+    return list(value.items())
+
+
+def _validate_localizations(path: str, item: dict[str, Any], *, chat_input: bool) -> None:
+    """Hold localised names to the name rules (lower case for chat input) and descriptions to 1-100 characters."""
+    for locale, name in _localized(f"{path}.name_localizations", item.get("name_localizations")):
+        valid = _valid_name(name) if chat_input else 1 <= len(name) <= _MAX_NAME
+        if not valid:
+            where = f"{path}.name_localizations.{locale}"
+            raise form_error(where, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    descriptions = _localized(f"{path}.description_localizations", item.get("description_localizations"))
+    if descriptions and not chat_input:
+        where = f"{path}.description_localizations"
+        raise form_error(where, "CONTEXT_MENU_NO_DESCRIPTION", "Context menus take no description")
+    for locale, text in descriptions:
+        if not 1 <= len(text) <= _MAX_DESCRIPTION:
+            where = f"{path}.description_localizations.{locale}"
+            raise form_error(where, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+
+
 def _check_kinds(body: list[dict[str, Any]]) -> None:
     """Refuse more than 100 chat-input commands or more than 5 user or 5 message context menus."""
     for kind, limit in ((CHAT_INPUT, 100), (USER_MENU, _MAX_CONTEXT_MENUS), (MESSAGE_MENU, _MAX_CONTEXT_MENUS)):
@@ -137,6 +169,7 @@ def _validate_command(index: int, item: dict[str, Any]) -> None:
         raise form_error(f"{index}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
     if kind != CHAT_INPUT and (item.get("description") or item.get("options")):
         raise form_error(f"{index}.description", "CONTEXT_MENU_NO_DESCRIPTION", "Context menus take no description")
+    _validate_localizations(str(index), item, chat_input=kind == CHAT_INPUT)
     _validate_options(f"{index}.options", item.get("options") or [])
     if _text_size(item) > _MAX_TOTAL:
         raise form_error(f"{index}", "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds maximum size ({_MAX_TOTAL})")
@@ -164,6 +197,7 @@ def _validate_options(path: str, options: list[dict[str, Any]]) -> None:
                 f"{path}.{index}.name", "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Duplicate name"
             )
         names.add(name)
+        _validate_localizations(f"{path}.{index}", option, chat_input=True)
         if not 1 <= len(str(option.get("description") or "")) <= _MAX_DESCRIPTION:
             path_d = f"{path}.{index}.description"
             raise form_error(path_d, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
@@ -189,6 +223,10 @@ def _validate_choices(path: str, option: dict[str, Any]) -> None:
     if choices and option.get("autocomplete"):
         raise form_error(f"{path}.autocomplete", "APPLICATION_COMMAND_AUTOCOMPLETE_CHOICES", "Cannot have both")
     for index, choice in enumerate(choices):
+        for locale, text in _localized(f"{path}.choices.{index}.name_localizations", choice.get("name_localizations")):
+            if not 1 <= len(text) <= _MAX_CHOICE:
+                where = f"{path}.choices.{index}.name_localizations.{locale}"
+                raise form_error(where, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {_MAX_CHOICE} in length.")
         for key in ("name", "value"):
             value = choice.get(key)
             if isinstance(value, str) and not 1 <= len(value) <= _MAX_CHOICE:

@@ -11,10 +11,11 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.sandbox.discord import messages as message_rules
 from bot.sandbox.discord.commands import CommandRegistry
-from bot.sandbox.discord.gateway import GUILD_MESSAGE_REACTIONS, GUILDS, Gateway
+from bot.sandbox.discord.gateway import GUILDS, Gateway
 from bot.sandbox.discord.guild_setup import GuildSetup
 from bot.sandbox.discord.interactions import Interactions
-from bot.sandbox.discord.payloads import channel_json, iso, member_json, role_json, user_json
+from bot.sandbox.discord.payloads import channel_json, guild_json, iso, member_json, role_json, user_json
+from bot.sandbox.discord.reactions import Reactions
 from bot.sandbox.discord.rest import API_PREFIX, Fault, RestLayer
 from bot.sandbox.discord.routes import Routes
 from bot.sandbox.discord.world import TEXT_CHANNEL, Message, SnowflakeGenerator, World
@@ -41,6 +42,7 @@ class DiscordEmulator:
         self.gateway = Gateway(self.world, token)
         self.registry = CommandRegistry(self.world)
         self.interactions = Interactions(self.world, self.gateway, self.registry)
+        self.reactions = Reactions(self.world, self.gateway)
         self.rest = RestLayer(token, clock, rate_limits)
         # Refused gateway commands are listed with the REST refusals (GET /discord/rejections).
         self.gateway.commands.rejections = self.gateway.member_requests.rejections = self.rest.rejections
@@ -57,7 +59,8 @@ class DiscordEmulator:
         self.rest.add_routes(
             app,
             Routes(self.world, self.gateway, self.registry, self.interactions, self.rest.limiter).table()
-            + GuildSetup(self.world).table(),
+            + GuildSetup(self.world).table()
+            + self.reactions.table(),
         )
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)
@@ -226,26 +229,17 @@ class DiscordEmulator:
         self.gateway.message_event("MESSAGE_CREATE", message)
         return message.id
 
-    async def add_reaction(self, member_ref: str | int, message_ref: str | int, emoji: str) -> None:
-        """React to a message as a member (MESSAGE_REACTION_ADD, for bots with the reactions intent)."""
-        member = self.world.member(member_ref)
-        message = self.world.messages.get(int(message_ref)) if str(message_ref).isdigit() else None
-        if message is None or message.deleted or message.ephemeral:
-            raise KeyError(f"no message {message_ref}")
-        if not emoji or len(emoji) > 32:
-            raise ValueError("an emoji is 1 to 32 characters")
-        data = {
-            "user_id": str(member.user.id),
-            "channel_id": str(message.channel_id),
-            "message_id": str(message.id),
-            "message_author_id": str(message.author_id),
-            "guild_id": str(self.world.guild_id),
-            "member": member_json(self.world, member),
-            "emoji": {"id": None, "name": emoji},
-            "burst": False,
-            "type": 0,
-        }
-        self.gateway.dispatch("MESSAGE_REACTION_ADD", data, GUILD_MESSAGE_REACTIONS)
+    async def add_reaction(
+        self, member_ref: str | int, message_ref: str | int, emoji: str, *, add: bool = True
+    ) -> bool:
+        """React to a message as a member, or take the reaction back (MESSAGE_REACTION_ADD / _REMOVE)."""
+        member, message = self.world.member(member_ref), self.reactions.message(message_ref)
+        return self.reactions.react(member, message, emoji, add=add)
+
+    def set_preferred_locale(self, locale: str) -> None:
+        """Change the guild's preferred locale ("de", "pt-BR"), as a server admin would (GUILD_UPDATE)."""
+        self.world.preferred_locale = locale
+        self.gateway.dispatch("GUILD_UPDATE", guild_json(self.world), GUILDS)
 
     async def close_gateway(self, code: int) -> int:
         """Close the bot's gateway connections with ``code`` (4004, 4014, 1001, ...); return how many."""
@@ -338,20 +332,32 @@ class DiscordEmulator:
         )
 
     async def invoke_menu(
-        self, member_ref: str | int, name: str, *, message: str | int | None = None, member: str | int | None = None
+        self,
+        member_ref: str | int,
+        name: str,
+        *,
+        message: str | int | None = None,
+        member: str | int | None = None,
+        locale: str = "en-US",
     ) -> dict[str, Any]:
         """Run a context-menu command on a message or a member; same return shape as invoke_command."""
         if (message is None) == (member is None):
             raise ValueError("give target_message or target_member")
         kind, target = (3, message) if message is not None else (2, member)
         assert target is not None
-        return await self.interactions.invoke_menu(member_ref, name, target, kind, 15)
+        return await self.interactions.invoke_menu(member_ref, name, target, kind, 15, locale=locale)
 
     async def submit_modal(
-        self, member_ref: str | int, interaction: str | int, custom_id: str, values: dict[str, str]
+        self,
+        member_ref: str | int,
+        interaction: str | int,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        locale: str | None = None,
     ) -> dict[str, Any]:
         """Submit the modal an interaction was answered with; same return shape as invoke_command."""
-        return await self.interactions.submit_modal(member_ref, interaction, custom_id, values, 15)
+        return await self.interactions.submit_modal(member_ref, interaction, custom_id, values, 15, locale=locale)
 
     async def autocomplete(
         self, member_ref: str | int, command: str, option: str, value: str, timeout: float = 15

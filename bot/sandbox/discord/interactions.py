@@ -8,6 +8,7 @@ import secrets
 from collections import OrderedDict
 from typing import Any
 
+from bot.i18n.locales import DISCORD_LOCALES
 from bot.sandbox.discord.answers import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -80,6 +81,9 @@ class Interactions(Answers):
         self, record: InteractionRecord, member: Member, channel: Channel, locale: str = "en-US"
     ) -> dict[str, Any]:
         world = self.world
+        if locale not in DISCORD_LOCALES:
+            raise ValueError(f"{locale!r} is not a Discord locale (one of {', '.join(sorted(DISCORD_LOCALES))})")
+        record.locale = locale
         if channel.type == DM_CHANNEL:
             return {
                 "id": str(record.id),
@@ -105,13 +109,13 @@ class Interactions(Answers):
             "token": record.token,
             "version": 1,
             "guild_id": str(world.guild_id),
-            "guild": {"id": str(world.guild_id), "locale": "en-US", "features": []},
+            "guild": {"id": str(world.guild_id), "locale": world.preferred_locale, "features": []},
             "channel_id": str(channel.id),
             "channel": channel_json(world, channel, permissions=world.permissions(member)),
             "member": member_json(world, member, permissions=True),
             "app_permissions": str(world.permissions(world.bot_member)),
             "locale": locale,
-            "guild_locale": "en-US",
+            "guild_locale": world.preferred_locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
             "authorizing_integration_owners": {"0": str(world.guild_id)},
@@ -181,9 +185,19 @@ class Interactions(Answers):
         return await self._collect(record, timeout)
 
     async def submit_modal(
-        self, member_ref: str | int, interaction: str | int, custom_id: str, values: dict[str, str], timeout: float
+        self,
+        member_ref: str | int,
+        interaction: str | int,
+        custom_id: str,
+        values: dict[str, str],
+        timeout: float,
+        *,
+        locale: str | None = None,
     ) -> dict[str, Any]:
-        """Submit the modal an interaction was answered with; return the bot's responses to the submission."""
+        """Submit the modal an interaction was answered with; return the bot's responses to the submission.
+
+        Only the member the modal was shown to can submit it; the submission carries their locale.
+        """
         member = self.world.member(member_ref)
         earlier = self.records.get(int(interaction)) if str(interaction).isdigit() else None
         modal = next(
@@ -196,9 +210,11 @@ class Interactions(Answers):
         )
         if earlier is None or modal is None:
             raise LookupError(f"interaction {interaction} was not answered with a modal {custom_id!r}")
+        if earlier.member_id != member.user.id:
+            raise LookupError(f"the modal {custom_id!r} was shown to another member, not {member.user.name}")
         channel = self.world.channels[earlier.channel_id]
         record = self._new(MODAL_SUBMIT, member, channel, custom_id, earlier.source_message_id)
-        payload = self._payload(record, member, channel)
+        payload = self._payload(record, member, channel, locale or earlier.locale)
         payload["data"] = submission(modal, values)
         self.gateway.dispatch("INTERACTION_CREATE", payload)
         return await self._collect(record, timeout)

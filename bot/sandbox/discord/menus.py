@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.discord.payloads import member_json, message_json, user_json
+from bot.sandbox.discord.rest import form_error
 from bot.sandbox.discord.world import World
 
 USER_MENU, MESSAGE_MENU = 2, 3
@@ -74,3 +75,52 @@ def submission(modal: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
         for key in known
     ]
     return {"custom_id": view["custom_id"], "components": rows}
+
+
+_TEXT_STYLES = (1, 2)  # short, paragraph
+
+
+def _length(path: str, value: Any, low: int, high: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise form_error(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
+
+
+def validate_modal(data: dict[str, Any]) -> None:
+    """Refuse a modal Discord would refuse: title 1-45, custom_id 1-100, 1-5 rows, text inputs within their limits."""
+    for key in ("custom_id", "title", "components"):
+        if not data.get(key):
+            raise form_error(f"data.{key}", "BASE_TYPE_REQUIRED", "This field is required")
+    _length("data.title", data["title"], 1, 45)
+    _length("data.custom_id", data["custom_id"], 1, 100)
+    rows = data["components"]
+    if not isinstance(rows, list) or not 1 <= len(rows) <= 5:
+        raise form_error("data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        inputs = _inputs(row) if isinstance(row, dict) else []
+        if len(inputs) != 1:
+            where = f"data.components.{index}"
+            raise form_error(where, "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "A modal row holds exactly one text input")
+        _validate_input(f"data.components.{index}.components.0", inputs[0], seen)
+
+
+def _validate_input(path: str, item: dict[str, Any], seen: set[str]) -> None:
+    custom_id = item.get("custom_id")
+    _length(f"{path}.custom_id", custom_id, 1, 100)
+    if not custom_id or custom_id in seen:
+        raise form_error(f"{path}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id is duplicated")
+    seen.add(str(custom_id))
+    if item.get("style") not in _TEXT_STYLES:
+        raise form_error(f"{path}.style", "BASE_TYPE_CHOICES", f"Value must be one of {_TEXT_STYLES}.")
+    _length(f"{path}.label", item.get("label"), 1, 45)
+    _length(f"{path}.placeholder", item.get("placeholder"), 0, 100)
+    _length(f"{path}.value", item.get("value"), 0, 4000)
+    low, high = item.get("min_length"), item.get("max_length")
+    if low is not None and not (isinstance(low, int) and 0 <= low <= 4000):
+        raise form_error(f"{path}.min_length", "NUMBER_TYPE_MAX", "int value should be between 0 and 4000.")
+    if high is not None and not (isinstance(high, int) and 1 <= high <= 4000):
+        raise form_error(f"{path}.max_length", "NUMBER_TYPE_MAX", "int value should be between 1 and 4000.")
+    if low is not None and high is not None and low > high:
+        raise form_error(f"{path}.min_length", "BASE_TYPE_BAD_LENGTH", "min_length may not exceed max_length.")

@@ -197,6 +197,7 @@ class World:
         self.bot_user_id = self.application_id
         self.guild_id = ids.next()
         self.created_at = clock.now()
+        self.preferred_locale = "en-US"  # the server's language (Server Settings → Community → Overview)
         self._build_default()
 
     def _build_default(self) -> None:

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserFacingError
+from bot.i18n.server import posts_lang
 from bot.messages import OutMessage, Reply
 from bot.outbox import enqueue_message
 from bot.services.digest.chart import render_chart_in_worker
@@ -100,10 +101,11 @@ class Digest:
     async def message(self, period: Period, *, quiet_post: bool = False) -> tuple[DigestData, OutMessage | None]:
         """Build the post for ``period``; None for a quiet one set to be skipped (unless ``quiet_post``)."""
         data = await self.build(period)
-        settings = self._settings.digest
+        settings, speaker = self._settings.digest, await posts_lang(self._db, self._settings)
         if not data.activity(list(settings.sections)):
-            return data, render_quiet(data, settings) if quiet_post or settings.quiet_week == "short" else None
-        return data, render_digest(data, settings, await self._chart(data))
+            quiet = quiet_post or settings.quiet_week == "short"
+            return data, render_quiet(data, settings, speaker) if quiet else None
+        return data, render_digest(data, settings, await self._chart(data), speaker)
 
     async def _chart(self, data: DigestData) -> bytes | None:
         if not self._settings.digest.chart or data.chart is None:

@@ -12,6 +12,7 @@ import aiosqlite
 from bot.clock import Clock
 from bot.config.models import LadderSettings, Settings, Tier
 from bot.db import Database
+from bot.i18n.server import channel_lang, template_for
 from bot.outbox import enqueue_dm, enqueue_edit, enqueue_message, enqueue_role
 from bot.services.ladder import posts, rules, store
 from bot.services.stats import Contributions, member_contributions
@@ -204,7 +205,9 @@ class Engine:
         channel = self._settings.discord.channels.kudos
         key = f"promo:{self.guild_id}:{discord_id}:{tier.name}"
         if self.config.announce and channel is not None:
-            message = posts.promotion_post(self.config.promotion_message, discord_id, tier, after)
+            speaker = await channel_lang(conn, self._settings)
+            template = template_for(self._settings, speaker, "promotion", self.config.promotion_message)
+            message = posts.promotion_post(template, discord_id, tier, after)
             await enqueue_message(conn, key, channel, message, now=now)
         if self.config.dm_member:
             await enqueue_dm(conn, f"{key}:dm", discord_id, posts.promotion_dm(tier, after), now=now)

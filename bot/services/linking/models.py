@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from bot.errors import UserFacingError
 from bot.github.device_flow import DeviceCode, TokenResult
 from bot.github.types import GitHubUser
+from bot.i18n import N_
 from bot.timeutil import parse_iso
 
 # Alphanumerics and single hyphens, not starting or ending with a hyphen, at most 39 characters.
@@ -100,15 +101,18 @@ def check_login(text: str) -> str:
     login = text.strip().removeprefix("@")
     if not LOGIN.fullmatch(login):
         raise UserFacingError(
-            f"`{login[:60]}` isn't a valid GitHub login: logins use letters, digits and single hyphens, "
-            "don't start or end with a hyphen and have at most 39 characters. Copy it from your GitHub profile "
-            "and try again."
+            N_(
+                "`{login}` isn't a valid GitHub login: logins use letters, digits and single hyphens, "
+                "don't start or end with a hyphen and have at most 39 characters. Copy it from your GitHub profile "
+                "and try again."
+            ),
+            login=login[:60],
         )
     return login
 
 
-EXPIRED = "The code expired before it was approved on GitHub. Press **Try again** for a new code."
-DENIED = "The sign-in was cancelled on GitHub, so nothing was linked. Press **Try again** to start over."
+EXPIRED = N_("The code expired before it was approved on GitHub. Press **Try again** for a new code.")
+DENIED = N_("The sign-in was cancelled on GitHub, so nothing was linked. Press **Try again** to start over.")
 
 
 def after_poll(result: TokenResult, interval: float) -> float:
@@ -122,15 +126,15 @@ def after_poll(result: TokenResult, interval: float) -> float:
         raise LinkFailed(EXPIRED)
     if result.status == "denied":
         raise LinkFailed(DENIED)
-    raise LinkFailed(f"GitHub ended the sign-in ({result.error or 'unknown error'}). Press **Try again** to retry.")
-
-
-def taken_message(login: str) -> str:
-    """Explain that an account is linked to someone else, and who can fix it."""
-    return (
-        f"@{login} is already linked to another member, so it can't be linked to you. If it really is yours, "
-        "ask a maintainer: they can move it with `/vestry link`."
+    raise LinkFailed(
+        N_("GitHub ended the sign-in ({error}). Press **Try again** to retry."), error=result.error or "unknown error"
     )
+
+
+TAKEN = N_(
+    "@{login} is already linked to another member, so it can't be linked to you. If it really is yours, "
+    "ask a maintainer: they can move it with `/vestry link`."
+)
 
 
 def link_from_row(row: Any) -> Link:

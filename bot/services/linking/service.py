@@ -14,10 +14,12 @@ import aiohttp
 from bot.errors import UserFacingError
 from bot.github.device_flow import DeviceFlowError
 from bot.github.types import GitHubError, GitHubUser
+from bot.i18n import N_
 from bot.logs import redactor
 from bot.messages import OutMessage
 from bot.services.linking.models import (
     EXPIRED,
+    TAKEN,
     AuditEntry,
     DeviceAuthorizer,
     DeviceSession,
@@ -28,7 +30,6 @@ from bot.services.linking.models import (
     ProofRequest,
     after_poll,
     check_login,
-    taken_message,
 )
 from bot.services.linking.store import LinkStore
 
@@ -105,7 +106,7 @@ class Linking:
     ) -> DeviceSession:
         """Ask GitHub for a code the member approves; ``expected_github_id`` is the account a claim is for."""
         if not self.device_flow_enabled or self._device is None:
-            raise UserFacingError("Sign-in with GitHub isn't set up here: use `/link github:<your login>` instead.")
+            raise UserFacingError(N_("Sign-in with GitHub isn't set up here: use `/link github:<your login>` instead."))
         expected_login = await self._check_claim(guild_id, discord_id, expected_github_id)
         await self.store.record_attempt(guild_id, discord_id)
         try:
@@ -117,7 +118,7 @@ class Linking:
                 "(an OAuth App with device flow enabled). Meanwhile, use `/link github:<your login>`."
             ) from None
         except (aiohttp.ClientError, TimeoutError):
-            raise UserFacingError("GitHub isn't answering right now; try `/link` again in a minute.") from None
+            raise UserFacingError(N_("GitHub isn't answering right now; try `/link` again in a minute.")) from None
         wait = min(timedelta(seconds=code.expires_in), MAX_DEVICE_WAIT)
         await self.store.remember_device(guild_id, discord_id, self._clock.now() + wait)
         return DeviceSession(
@@ -144,7 +145,7 @@ class Linking:
         try:
             user = await self._device.fetch_user(self._github.api_url, token)
         except _NETWORK:
-            raise LinkFailed("GitHub didn't tell me who signed in. Press **Try again** to retry.") from None
+            raise LinkFailed(N_("GitHub didn't tell me who signed in. Press **Try again** to retry.")) from None
         finally:
             redactor().discard(token)
             del token
@@ -168,7 +169,7 @@ class Linking:
                 failures += 1
                 log.warning("device-flow poll failed (%d in a row): %s", failures, type(exc).__name__)
                 if failures >= MAX_POLL_FAILURES:
-                    raise LinkFailed("I lost contact with GitHub. Press **Try again** in a minute.") from None
+                    raise LinkFailed(N_("I lost contact with GitHub. Press **Try again** in a minute.")) from None
                 continue
             failures = 0
             if result.status == "ok" and result.access_token:
@@ -190,7 +191,7 @@ class Linking:
             raise UserFacingError(f"@{user.login} is not the GitHub account this is about; nothing was started.")
         holder = await self.store.holder(guild_id, user.id)
         if holder is not None and holder != discord_id:
-            raise UserFacingError(taken_message(user.login))
+            raise UserFacingError(TAKEN, login=user.login)
         if user.is_bot or user.is_org:
             kind = "a bot" if user.is_bot else "an organisation"
             raise UserFacingError(f"@{user.login} is {kind} account; link your personal GitHub account instead.")
@@ -203,10 +204,12 @@ class Linking:
         """Look for the member's phrase in the account's public gists and bio; link when it is there."""
         proof = await self.store.proof(guild_id, discord_id)
         if proof is None:
-            raise UserFacingError("Nothing to verify yet: run `/link github:<your login>` first, then `/verify`.")
+            raise UserFacingError(N_("Nothing to verify yet: run `/link github:<your login>` first, then `/verify`."))
         if proof.expires_at <= self._clock.now():
             await self.store.drop_proof(guild_id, discord_id)
-            raise UserFacingError(f"Your phrase expired: run `/link github:{proof.login}` for a new one.")
+            raise UserFacingError(
+                N_("Your phrase expired: run `/link github:{login}` for a new one."), login=proof.login
+            )
         await self.store.record_attempt(guild_id, discord_id)
         user = await self._lookup(proof.login)
         if proof.github_id is not None and user.id != proof.github_id:
@@ -275,5 +278,5 @@ class Linking:
         if found.discord_id == discord_id:
             raise UserFacingError(f"You're already linked to @{found.login}.")
         if found.discord_id is not None:
-            raise UserFacingError(taken_message(found.login))
+            raise UserFacingError(TAKEN, login=found.login)
         return found.login

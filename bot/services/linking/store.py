@@ -18,8 +18,7 @@ from bot.errors import UserFacingError
 from bot.github.types import GitHubUser
 from bot.messages import OutMessage
 from bot.outbox import enqueue_dm
-from bot.services.linking.models import AuditEntry, Link, LinkFailed, LinkResult, ProofRequest, link_from_row
-from bot.services.linking.models import taken_message as taken
+from bot.services.linking.models import TAKEN, AuditEntry, Link, LinkFailed, LinkResult, ProofRequest, link_from_row
 from bot.services.people import Person, person
 from bot.timeutil import iso, parse_iso
 
@@ -179,7 +178,7 @@ class LinkStore:
             mine = await _one(conn, "SELECT * FROM links WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id))
             moved = link_from_row(holder) if holder is not None and holder["discord_id"] != discord_id else None
             if moved is not None and actor_id is None:
-                raise LinkFailed(taken(user.login))
+                raise LinkFailed(TAKEN, login=user.login)
             await self._remember(conn, user, now)
             await conn.execute("DELETE FROM link_proofs WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id))
             if mine is not None and mine["github_id"] == user.id:

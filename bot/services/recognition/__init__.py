@@ -9,6 +9,7 @@ from bot.services.recognition.models import (
     FirstPull,
     KudosGiven,
     MemberRef,
+    MessageRef,
     Profile,
     RecognitionGiven,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "FirstPull",
     "KudosGiven",
     "MemberRef",
+    "MessageRef",
     "Profile",
     "Recognition",
     "RecognitionGiven",

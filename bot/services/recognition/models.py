@@ -73,6 +73,20 @@ class MemberRef:
 
 
 @dataclass(frozen=True)
+class MessageRef:
+    """A Discord message that someone was thanked for."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+
+    @property
+    def url(self) -> str:
+        """The message's link."""
+        return f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/{self.message_id}"
+
+
+@dataclass(frozen=True)
 class KudosGiven:
     """A /kudos that was recorded."""
 
@@ -82,6 +96,8 @@ class KudosGiven:
     total_received: int
     repeated: bool = False  # the same interaction, or a retry after its answer failed: nothing new was recorded
     channel_id: int | None = None  # where its post is (or goes), when the outbox holds it
+    message: MessageRef | None = None  # the message thanked for (context menu or reaction)
+    locale: str = "en"  # the language of its post (the channel posts' language)
 
 
 @dataclass(frozen=True)

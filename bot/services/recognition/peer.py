@@ -17,9 +17,11 @@ from bot.domain import KudosGiven as KudosEvent
 from bot.domain import Recognized
 from bot.errors import UserFacingError
 from bot.events import append_event
+from bot.i18n import ENGLISH, N_, Lang
+from bot.i18n.server import channel_lang
 from bot.messages import OutMessage, escape_markdown, mention
 from bot.outbox import enqueue_message
-from bot.services.recognition.models import KudosGiven, MemberRef, RecognitionGiven
+from bot.services.recognition.models import KudosGiven, MemberRef, MessageRef, RecognitionGiven
 from bot.services.recognition.render import GOLD, GREEN, ordinal
 from bot.timeutil import iso, parse_iso
 
@@ -126,16 +128,20 @@ def parse_link(value: str, hosts: Sequence[str] = ()) -> str:
     return link
 
 
-def kudos_message(given: KudosGiven) -> OutMessage:
-    """Render the public /kudos post; it may mention only the receiver."""
-    embed: dict[str, object] = {"color": GREEN, "footer": {"text": f"{ordinal(given.total_received)} kudos received"}}
+def kudos_message(given: KudosGiven, lang: Lang = ENGLISH) -> OutMessage:
+    """Render the public /kudos post in ``lang``; it may mention only the receiver."""
+    footer = lang.gettext("{ordinal} kudos received", ordinal=lang.ordinal(given.total_received))
+    embed: dict[str, object] = {"color": GREEN, "footer": {"text": footer}}
     if given.reason:
         embed["description"] = escape_markdown(given.reason)
-    return OutMessage(
-        content=f"🙌 {mention(given.receiver.id)}, {mention(given.giver.id)} says thank you!",
-        embeds=(embed,),
-        mention_users=(given.receiver.id,),
-    )
+    people = {"receiver": mention(given.receiver.id), "giver": mention(given.giver.id)}
+    if given.message is not None:
+        content = lang.gettext(
+            "🙌 {receiver}, {giver} says thank you for [this message]({url})!", **people, url=given.message.url
+        )
+    else:
+        content = lang.gettext("🙌 {receiver}, {giver} says thank you!", **people)
+    return OutMessage(content=content, embeds=(embed,), mention_users=(given.receiver.id,))
 
 
 def recognition_message(given: RecognitionGiven) -> OutMessage:
@@ -214,6 +220,50 @@ async def _earlier_kudos(
     return KudosGiven(giver, receiver, reason, int(total[0]) if total else 1, repeated=True)
 
 
+async def check_daily_limit(
+    conn: aiosqlite.Connection, guild_id: int, giver_id: int, daily: int, now: datetime
+) -> None:
+    """Refuse a giver who has given ``daily`` kudos in the last 24 hours (any way: command, menu or reaction)."""
+    cursor = await conn.execute(
+        "SELECT COUNT(*), MIN(at) FROM peer_kudos WHERE guild_id = ? AND giver_id = ? AND at > ?",
+        (guild_id, giver_id, iso(now - DAY)),
+    )
+    row = await cursor.fetchone()
+    if row is not None and int(row[0]) >= daily:
+        oldest = parse_iso(row[1]) or now
+        raise UserFacingError(
+            N_("You have given {daily} kudos in the last 24 hours, the daily limit. You can give more {when}."),
+            daily=daily,
+            when=f"<t:{int((oldest + DAY).timestamp())}:R>",
+        )
+
+
+async def record_kudos(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    giver: MemberRef,
+    receiver: MemberRef,
+    reason: str,
+    now: datetime,
+    interaction_id: int | None = None,
+    message: MessageRef | None = None,
+) -> tuple[int, int]:
+    """Write a kudos and its event; return its row id and how many kudos the receiver has now."""
+    channel_id, message_id = (message.channel_id, message.message_id) if message else (None, None)
+    cursor = await conn.execute(
+        "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, reason, at, interaction_id, channel_id, message_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, giver.id, receiver.id, reason, iso(now), interaction_id, channel_id, message_id),
+    )
+    kudos_id = int(cursor.lastrowid or 0)
+    await append_event(conn, KudosEvent(guild_id, giver.id, receiver.id, reason, iso(now)), historical=False, now=now)
+    cursor = await conn.execute(
+        "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
+    )
+    total = await cursor.fetchone()
+    return kudos_id, int(total[0]) if total else 1
+
+
 class PeerKudos:
     """Record thanks between members, with limits, and recognitions of non-code work."""
 
@@ -222,11 +272,15 @@ class PeerKudos:
         self._clock = clock
         self._settings = settings
 
-    def _check_people(self, giver: MemberRef, receiver: MemberRef, what: str) -> None:
+    def _check_people(self, giver: MemberRef, receiver: MemberRef, recognition: bool = False) -> None:
         if giver.id == receiver.id:
-            raise UserFacingError(f"You can't give {what} to yourself. Is there someone who helped you?")
+            if recognition:
+                raise UserFacingError(N_("You can't give a recognition to yourself. Is there someone who helped you?"))
+            raise UserFacingError(N_("You can't give kudos to yourself. Is there someone who helped you?"))
         if receiver.bot:
-            raise UserFacingError(f"Bots don't need {what}. Thank the people behind them instead!")
+            if recognition:
+                raise UserFacingError(N_("Bots don't need a recognition. Thank the people behind them instead!"))
+            raise UserFacingError(N_("Bots don't need kudos. Thank the people behind them instead!"))
 
     async def give(
         self,
@@ -237,6 +291,7 @@ class PeerKudos:
         *,
         interaction_id: int | None = None,
         channel_id: int | None = None,
+        message: MessageRef | None = None,
     ) -> KudosGiven:
         """Record a /kudos; refuse self-kudos, bots, too-long reasons and givers over their daily limit.
 
@@ -244,45 +299,28 @@ class PeerKudos:
         interaction answer makes it) are recorded together, keyed by the interaction: the same interaction again,
         or the same thanks again after its answer failed, records nothing new (``repeated``).
         """
-        self._check_people(giver, receiver, "kudos")
+        self._check_people(giver, receiver)
         text = (reason or "").strip()
         limit = self._settings.kudos.reason_max_length
         if len(text) > limit:
-            raise UserFacingError(f"Keep the reason to {limit} characters (yours has {len(text)}).")
+            raise UserFacingError(
+                N_("Keep the reason to {limit} characters (yours has {length})."), limit=limit, length=len(text)
+            )
         now = self._clock.now()
         async with self._db.transaction() as conn:
             if interaction_id is not None:
                 earlier = await _earlier_kudos(conn, guild_id, giver, receiver, text, interaction_id, now)
                 if earlier is not None:
                     return earlier
-            cursor = await conn.execute(
-                "SELECT COUNT(*), MIN(at) FROM peer_kudos WHERE guild_id = ? AND giver_id = ? AND at > ?",
-                (guild_id, giver.id, iso(now - DAY)),
+            await check_daily_limit(conn, guild_id, giver.id, self._settings.kudos.peer_daily_limit, now)
+            _, total = await record_kudos(conn, guild_id, giver, receiver, text, now, interaction_id, message)
+            speaker = await channel_lang(conn, self._settings)
+            given = KudosGiven(
+                giver, receiver, text, total, channel_id=channel_id, message=message, locale=speaker.locale
             )
-            row = await cursor.fetchone()
-            daily = self._settings.kudos.peer_daily_limit
-            if row is not None and int(row[0]) >= daily:
-                oldest = parse_iso(row[1]) or now
-                again = int((oldest + DAY).timestamp())
-                raise UserFacingError(
-                    f"You have given {daily} kudos in the last 24 hours, the daily limit. "
-                    f"You can give more <t:{again}:R>."
-                )
-            await conn.execute(
-                "INSERT INTO peer_kudos(guild_id, giver_id, receiver_id, reason, at, interaction_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, giver.id, receiver.id, text, iso(now), interaction_id),
-            )
-            event = KudosEvent(guild_id, giver.id, receiver.id, text, iso(now))
-            await append_event(conn, event, historical=False, now=now)
-            cursor = await conn.execute(
-                "SELECT COUNT(*) FROM peer_kudos WHERE guild_id = ? AND receiver_id = ?", (guild_id, receiver.id)
-            )
-            total = await cursor.fetchone()
-            given = KudosGiven(giver, receiver, text, int(total[0]) if total else 1, channel_id=channel_id)
             if interaction_id is not None and channel_id is not None:
                 key = kudos_post_key(guild_id, interaction_id)
-                await enqueue_message(conn, key, channel_id, kudos_message(given), now=now, answering=True)
+                await enqueue_message(conn, key, channel_id, kudos_message(given, speaker), now=now, answering=True)
         log.info("member %s gave kudos to %s", giver.id, receiver.id)
         return given
 
@@ -302,7 +340,7 @@ class PeerKudos:
         With an ``interaction_id`` the same interaction again records nothing (``repeated``); without a kudos
         channel, the post goes to ``channel_id`` (the command's) through the outbox, held while the answer makes it.
         """
-        self._check_people(by, member, "a recognition")
+        self._check_people(by, member, recognition=True)
         key, url = parse_kind(kind), parse_link(link, self._settings.kudos.link_hosts)
         now = self._clock.now()
         channel = self._settings.discord.channels.kudos

@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.i18n.server import channel_lang
 from bot.outbox import enqueue_dm, enqueue_edit, enqueue_message
 from bot.services.recognition import backlog, render
 from bot.services.recognition.models import BATCH_PREFIX, FIRST_PR, Celebration, batch_key, post_key
@@ -81,10 +82,10 @@ class Publisher:
             posts = [(batch_key(self._guild, group[0].seq), group) for group in render.split_burst(due)]
         else:
             posts = [(post_key(self._guild, item.key), [item]) for item in due]
-        now = self._clock.now()
+        now, speaker = self._clock.now(), await channel_lang(conn, self._settings)
         for key, group in posts:
             shown = await self._showing(conn, group)
-            message = render.post(shown, kudos, combined=key.startswith(BATCH_PREFIX))
+            message = render.post(shown, kudos, key.startswith(BATCH_PREFIX), speaker, self._settings)
             if not await enqueue_message(conn, key, channel, message, now=now):
                 log.warning("celebration post %s was already queued; not posting it again", key)
                 continue
@@ -123,7 +124,8 @@ class Publisher:
             shown = await self._showing(conn, items)
             if [i.shown_discord_id for i in shown] == [i.shown_discord_id for i in items]:
                 continue
-            message = render.post(shown, self._settings.kudos, combined=key.startswith(BATCH_PREFIX))
+            speaker = await channel_lang(conn, self._settings)
+            message = render.post(shown, self._settings.kudos, key.startswith(BATCH_PREFIX), speaker, self._settings)
             await enqueue_edit(conn, f"kudos-edit:{seq}:{key}", target_key=key, message=message, now=self._clock.now())
             await self._remember(conn, key, shown)
             edited += 1

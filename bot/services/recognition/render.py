@@ -7,7 +7,9 @@ import string
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from bot.config.models import KudosSettings, LadderSettings, TierCriteria
+from bot.config.models import KudosSettings, LadderSettings, Settings, TierCriteria
+from bot.i18n import ENGLISH, N_, Lang
+from bot.i18n.server import template_for
 from bot.messages import Button, OutMessage, clean_text, escape_markdown, mention
 from bot.services.recognition.models import (
     FIRST_ISSUE_CLOSED,
@@ -25,10 +27,17 @@ CLAIM_PREFIX = "link:claim:"
 MAX_PER_POST = 10
 
 _FOOTERS = {
-    FIRST_PR: "First merged pull request",
-    FIRST_REVIEW: "First review",
-    FIRST_ISSUE_CLOSED: "First issue closed",
-    FIRST_MERGE: "First merge of someone else's pull request",
+    FIRST_PR: N_("First merged pull request"),
+    FIRST_REVIEW: N_("First review"),
+    FIRST_ISSUE_CLOSED: N_("First issue closed"),
+    FIRST_MERGE: N_("First merge of someone else's pull request"),
+}
+
+_LABELS = {  # the footers as a combined post's field names write them, within a line
+    FIRST_PR: N_("first merged pull request"),
+    FIRST_REVIEW: N_("first review"),
+    FIRST_ISSUE_CLOSED: N_("first issue closed"),
+    FIRST_MERGE: N_("first merge of someone else's pull request"),
 }
 
 
@@ -85,26 +94,39 @@ def _default(name: str) -> str:
     return str(KudosSettings.model_fields[name].default)
 
 
-def headline(celebration: Celebration, settings: KudosSettings) -> str:
-    """Return the text line that celebrates one person."""
+def headline(
+    celebration: Celebration, settings: KudosSettings, speaker: Lang = ENGLISH, full: Settings | None = None
+) -> str:
+    """Return the text line that celebrates one person, in ``speaker``'s language."""
     values = _template_values(celebration)
-    if celebration.kind == FIRST_PR:
-        return fill(settings.first_pr_message, values, _default("first_pr_message"))
-    if celebration.kind == MILESTONE:
-        return fill(settings.milestone_message, values, _default("milestone_message"))
+    if celebration.kind in (FIRST_PR, MILESTONE):
+        key, field = (
+            ("first_pr", "first_pr_message") if celebration.kind == FIRST_PR else ("milestone", "milestone_message")
+        )
+        configured = str(getattr(settings, field))
+        template = template_for(full, speaker, key, configured) if full is not None else configured
+        return fill(template, values, speaker.gettext(_default(field)))
     author, repo = values["author"], values["repo"]
     if celebration.kind == FIRST_REVIEW:
-        return f"👀 {author} just gave their first review. Reviews keep {repo} moving: thank you!"
+        return speaker.gettext(
+            "👀 {author} just gave their first review. Reviews keep {repo} moving: thank you!", author=author, repo=repo
+        )
     if celebration.kind == FIRST_ISSUE_CLOSED:
-        return f"✅ {author} just closed their first issue in {repo}. Thank you!"
-    return f"🔑 {author} merged someone else's pull request for the first time. Thank you for looking after {repo}!"
+        return speaker.gettext(
+            "✅ {author} just closed their first issue in {repo}. Thank you!", author=author, repo=repo
+        )
+    return speaker.gettext(
+        "🔑 {author} merged someone else's pull request for the first time. Thank you for looking after {repo}!",
+        author=author,
+        repo=repo,
+    )
 
 
-def label(celebration: Celebration) -> str:
+def label(celebration: Celebration, speaker: Lang = ENGLISH) -> str:
     """Say in a few words what is celebrated."""
     if celebration.kind == MILESTONE:
-        return f"{ordinal(celebration.count)} merged pull request"
-    return _FOOTERS[celebration.kind].lower()
+        return speaker.gettext("{ordinal} merged pull request", ordinal=speaker.ordinal(celebration.count))
+    return speaker.gettext(_LABELS[celebration.kind])
 
 
 def _link(celebration: Celebration) -> str:
@@ -112,18 +134,32 @@ def _link(celebration: Celebration) -> str:
     return f"[{title}]({celebration.url})" if celebration.url else title
 
 
-def detail_line(celebration: Celebration) -> str:
-    """Describe the pull request, review or issue behind a celebration in one line."""
-    repo = escape_markdown(celebration.repo)
+def detail_line(celebration: Celebration, speaker: Lang = ENGLISH, *, titled: bool = False) -> str:
+    """Describe the pull request, review or issue behind a celebration in one line.
+
+    ``titled``: the embed's title already shows and links the pull request or issue, so the line does not
+    repeat it.
+    """
+    values = {"repo": escape_markdown(celebration.repo), "link": _link(celebration)}
+    values["merged_by"] = (
+        escape_markdown(celebration.merged_by) if celebration.merged_by else speaker.gettext("a maintainer")
+    )
+    values["other"] = escape_markdown(celebration.other) if celebration.other else speaker.gettext("a contributor")
+    if titled:
+        if celebration.kind in (FIRST_PR, MILESTONE):
+            return speaker.gettext("In {repo}, merged by {merged_by}", **values)
+        if celebration.kind == FIRST_REVIEW:
+            return speaker.gettext("A review in {repo}", **values)
+        if celebration.kind == FIRST_ISSUE_CLOSED:
+            return speaker.gettext("An issue closed in {repo}", **values)
+        return speaker.gettext("A pull request by {other} in {repo}", **values)
     if celebration.kind in (FIRST_PR, MILESTONE):
-        merged_by = escape_markdown(celebration.merged_by) if celebration.merged_by else "a maintainer"
-        return f"{_link(celebration)} in {repo}, merged by {merged_by}"
+        return speaker.gettext("{link} in {repo}, merged by {merged_by}", **values)
     if celebration.kind == FIRST_REVIEW:
-        return f"reviewed {_link(celebration)} in {repo}"
+        return speaker.gettext("reviewed {link} in {repo}", **values)
     if celebration.kind == FIRST_ISSUE_CLOSED:
-        return f"closed {_link(celebration)} in {repo}"
-    other = escape_markdown(celebration.other) if celebration.other else "a contributor"
-    return f"merged {_link(celebration)} by {other} in {repo}"
+        return speaker.gettext("closed {link} in {repo}", **values)
+    return speaker.gettext("merged {link} by {other} in {repo}", **values)
 
 
 def profile_url(celebration: Celebration) -> str | None:
@@ -134,21 +170,21 @@ def profile_url(celebration: Celebration) -> str | None:
     return f"{parts.scheme}://{parts.netloc}/{celebration.login}"
 
 
-def _embed(celebration: Celebration) -> dict[str, object]:
+def _embed(celebration: Celebration, speaker: Lang) -> dict[str, object]:
     author: dict[str, object] = {"name": _cut(clean_text(celebration.login), 256)}
     if (url := profile_url(celebration)) is not None:
         author["url"] = url
     if celebration.avatar_url:
         author["icon_url"] = celebration.avatar_url
     footer = (
-        f"Milestone: {celebration.count} merged pull requests"
+        speaker.gettext("Milestone: {count} merged pull requests", count=speaker.number(celebration.count))
         if celebration.kind == MILESTONE
-        else _FOOTERS[celebration.kind]
+        else speaker.gettext(_FOOTERS[celebration.kind])
     )
     embed: dict[str, object] = {
         "author": author,
         "title": _cut(escape_markdown(celebration.title or f"{celebration.repo}#{celebration.number}"), 256),
-        "description": detail_line(celebration),
+        "description": detail_line(celebration, speaker, titled=True),
         "color": {FIRST_PR: GREEN, MILESTONE: GOLD}.get(celebration.kind, BLUE),
         "footer": {"text": footer},
     }
@@ -161,17 +197,18 @@ def _embed(celebration: Celebration) -> dict[str, object]:
     return embed
 
 
-def claim_button(celebration: Celebration, named: bool) -> Button:
+def claim_button(celebration: Celebration, named: bool, speaker: Lang = ENGLISH) -> Button:
     """Return the "This is me" button an unlinked person clicks to link their account."""
-    text = f"This is me: {celebration.login}" if named else "This is me"
+    login = celebration.login
+    text = speaker.gettext("This is me: {login}", login=login) if named else speaker.gettext("This is me")
     return Button(_cut(text, 80), custom_id=f"{CLAIM_PREFIX}{celebration.github_id}", style="primary")
 
 
-def _buttons(items: Sequence[Celebration], named: bool) -> tuple[Button, ...]:
+def _buttons(items: Sequence[Celebration], named: bool, speaker: Lang) -> tuple[Button, ...]:
     seen: dict[int, Button] = {}
     for item in items:
         if item.shown_discord_id is None and item.github_id not in seen:
-            seen[item.github_id] = claim_button(item, named)
+            seen[item.github_id] = claim_button(item, named, speaker)
     return tuple(seen.values())[:25]
 
 
@@ -179,48 +216,58 @@ def _mentions(items: Sequence[Celebration]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(i.shown_discord_id for i in items if i.shown_discord_id is not None))
 
 
-def single_post(celebration: Celebration, settings: KudosSettings) -> OutMessage:
+def single_post(
+    celebration: Celebration, settings: KudosSettings, speaker: Lang = ENGLISH, full: Settings | None = None
+) -> OutMessage:
     """Render the post that celebrates one person."""
     return OutMessage(
-        content=_cut(headline(celebration, settings), 2000),
-        embeds=(_embed(celebration),),
-        buttons=_buttons([celebration], named=False),
+        content=_cut(headline(celebration, settings, speaker, full), 2000),
+        embeds=(_embed(celebration, speaker),),
+        buttons=_buttons([celebration], False, speaker),
         mention_users=_mentions([celebration]),
     )
 
 
-def _names(items: Sequence[Celebration]) -> str:
-    names = list(dict.fromkeys(who(item) for item in items))
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def combined_post(items: Sequence[Celebration]) -> OutMessage:
+def combined_post(items: Sequence[Celebration], speaker: Lang = ENGLISH) -> OutMessage:
     """Render one post that celebrates several people at once (a burst)."""
     fields = [
-        {"name": _cut(f"{item.login} · {label(item)}", 256), "value": _cut(detail_line(item), 1024), "inline": False}
+        {
+            "name": _cut(f"{item.login} · {label(item, speaker)}", 256),
+            "value": _cut(detail_line(item, speaker), 1024),
+            "inline": False,
+        }
         for item in items
     ]
     embed = {
-        "title": "A round of thanks",
-        "description": f"{len(items)} celebrations at once. Welcome, and thank you all!",
+        "title": speaker.gettext("A round of thanks"),
+        "description": speaker.ngettext(
+            "{count} celebration at once. Welcome, and thank you all!",
+            "{count} celebrations at once. Welcome, and thank you all!",
+            len(items),
+        ),
         "color": GREEN,
         "fields": fields,
     }
+    names = speaker.join(list(dict.fromkeys(who(item) for item in items)))
     return OutMessage(
-        content=_cut(f"🎉 Kudos to {_names(items)}!", 2000),
+        content=_cut(speaker.gettext("🎉 Kudos to {names}!", names=names), 2000),
         embeds=(embed,),
-        buttons=_buttons(items, named=True),
+        buttons=_buttons(items, True, speaker),
         mention_users=_mentions(items),
     )
 
 
-def post(items: Sequence[Celebration], settings: KudosSettings, combined: bool) -> OutMessage:
-    """Render a celebration post, single or combined."""
+def post(
+    items: Sequence[Celebration],
+    settings: KudosSettings,
+    combined: bool,
+    speaker: Lang = ENGLISH,
+    full: Settings | None = None,
+) -> OutMessage:
+    """Render a celebration post, single or combined, in ``speaker``'s language."""
     if combined or len(items) > 1:
-        return combined_post(items)
-    return single_post(items[0], settings)
+        return combined_post(items, speaker)
+    return single_post(items[0], settings, speaker, full)
 
 
 def split_burst(items: Sequence[Celebration], size: int = MAX_PER_POST) -> list[list[Celebration]]:

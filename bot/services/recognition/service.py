@@ -16,10 +16,11 @@ from bot.domain import MemberLinked, MemberUnlinked
 from bot.events import Event
 from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
-from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, Profile, RecognitionGiven
+from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, MessageRef, Profile, RecognitionGiven
 from bot.services.recognition.peer import PeerKudos
 from bot.services.recognition.profile import LadderProgress, ProfileReader
 from bot.services.recognition.publish import Publisher
+from bot.services.recognition.reactions import ReactionKudos
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Recognition:
         self._decider = Decider(db, settings)
         self._publisher = Publisher(settings, clock)
         self._peer = PeerKudos(db, clock, settings)
+        self._reactions = ReactionKudos(db, clock, settings)
         self._profiles = ProfileReader(db, ladder)
 
     async def handle(self, conn: aiosqlite.Connection, events: Sequence[Event]) -> None:
@@ -108,11 +110,24 @@ class Recognition:
         *,
         interaction_id: int | None = None,
         channel_id: int | None = None,
+        message: MessageRef | None = None,
     ) -> KudosGiven:
         """Record one member thanking another (with its post, keyed by the interaction, when one is given)."""
         return await self._peer.give(
-            guild_id, giver, receiver, reason, interaction_id=interaction_id, channel_id=channel_id
+            guild_id, giver, receiver, reason, interaction_id=interaction_id, channel_id=channel_id, message=message
         )
+
+    def reaction_counts(self, emoji: str) -> bool:
+        """Whether reacting with ``emoji`` gives kudos (``[kudos] reaction_emoji``)."""
+        return self._reactions.counts(emoji)
+
+    async def reacted(self, giver: MemberRef, author: MemberRef, message: MessageRef, emoji: str) -> bool:
+        """Give kudos for a reaction on a member's message (once per giver and message); return whether it did."""
+        return await self._reactions.added(giver, author, message, emoji)
+
+    async def unreacted(self, giver_id: int, message: MessageRef, emoji: str) -> bool:
+        """Withdraw a reaction's kudos when the reaction went within the grace period; return whether it did."""
+        return await self._reactions.removed(giver_id, message, emoji)
 
     async def recognize(
         self,

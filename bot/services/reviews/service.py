@@ -14,6 +14,8 @@ from bot.config.models import Settings
 from bot.config.types import parse_duration
 from bot.db import Database
 from bot.errors import PermissionDenied, UserFacingError
+from bot.i18n import Lang
+from bot.i18n.server import posts_lang
 from bot.messages import OutMessage
 from bot.outbox import enqueue_dm, enqueue_message
 from bot.services.reviews.models import NudgeResult, QueueSnapshot, ReviewerGroup, matches_button, reviewer_key
@@ -182,15 +184,17 @@ class ReviewQueue:
         snapshot = (await self.reader.read(now)).only(overdue=True, visible_at=slot)
         if not snapshot.items:
             return NudgeResult(slot, "nothing-waiting")
+        speaker = await posts_lang(self._db, self._settings)
         post = nudge_post(
             snapshot,
             max_rows=reviews.max_rows,
             approvals_needed=reviews.approvals_needed,
             escalate_after=reviews.escalate_after,
             maintainer_role_id=self._settings.discord.maintainer_role_id,
+            speaker=speaker,
         )
         dms = [
-            (group.reviewer.discord_id, self._dm(group, now, snapshot.business_time))
+            (group.reviewer.discord_id, self._dm(group, now, snapshot.business_time, speaker))
             for group in snapshot.groups()
             if group.reviewer.dm and group.reviewer.discord_id is not None and not group.reviewer.away(now)
         ]
@@ -199,10 +203,15 @@ class ReviewQueue:
         log.info("review nudge for %s: %d rows, %d DMs", iso(slot), post.rows, len(dms))
         return NudgeResult(slot, "posted", post.rows, post.users, post.roles, len(dms))
 
-    def _dm(self, group: ReviewerGroup, now: datetime, business: bool) -> OutMessage:
+    def _dm(self, group: ReviewerGroup, now: datetime, business: bool, speaker: Lang) -> OutMessage:
         reviews = self._settings.reviews
         return dm_message(
-            group, at=now, max_rows=reviews.max_rows, business=business, approvals_needed=reviews.approvals_needed
+            group,
+            at=now,
+            max_rows=reviews.max_rows,
+            business=business,
+            approvals_needed=reviews.approvals_needed,
+            speaker=speaker,
         )
 
     async def _enqueue(
