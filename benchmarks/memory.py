@@ -45,6 +45,7 @@ class Options:
     merges: int = 100
     reconcile: bool = True  # in the first run only (without the intent): 500 gateway requests, paced, ~4 minutes
     intents: tuple[bool, ...] = (False, True)
+    hall_of_fame: bool = False  # the public pages (Jinja2 and the table's pages), off by default as in config
 
 
 @dataclass
@@ -145,7 +146,10 @@ async def one_run(world: World, intent: bool, reconcile: bool, opts: Options) ->
     discord, github = world.discord, world.github
     path = world.folder / f"bot-{intent}.sqlite3"
     shutil.copyfile(world.source, path)
-    settings = sandbox_settings(discord, github.url, path, overrides={"discord": {"members_intent": intent}})
+    # The default configuration: the hall of fame's public pages are off unless an operator turns them on (the
+    # sandbox turns them on for its demo); ``hall-of-fame`` measures them.
+    overrides = {"discord": {"members_intent": intent}, "hall_of_fame": {"enabled": opts.hall_of_fame}}
+    settings = sandbox_settings(discord, github.url, path, overrides=overrides)
     config = {
         "settings": settings.model_dump(mode="json"),
         "discord_api": discord.api_base,
