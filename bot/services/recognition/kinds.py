@@ -152,6 +152,7 @@ class Kind:
     the headline with the operator's. ``everyone``: announced for people nobody has linked (otherwise only with
     ``kudos.other_firsts`` and for linked members). ``thank_by_dm``: a linked member also gets a thank-you DM.
     ``pull_details``: the post's title and link are the pull request's (the event does not carry them).
+    ``emoji`` is the one the built-in headline opens with (none for the configurable ones).
     """
 
     name: CelebrationKind
@@ -238,7 +239,6 @@ KINDS: dict[CelebrationKind, Kind] = {
             detail=_MERGED_DETAIL,
             titled=_MERGED_TITLED,
             colour=GREEN,
-            emoji="🎉",
             template=Template("first_pr_message", "first_pr"),
             everyone=True,
             thank_by_dm=True,
@@ -255,7 +255,6 @@ KINDS: dict[CelebrationKind, Kind] = {
             detail=_MERGED_DETAIL,
             titled=_MERGED_TITLED,
             colour=GOLD,
-            emoji="🏆",
             template=Template("milestone_message", "milestone"),
             everyone=True,
         ),
