@@ -21,8 +21,9 @@ from bot.i18n import ENGLISH, N_, Lang
 from bot.i18n.server import channel_lang
 from bot.messages import OutMessage, escape_markdown, mention
 from bot.outbox import enqueue_message
+from bot.services.recognition.kinds import GOLD, GREEN
 from bot.services.recognition.models import KudosGiven, MemberRef, MessageRef, RecognitionGiven
-from bot.services.recognition.render import GOLD, GREEN, ordinal
+from bot.services.recognition.render import ordinal
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)

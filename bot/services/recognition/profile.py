@@ -9,9 +9,9 @@ from bot.db import Database
 from bot.errors import UserFacingError
 from bot.messages import escape_markdown, mention
 from bot.services.people import github_for_discord
+from bot.services.recognition.kinds import GREEN
 from bot.services.recognition.models import FirstPull, MemberRef, Profile
 from bot.services.recognition.peer import RECOGNITION_KINDS
-from bot.services.recognition.render import GREEN
 from bot.services.stats import member_contributions
 from bot.timeutil import parse_iso
 

@@ -17,7 +17,8 @@ from bot.config import Settings
 from bot.i18n.server import channel_lang
 from bot.outbox import enqueue_dm, enqueue_edit, enqueue_message
 from bot.services.recognition import backlog, render
-from bot.services.recognition.models import BATCH_PREFIX, FIRST_PR, Celebration, batch_key, post_key
+from bot.services.recognition.kinds import kind_of
+from bot.services.recognition.models import BATCH_PREFIX, Celebration, batch_key, post_key
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Publisher:
                 await backlog.hold(conn, self._guild, [])
             count = await self._post(conn, channel, [*waiting, *due])
         if kudos.dm_author:
-            await self._thank_authors(conn, [item for item in due if item.kind == FIRST_PR])
+            await self._thank_authors(conn, [item for item in due if kind_of(item).thank_by_dm])
         return count
 
     async def release(self, conn: aiosqlite.Connection) -> tuple[int, int]:

@@ -8,37 +8,16 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from bot.config.models import KudosSettings, LadderSettings, Settings, TierCriteria
-from bot.i18n import ENGLISH, N_, Lang
+from bot.i18n import ENGLISH, Lang
 from bot.i18n.server import template_for
 from bot.messages import Button, OutMessage, clean_text, escape_markdown, mention
-from bot.services.recognition.models import (
-    FIRST_ISSUE_CLOSED,
-    FIRST_MERGE,
-    FIRST_PR,
-    FIRST_REVIEW,
-    MILESTONE,
-    Celebration,
-)
+from bot.services.recognition.kinds import GREEN, kind_of
+from bot.services.recognition.models import Celebration
 
 log = logging.getLogger(__name__)
 
-GREEN, GOLD, BLUE = 0x2ECC71, 0xF1C40F, 0x3498DB
 CLAIM_PREFIX = "link:claim:"
 MAX_PER_POST = 10
-
-_FOOTERS = {
-    FIRST_PR: N_("First merged pull request"),
-    FIRST_REVIEW: N_("First review"),
-    FIRST_ISSUE_CLOSED: N_("First issue closed"),
-    FIRST_MERGE: N_("First merge of someone else's pull request"),
-}
-
-_LABELS = {  # the footers as a combined post's field names write them, within a line
-    FIRST_PR: N_("first merged pull request"),
-    FIRST_REVIEW: N_("first review"),
-    FIRST_ISSUE_CLOSED: N_("first issue closed"),
-    FIRST_MERGE: N_("first merge of someone else's pull request"),
-}
 
 
 def ordinal(n: int) -> str:
@@ -90,8 +69,9 @@ def fill(template: str, values: Mapping[str, str], fallback: str) -> str:
     return fallback.format_map(dict(values))
 
 
-def _default(name: str) -> str:
-    return str(KudosSettings.model_fields[name].default)
+def _words(celebration: Celebration, speaker: Lang) -> dict[str, str]:
+    """The values a kind's msgids may use besides the post's links and names."""
+    return {"count": speaker.number(celebration.count), "ordinal": speaker.ordinal(celebration.count)}
 
 
 def headline(
@@ -99,34 +79,17 @@ def headline(
 ) -> str:
     """Return the text line that celebrates one person, in ``speaker``'s language."""
     values = _template_values(celebration)
-    if celebration.kind in (FIRST_PR, MILESTONE):
-        key, field = (
-            ("first_pr", "first_pr_message") if celebration.kind == FIRST_PR else ("milestone", "milestone_message")
-        )
-        configured = str(getattr(settings, field))
-        template = template_for(full, speaker, key, configured) if full is not None else configured
-        return fill(template, values, speaker.gettext(_default(field)))
-    author, repo = values["author"], values["repo"]
-    if celebration.kind == FIRST_REVIEW:
-        return speaker.gettext(
-            "👀 {author} just gave their first review. Reviews keep {repo} moving: thank you!", author=author, repo=repo
-        )
-    if celebration.kind == FIRST_ISSUE_CLOSED:
-        return speaker.gettext(
-            "✅ {author} just closed their first issue in {repo}. Thank you!", author=author, repo=repo
-        )
-    return speaker.gettext(
-        "🔑 {author} merged someone else's pull request for the first time. Thank you for looking after {repo}!",
-        author=author,
-        repo=repo,
-    )
+    kind = kind_of(celebration)
+    if kind.template is not None:
+        configured = str(getattr(settings, kind.template.setting))
+        template = template_for(full, speaker, kind.template.key, configured) if full is not None else configured
+        return fill(template, values, speaker.gettext(kind.headline))
+    return speaker.gettext(kind.headline, author=values["author"], repo=values["repo"])
 
 
 def label(celebration: Celebration, speaker: Lang = ENGLISH) -> str:
     """Say in a few words what is celebrated."""
-    if celebration.kind == MILESTONE:
-        return speaker.gettext("{ordinal} merged pull request", ordinal=speaker.ordinal(celebration.count))
-    return speaker.gettext(_LABELS[celebration.kind])
+    return speaker.gettext(kind_of(celebration).label, **_words(celebration, speaker))
 
 
 def _link(celebration: Celebration) -> str:
@@ -145,21 +108,8 @@ def detail_line(celebration: Celebration, speaker: Lang = ENGLISH, *, titled: bo
         escape_markdown(celebration.merged_by) if celebration.merged_by else speaker.gettext("a maintainer")
     )
     values["other"] = escape_markdown(celebration.other) if celebration.other else speaker.gettext("a contributor")
-    if titled:
-        if celebration.kind in (FIRST_PR, MILESTONE):
-            return speaker.gettext("In {repo}, merged by {merged_by}", **values)
-        if celebration.kind == FIRST_REVIEW:
-            return speaker.gettext("A review in {repo}", **values)
-        if celebration.kind == FIRST_ISSUE_CLOSED:
-            return speaker.gettext("An issue closed in {repo}", **values)
-        return speaker.gettext("A pull request by {other} in {repo}", **values)
-    if celebration.kind in (FIRST_PR, MILESTONE):
-        return speaker.gettext("{link} in {repo}, merged by {merged_by}", **values)
-    if celebration.kind == FIRST_REVIEW:
-        return speaker.gettext("reviewed {link} in {repo}", **values)
-    if celebration.kind == FIRST_ISSUE_CLOSED:
-        return speaker.gettext("closed {link} in {repo}", **values)
-    return speaker.gettext("merged {link} by {other} in {repo}", **values)
+    kind = kind_of(celebration)
+    return speaker.gettext(kind.titled if titled else kind.detail, **values)
 
 
 def profile_url(celebration: Celebration) -> str | None:
@@ -176,16 +126,13 @@ def _embed(celebration: Celebration, speaker: Lang) -> dict[str, object]:
         author["url"] = url
     if celebration.avatar_url:
         author["icon_url"] = celebration.avatar_url
-    footer = (
-        speaker.gettext("Milestone: {count} merged pull requests", count=speaker.number(celebration.count))
-        if celebration.kind == MILESTONE
-        else speaker.gettext(_FOOTERS[celebration.kind])
-    )
+    kind = kind_of(celebration)
+    footer = speaker.gettext(kind.footer, **_words(celebration, speaker))
     embed: dict[str, object] = {
         "author": author,
         "title": _cut(escape_markdown(celebration.title or f"{celebration.repo}#{celebration.number}"), 256),
         "description": detail_line(celebration, speaker, titled=True),
-        "color": {FIRST_PR: GREEN, MILESTONE: GOLD}.get(celebration.kind, BLUE),
+        "color": kind.colour,
         "footer": {"text": footer},
     }
     if celebration.url:
