@@ -25,6 +25,7 @@ from bot.domain import (
     Starred,
 )
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, Lang
 from bot.messages import mention
 from bot.services.ladder import posts, rules, store
 from bot.services.ladder.engine import Engine, MemberState, Standing
@@ -222,7 +223,7 @@ class Ladder:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    async def progress(self, guild_id: int, discord_id: int) -> TierProgress:
+    async def progress(self, guild_id: int, discord_id: int, speaker: Lang = ENGLISH) -> TierProgress:
         """Return the member's current tier, the next one, and what is missing for it."""
         config = self._settings.ladder
         if not self._active:
@@ -231,14 +232,15 @@ class Ladder:
         link = standing.link
         if link is None:
             first = config.tiers[0]
-            needs = rules.missing(first.criteria, standing.contributions[first.criteria.window], False)
-            return TierProgress(discord_id, False, None, None, first.name, tuple(needs or ["link with /link"]))
+            needs = rules.missing(first.criteria, standing.contributions[first.criteria.window], False, speaker)
+            needs = needs or [speaker.gettext("link with /link")]
+            return TierProgress(discord_id, False, None, None, first.name, tuple(needs))
         if link.excluded:
             return TierProgress(discord_id, True, link.login, None, None, (), excluded=True)
-        return _progress(self._engine, standing)
+        return _progress(self._engine, standing, speaker)
 
 
-def _progress(engine: Engine, standing: Standing) -> TierProgress:
+def _progress(engine: Engine, standing: Standing, speaker: Lang) -> TierProgress:
     tiers = engine.config.tiers
     climb = engine.climb(standing)
     basis = set(climb.reached)
@@ -251,11 +253,15 @@ def _progress(engine: Engine, standing: Standing) -> TierProgress:
     waiting = False
     if upcoming is not None:
         tier = tiers[upcoming]
-        missing = tuple(rules.missing(tier.criteria, standing.contributions[tier.criteria.window], True))
+        missing = tuple(rules.missing(tier.criteria, standing.contributions[tier.criteria.window], True, speaker))
         if not missing and tier.approval:
             status = standing.approvals.get(tier.name)
             waiting = status in (None, rules.PENDING)
-            missing = ("a maintainer's approval" if waiting else "a maintainer's approval (declined)",)
+            missing = (
+                speaker.gettext("a maintainer's approval")
+                if waiting
+                else speaker.gettext("a maintainer's approval (declined)"),
+            )
     assert standing.link is not None
     return TierProgress(
         standing.discord_id,
