@@ -16,6 +16,7 @@ from bot.discord.render import allowed_mentions, embeds, send_reply, view
 from bot.errors import UserFacingError
 from bot.fit import fit_buttons, fit_content, fit_embeds
 from bot.i18n import ENGLISH, N_, Lang, lang
+from bot.i18n.server import posts_lang
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
 from bot.services.ladder.posts import APPROVE, DECLINE
@@ -264,10 +265,12 @@ class LadderCog(commands.Cog, name="Ladder"):
             raise NotMaintainer()
         action, _, raw = rest.partition(":")
         if action not in (APPROVE, DECLINE) or not raw.isdigit():
-            raise UserFacingError("That button is out of date.")
+            raise UserFacingError(N_("That button is out of date."))
         decision = await self.ladder.decide(self.guild_id, int(raw), approve=action == APPROVE, by=interaction.user.id)
         await interaction.response.edit_message(
-            content=fit_content(decision.text), view=None, allowed_mentions=allowed_mentions()
+            content=fit_content(decision.say(await posts_lang(self.bot.services.db, self.bot.services.settings))),
+            view=None,
+            allowed_mentions=allowed_mentions(),
         )
 
 

@@ -129,19 +129,34 @@ def _within(need: str, window: timedelta | None, speaker: Lang) -> str:
     return speaker.ngettext("{need} in the last {count} hour", "{need} in the last {count} hours", hours, need=need)
 
 
-def describe_criteria(criteria: TierCriteria) -> str:
+def describe_criteria(criteria: TierCriteria, speaker: Lang = ENGLISH) -> str:
     """Say what a tier asks for, for /rank and the approval post."""
     parts: list[str] = []
     if criteria.linked:
-        parts.append("a linked GitHub account")
+        parts.append(speaker.gettext("a linked GitHub account"))
     if criteria.starred:
-        parts.append("a star on a followed repository")
-    for name, one, many in _COUNTED:
+        parts.append(speaker.gettext("a star on a followed repository"))
+    for name, _, _ in _COUNTED:
         wanted = getattr(criteria, name)
         if wanted is not None:
-            parts.append(f"{wanted} {one if wanted == 1 else many}")
-    text = ", ".join(parts) or "nothing"
-    return text + describe_window(criteria.window)
+            parts.append(_counted(name, wanted, speaker))
+    if not parts:
+        return speaker.gettext("nothing")
+    return _within(", ".join(parts), criteria.window, speaker)
+
+
+def _counted(name: str, wanted: int, speaker: Lang) -> str:
+    if name == "reviews":
+        return speaker.ngettext("{count} review", "{count} reviews", wanted)
+    if name == "merges":
+        return speaker.ngettext("{count} merge of someone else's PR", "{count} merges of other people's PRs", wanted)
+    if name == "issues_closed":
+        return speaker.ngettext("{count} closed issue", "{count} closed issues", wanted)
+    if name == "kudos":
+        return speaker.ngettext("{count} kudos", "{count} kudos", wanted)
+    if name == "recognitions":
+        return speaker.ngettext("{count} recognition", "{count} recognitions", wanted)
+    return speaker.ngettext("{count} merged PR", "{count} merged PRs", wanted)
 
 
 def role_plan(tiers: Sequence[Tier], held: Sequence[int], mode: str) -> set[int]:

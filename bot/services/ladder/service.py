@@ -84,11 +84,20 @@ class Decision:
 
     @property
     def text(self) -> str:
-        """Say the decision, to replace the request's post."""
-        text = posts.decision_text(self.discord_id, self.tier, self.approved, self.by)
+        """Say the decision in English, to replace the request's post."""
+        return self.say(ENGLISH)
+
+    def say(self, speaker: Lang) -> str:
+        """Say the decision in the channel's language, to replace the request's post."""
         if self.approved and not self.promoted:
-            text += f" ({mention(self.discord_id)} no longer meets its criteria; the role follows when they do.)"
-        return text
+            return speaker.gettext(
+                "✅ {by} approved: {member} is now a **{tier}**. ({member} no longer meets its criteria; the role "
+                "follows when they do.)",
+                by=mention(self.by),
+                member=mention(self.discord_id),
+                tier=self.tier,
+            )
+        return posts.decision_text(self.discord_id, self.tier, self.approved, self.by, speaker)
 
 
 class Ladder:
