@@ -49,3 +49,22 @@ async def test_a_maintainer_whose_client_speaks_german_reads_a_german_status(san
     english = (await sandbox.command("owner", "vestry status"))["responses"][0]["embeds"][0]
     assert english["title"] == "Vestry status"
     assert [field["name"] for field in english["fields"]] == ["Jobs", "Problems"]
+
+
+async def test_a_german_server_tells_promotions_and_asks_for_approval_in_german(sandbox_factory: Any) -> None:
+    tiers = [TIERS[0], {**TIERS[1], "approval": True}]
+    overrides = {"discord": {"locale": "de"}, "ladder": {"tiers": tiers, "dm_member": True}}
+    async with sandbox_factory(overrides=overrides) as sb:
+        jonas = await linked_member(sb, "jonas")
+        dms = [m["content"] for m in await sb.messages("dm:jonas")]
+        assert (
+            "Glückwunsch, du bist jetzt **Follower**! Als Nächstes: **Priest in training** (1 gemergter PR). "
+            "Schau mit /rank nach."
+        ) in dms
+        await merged(sb, "jonas")
+        (request,) = [m for m in await sb.messages("maintainers") if "Priest in training" in m["content"]]
+        assert request["content"] == (
+            f"<@{jonas}> (GitHub **jonas**) erfüllt die Voraussetzungen für **Priest in training** "
+            "(1 gemergter PR). Beförderung bestätigen?"
+        )
+        assert [b["label"] for b in request["components"][0]["components"]] == ["Bestätigen", "Ablehnen"]
