@@ -68,3 +68,19 @@ async def test_a_german_server_tells_promotions_and_asks_for_approval_in_german(
             "(1 gemergter PR). Beförderung bestätigen?"
         )
         assert [b["label"] for b in request["components"][0]["components"]] == ["Bestätigen", "Ablehnen"]
+
+
+async def test_a_recognition_on_a_portuguese_server_is_posted_in_portuguese(sandbox_factory: Any) -> None:
+    async with sandbox_factory(overrides={"discord": {"locale": "pt-BR"}}) as sb:
+        alice = await sb.add_member("alice")
+        owner = next(m["id"] for m in (await sb.state())["members"] if m["name"] == "owner")
+        answer = await run(
+            sb, "owner", "recognize", "de", member="alice", kind="doc", link="https://github.com/x/y/wiki"
+        )
+        assert answer["responses"][0]["content"].startswith("Danke, dass du alice würdigst")
+        await sb.settle()
+        (post,) = await sb.messages("kudos")
+        assert post["content"] == f"🌟 <@{alice}>, obrigado pelo seu trabalho: **Documentação**!"
+        embed = post["embeds"][0]
+        assert embed["title"] == "Documentação" and embed["description"] == f"Reconhecimento de <@{owner}>."
+        assert embed["footer"]["text"] == "1º reconhecimento deste tipo"
