@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
+from bot.i18n import ENGLISH, Lang, lang
 from bot.messages import Reply
 from bot.outbox import retry_failed
 from bot.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
@@ -29,22 +30,24 @@ def _duration(value: timedelta) -> str:
     return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
 
 
-def _when(stored: str | None) -> str:
+def _when(stored: str | None, speaker: Lang = ENGLISH) -> str:
     """Show a stored time as a Discord timestamp ("3 minutes ago" in each member's own language)."""
     moment = parse_iso(stored)
-    return "never" if moment is None else f"<t:{int(moment.timestamp())}:R>"
+    return speaker.gettext("never") if moment is None else f"<t:{int(moment.timestamp())}:R>"
 
 
-def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, object]:
+def status_embed(report: StatusReport, latency_ms: float | None, speaker: Lang = ENGLISH) -> dict[str, object]:
     """Render the status report as an embed."""
-    rate = "unknown" if report.rate_limit_remaining is None else str(report.rate_limit_remaining)
+    rate = speaker.gettext("unknown") if report.rate_limit_remaining is None else str(report.rate_limit_remaining)
     lines = [
-        f"**Version** {report.version}",
-        f"**Uptime** {_duration(report.uptime)}",
-        f"**Gateway latency** {'n/a' if latency_ms is None else f'{latency_ms:.0f} ms'}",
-        f"**Database** {report.database_bytes / 1024:.0f} KiB",
-        f"**GitHub rate limit left** {rate}",
-        f"**Webhook deliveries (last hour)** {report.webhook_deliveries_last_hour}",
+        speaker.gettext("**Version** {version}", version=report.version),
+        speaker.gettext("**Uptime** {uptime}", uptime=_duration(report.uptime)),
+        speaker.gettext("**Gateway latency** n/a")
+        if latency_ms is None
+        else speaker.gettext("**Gateway latency** {ms} ms", ms=f"{latency_ms:.0f}"),
+        speaker.gettext("**Database** {size} KiB", size=f"{report.database_bytes / 1024:.0f}"),
+        speaker.gettext("**GitHub rate limit left** {rate}", rate=rate),
+        speaker.gettext("**Webhook deliveries (last hour)** {count}", count=report.webhook_deliveries_last_hour),
         f"**Outbox** {report.outbox_waiting} waiting"
         + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else "")
         + (f"; {report.outbox_failed} failed (`/vestry outbox`)" if report.outbox_failed else ""),
@@ -56,15 +59,23 @@ def status_embed(report: StatusReport, latency_ms: float | None) -> dict[str, ob
             + (f"; {invites.celebrated} now say celebrated" if invites.celebrated else "")
         )
     jobs = [
-        f"`{job.name}` last run {_when(job.last_finish)}"
-        + ("" if job.last_ok in (None, True) else f" — failed: {job.last_error}")
+        speaker.gettext("`{job}` last run {when}", job=job.name, when=_when(job.last_finish, speaker))
+        if job.last_ok in (None, True)
+        else speaker.gettext(
+            "`{job}` last run {when} — failed: {error}",
+            job=job.name,
+            when=_when(job.last_finish, speaker),
+            error=job.last_error,
+        )
         for job in report.jobs
     ]
-    fields = [{"name": "Jobs", "value": "\n".join(jobs)[:1024] or "none", "inline": False}]
-    problems = "\n".join(f"⚠️ {problem}" for problem in report.problems) or "No problems found."
-    fields.append({"name": "Problems", "value": problems[:1024], "inline": False})
+    fields = [
+        {"name": speaker.gettext("Jobs"), "value": "\n".join(jobs)[:1024] or speaker.gettext("none"), "inline": False}
+    ]
+    problems = "\n".join(f"⚠️ {problem}" for problem in report.problems) or speaker.gettext("No problems found.")
+    fields.append({"name": speaker.gettext("Problems"), "value": problems[:1024], "inline": False})
     return {
-        "title": "Vestry status",
+        "title": speaker.gettext("Vestry status"),
         "description": "\n".join(lines),
         "fields": fields,
         "color": 0xE67E22 if report.problems else 0x2ECC71,
@@ -160,7 +171,7 @@ class Admin(commands.Cog):
         """Answer /vestry status."""
         report = await collect_status(self.bot.services, self.bot.check_permissions())
         latency = self.bot.latency * 1000 if math.isfinite(self.bot.latency) else None  # inf before the first ACK
-        await send_reply(interaction, Reply(embeds=[status_embed(report, latency)]))
+        await send_reply(interaction, Reply(embeds=[status_embed(report, latency, lang(interaction.locale.value))]))
 
     async def outbox(self, interaction: discord.Interaction, retry: int | None) -> None:
         """Answer /vestry outbox: the report, or a failed entry retried."""

@@ -19,6 +19,7 @@ from bot.discord.render import send_reply
 from bot.errors import UserFacingError
 from bot.fit import fit_choices
 from bot.i18n import ENGLISH, N_, Lang, lang
+from bot.i18n.server import posts_lang
 from bot.messages import Reply
 from bot.services.halloffame import HallOfFame
 from bot.services.recognition import (
@@ -133,7 +134,8 @@ class Kudos(commands.Cog):
                 await send_reply(interaction, Reply(text))
                 return
             if not given.posted:
-                await answer_public(self.bot, interaction, key, recognition_message(given))
+                speaker = await posts_lang(self.bot.services.db, self.bot.services.settings)
+                await answer_public(self.bot, interaction, key, recognition_message(given, speaker))
                 return
         channel = self.bot.services.settings.discord.channels.kudos
         text = lang(interaction.locale.value).gettext(

@@ -15,6 +15,8 @@ from bot.discord.members import GatewayMembers, GatewayPacer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
 from bot.errors import UserFacingError
 from bot.fit import fit_buttons, fit_content, fit_embeds
+from bot.i18n import ENGLISH, N_, Lang, lang
+from bot.i18n.server import posts_lang
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
 from bot.services.ladder.posts import APPROVE, DECLINE
@@ -43,67 +45,137 @@ PERIOD_CHOICES = [
     app_commands.Choice(name="all time", value="all"),
 ]
 
+# The leaderboard's categories and periods as its title names them.
+CATEGORY_LABELS = {
+    "merged_prs": N_("merged PRs"),
+    "reviews": N_("reviews"),
+    "merges": N_("merges"),
+    "issues_closed": N_("issues closed"),
+    "kudos": N_("kudos"),
+}
+PERIOD_LABELS = {
+    "week": N_("the last 7 days"),
+    "month": N_("the last 30 days"),
+    "year": N_("the last 365 days"),
+    "all": N_("all time"),
+}
 
-def rank_embed(progress: TierProgress, name: str) -> dict[str, object]:
+
+def amount(category: str, count: int, speaker: Lang) -> str:
+    """Say a count of one category with its plural form: "1 merged PR", "2 merged PRs"."""
+    if category == "reviews":
+        return speaker.ngettext("{count} review", "{count} reviews", count)
+    if category == "merges":
+        return speaker.ngettext("{count} merge", "{count} merges", count)
+    if category == "issues_closed":
+        return speaker.ngettext("{count} issue closed", "{count} issues closed", count)
+    if category == "kudos":
+        return speaker.ngettext("{count} kudos", "{count} kudos", count)
+    return speaker.ngettext("{count} merged PR", "{count} merged PRs", count)
+
+
+def rank_embed(progress: TierProgress, name: str, speaker: Lang = ENGLISH) -> dict[str, object]:
     """Show a member's tier, the next one and exactly what is missing."""
-    who = escape_markdown(name)
+    title = speaker.gettext("{name} on the ladder", name=escape_markdown(name))
     if not progress.enabled or not progress.linked or progress.excluded:
-        return {"title": f"{who} on the ladder", "description": progress.summary, "color": GOLD}
-    lines = [f"**Tier** {progress.current or 'none yet'}"]
+        return {"title": title, "description": progress_summary(progress, speaker), "color": GOLD}
+    lines = [
+        speaker.gettext("**Tier** {tier}", tier=progress.current)
+        if progress.current
+        else speaker.gettext("**Tier** none yet")
+    ]
     if progress.next is None:
-        lines.append("**Next** nothing: this is the top of the ladder")
+        lines.append(speaker.gettext("**Next** nothing: this is the top of the ladder"))
     else:
-        lines.append(f"**Next** {progress.next}")
-        lines.append(f"**Missing** {'; '.join(progress.missing) or 'nothing'}")
+        lines.append(speaker.gettext("**Next** {tier}", tier=progress.next))
+        if progress.missing:
+            lines.append(speaker.gettext("**Missing** {needs}", needs="; ".join(progress.missing)))
+        else:
+            lines.append(speaker.gettext("**Missing** nothing"))
         if progress.awaiting_approval:
-            lines.append("A maintainer has been asked to approve it.")
+            lines.append(speaker.gettext("A maintainer has been asked to approve it."))
     done = progress.contributions
-    counts = (
-        f"Merged PRs {done.merged_prs} · Reviews {done.reviews} · Merges {done.merges} · "
-        f"Issues closed {done.issues_closed} · Kudos {done.kudos}"
+    counts = speaker.gettext(
+        "Merged PRs {merged_prs} · Reviews {reviews} · Merges {merges} · Issues closed {issues_closed} · Kudos {kudos}",
+        merged_prs=speaker.number(done.merged_prs),
+        reviews=speaker.number(done.reviews),
+        merges=speaker.number(done.merges),
+        issues_closed=speaker.number(done.issues_closed),
+        kudos=speaker.number(done.kudos),
     )
     return {
-        "title": f"{who} on the ladder",
+        "title": title,
         "description": "\n".join(lines),
         "fields": [{"name": f"GitHub @{escape_markdown(progress.login or '?')}", "value": counts, "inline": False}],
         "color": GOLD,
     }
 
 
-def board_embed(board: Board) -> dict[str, object]:
+def progress_summary(progress: TierProgress, speaker: Lang) -> str:
+    """Say why a member has no tier to show: the ladder is off, they are not linked, or their account is excluded."""
+    if not progress.enabled:
+        return speaker.gettext("The contributor ladder is turned off.")
+    if not progress.linked:
+        return speaker.gettext("Not on the ladder yet: link a GitHub account with /link.")
+    return speaker.gettext("This GitHub account is a bot or ignored, so it is not on the ladder.")
+
+
+def board_embed(board: Board, speaker: Lang = ENGLISH) -> dict[str, object]:
     """Show one page of the leaderboard and the viewer's own place."""
+    category = CATEGORY_LABELS[board.category]
     lines = [
-        f"**{entry.rank}.** {_who(entry.discord_id, entry.login)} — {entry.count} {board.noun(entry.count)}"
+        speaker.gettext(
+            "**{rank}.** {who} — {amount}",
+            rank=entry.rank,
+            who=_who(entry.discord_id, entry.login, speaker),
+            amount=amount(board.category, entry.count, speaker),
+        )
         for entry in board.entries
     ]
     if board.viewer is not None:
-        mine = f"#{board.viewer.rank} with {board.viewer.count} {board.noun(board.viewer.count)}"
+        mine = speaker.gettext(
+            "#{rank} with {amount}",
+            rank=board.viewer.rank,
+            amount=amount(board.category, board.viewer.count, speaker),
+        )
     elif not board.viewer_linked:
-        mine = "Link your GitHub account with /link to appear here."
+        mine = speaker.gettext("Link your GitHub account with /link to appear here.")
     else:
-        mine = f"No {board.label} in {board.period_label} yet."
+        mine = speaker.gettext(
+            "Nothing counted for you yet ({category}, {period}).",
+            category=speaker.gettext(category),
+            period=speaker.gettext(PERIOD_LABELS[board.period]),
+        )
     return {
-        "title": f"Leaderboard: {board.label}, {board.period_label}",
-        "description": "\n".join(lines) or "Nobody yet. Be the first!",
-        "fields": [{"name": "Your position", "value": mine, "inline": False}],
-        "footer": {"text": f"Page {board.page + 1} of {board.pages}"},
+        "title": speaker.gettext(
+            "Leaderboard: {category}, {period}",
+            category=speaker.gettext(category),
+            period=speaker.gettext(PERIOD_LABELS[board.period]),
+        ),
+        "description": "\n".join(lines) or speaker.gettext("Nobody yet. Be the first!"),
+        "fields": [{"name": speaker.gettext("Your position"), "value": mine, "inline": False}],
+        "footer": {
+            "text": speaker.gettext(
+                "Page {page} of {pages}", page=speaker.number(board.page + 1), pages=speaker.number(board.pages)
+            )
+        },
         "color": GOLD,
     }
 
 
-def board_buttons(board: Board) -> list[Button]:
+def board_buttons(board: Board, speaker: Lang = ENGLISH) -> list[Button]:
     """Previous and Next, each carrying the page it opens."""
     base = f"{PAGE_PREFIX}:{board.category}:{board.period}"
     return [
-        Button("Previous", custom_id=f"{base}:{board.page - 1}", disabled=board.page == 0),
-        Button("Next", custom_id=f"{base}:{board.page + 1}", disabled=board.page + 1 >= board.pages),
+        Button(speaker.gettext("Previous"), custom_id=f"{base}:{board.page - 1}", disabled=board.page == 0),
+        Button(speaker.gettext("Next"), custom_id=f"{base}:{board.page + 1}", disabled=board.page + 1 >= board.pages),
     ]
 
 
-def _who(discord_id: int | None, login: str | None) -> str:
+def _who(discord_id: int | None, login: str | None, speaker: Lang) -> str:
     if discord_id is not None:
         return mention(discord_id)
-    return escape_markdown(login or "unknown")
+    return escape_markdown(login) if login else speaker.gettext("unknown")
 
 
 class LadderCog(commands.Cog, name="Ladder"):
@@ -148,9 +220,10 @@ class LadderCog(commands.Cog, name="Ladder"):
         """Show your tier on the contributor ladder, the next one and what is missing."""
         target = member or interaction.user
         if target.bot:
-            raise UserFacingError("Bots are not on the ladder.")
-        progress = await self.ladder.progress(self.guild_id, target.id)
-        await send_reply(interaction, Reply(embeds=[rank_embed(progress, target.display_name)]))
+            raise UserFacingError(N_("Bots are not on the ladder."))
+        speaker = lang(interaction.locale.value)
+        progress = await self.ladder.progress(self.guild_id, target.id, speaker)
+        await send_reply(interaction, Reply(embeds=[rank_embed(progress, target.display_name, speaker)]))
 
     @app_commands.command(name="leaderboard")
     @app_commands.guild_only()
@@ -164,7 +237,9 @@ class LadderCog(commands.Cog, name="Ladder"):
         board = await self.ladder.leaderboard.board(
             self.guild_id, parse_category(category), parse_period(period), 0, interaction.user.id
         )
-        await send_reply(interaction, Reply(embeds=[board_embed(board)], buttons=board_buttons(board)))
+        speaker = lang(interaction.locale.value)
+        reply = Reply(embeds=[board_embed(board, speaker)], buttons=board_buttons(board, speaker))
+        await send_reply(interaction, reply)
 
     async def on_page(self, interaction: discord.Interaction, rest: str) -> None:
         """Turn a leaderboard page (custom_id ``lb:<category>:<period>:<page>``)."""
@@ -172,13 +247,14 @@ class LadderCog(commands.Cog, name="Ladder"):
         try:
             number = int(page)
         except ValueError:
-            raise UserFacingError("That leaderboard button is out of date; run /leaderboard again.") from None
+            raise UserFacingError(N_("That leaderboard button is out of date; run /leaderboard again.")) from None
         board = await self.ladder.leaderboard.board(
             self.guild_id, parse_category(category), parse_period(period), number, interaction.user.id
         )
+        speaker = lang(interaction.locale.value)
         await interaction.response.edit_message(
-            embeds=embeds(fit_embeds([board_embed(board)])),
-            view=view(fit_buttons(board_buttons(board))),
+            embeds=embeds(fit_embeds([board_embed(board, speaker)])),
+            view=view(fit_buttons(board_buttons(board, speaker))),
             allowed_mentions=allowed_mentions(),
         )
 
@@ -189,10 +265,12 @@ class LadderCog(commands.Cog, name="Ladder"):
             raise NotMaintainer()
         action, _, raw = rest.partition(":")
         if action not in (APPROVE, DECLINE) or not raw.isdigit():
-            raise UserFacingError("That button is out of date.")
+            raise UserFacingError(N_("That button is out of date."))
         decision = await self.ladder.decide(self.guild_id, int(raw), approve=action == APPROVE, by=interaction.user.id)
         await interaction.response.edit_message(
-            content=fit_content(decision.text), view=None, allowed_mentions=allowed_mentions()
+            content=fit_content(decision.say(await posts_lang(self.bot.services.db, self.bot.services.settings))),
+            view=None,
+            allowed_mentions=allowed_mentions(),
         )
 
 

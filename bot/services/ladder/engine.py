@@ -204,13 +204,13 @@ class Engine:
         tier, after = self.config.tiers[index], self.next_tier(index)
         channel = self._settings.discord.channels.kudos
         key = f"promo:{self.guild_id}:{discord_id}:{tier.name}"
+        speaker = await channel_lang(conn, self._settings)
         if self.config.announce and channel is not None:
-            speaker = await channel_lang(conn, self._settings)
             template = template_for(self._settings, speaker, "promotion", self.config.promotion_message)
             message = posts.promotion_post(template, discord_id, tier, after)
             await enqueue_message(conn, key, channel, message, now=now)
         if self.config.dm_member:
-            await enqueue_dm(conn, f"{key}:dm", discord_id, posts.promotion_dm(tier, after), now=now)
+            await enqueue_dm(conn, f"{key}:dm", discord_id, posts.promotion_dm(tier, after, speaker), now=now)
 
     async def _propose(self, conn: aiosqlite.Connection, standing: Standing, index: int) -> None:
         tier = self.config.tiers[index]
@@ -230,7 +230,8 @@ class Engine:
                 tier.name,
             )
             return
-        message = posts.approval_post(request_id, standing.discord_id, standing.link.login, tier)
+        speaker = await channel_lang(conn, self._settings)
+        message = posts.approval_post(request_id, standing.discord_id, standing.link.login, tier, speaker)
         await enqueue_message(
             conn, f"promo-request:{self.guild_id}:{standing.discord_id}:{tier.name}", channel, message, now=now
         )
@@ -241,16 +242,18 @@ class Engine:
         if count <= 0 or not self.config.announce or channel is None:
             return
         state_key = f"ladder:summary:{self.guild_id}"
-        now = self._clock.now()
+        now, speaker = self._clock.now(), await channel_lang(conn, self._settings)
         state = await store.get_json(conn, state_key)
         started = parse_iso(state["started"]) if state else None
         if state is not None and started is not None and now - started < SUMMARY_WINDOW:
             total = int(state["count"]) + count
             key = str(state["key"])
-            await enqueue_edit(conn, f"{key}:{total}", target_key=key, message=posts.summary_post(total), now=now)
+            await enqueue_edit(
+                conn, f"{key}:{total}", target_key=key, message=posts.summary_post(total, speaker), now=now
+            )
         else:
             total, key, started = count, f"ladder-summary:{self.guild_id}:{iso(now)}", now
-            await enqueue_message(conn, key, channel, posts.summary_post(total), now=now)
+            await enqueue_message(conn, key, channel, posts.summary_post(total, speaker), now=now)
         await store.put_json(conn, state_key, {"key": key, "count": total, "started": iso(started)})
 
     # -- unlinking -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config.models import Tier, TierCriteria
+from bot.i18n import ENGLISH, Lang
 from bot.services.stats import Contributions
 
 APPROVED = "approved"
@@ -82,37 +83,80 @@ def describe_window(window: timedelta | None) -> str:
     return f" in the last {hours} hour{'s' if hours != 1 else ''}"
 
 
-def missing(criteria: TierCriteria, contributions: Contributions, linked: bool) -> list[str]:
-    """List, in plain words, what a member still needs for the criteria ("2 more merged PRs")."""
+def missing(criteria: TierCriteria, contributions: Contributions, linked: bool, speaker: Lang = ENGLISH) -> list[str]:
+    """List, in the reader's words, what a member still needs for the criteria ("2 more merged PRs")."""
     needs: list[str] = []
     if criteria.linked and not linked:
-        needs.append("link your GitHub account with /link")
+        needs.append(speaker.gettext("link your GitHub account with /link"))
     if criteria.starred and not contributions.starred:
-        needs.append("star one of the project's repositories")
-    suffix = describe_window(criteria.window)
-    for name, one, many in _COUNTED:
+        needs.append(speaker.gettext("star one of the project's repositories"))
+    for name, _, _ in _COUNTED:
         wanted = getattr(criteria, name)
         if wanted is None:
             continue
         gap = wanted - getattr(contributions, name)
         if gap > 0:
-            needs.append(f"{gap} more {one if gap == 1 else many}{suffix}")
+            needs.append(_within(_more(name, gap, speaker), criteria.window, speaker))
     return needs
 
 
-def describe_criteria(criteria: TierCriteria) -> str:
+def _more(name: str, gap: int, speaker: Lang) -> str:
+    if name == "reviews":
+        return speaker.ngettext("{count} more review", "{count} more reviews", gap)
+    if name == "merges":
+        return speaker.ngettext(
+            "{count} more merge of someone else's PR", "{count} more merges of other people's PRs", gap
+        )
+    if name == "issues_closed":
+        return speaker.ngettext("{count} more closed issue", "{count} more closed issues", gap)
+    if name == "kudos":
+        return speaker.ngettext("{count} more kudos", "{count} more kudos", gap)
+    if name == "recognitions":
+        return speaker.ngettext("{count} more recognition", "{count} more recognitions", gap)
+    return speaker.ngettext("{count} more merged PR", "{count} more merged PRs", gap)
+
+
+def _within(need: str, window: timedelta | None, speaker: Lang) -> str:
+    """Add the counting window to a need: "2 more reviews in the last 30 days"."""
+    if window is None:
+        return need
+    days = window.total_seconds() / 86400
+    if days >= 1 and days == int(days):
+        return speaker.ngettext(
+            "{need} in the last {count} day", "{need} in the last {count} days", int(days), need=need
+        )
+    hours = max(1, round(window.total_seconds() / 3600))
+    return speaker.ngettext("{need} in the last {count} hour", "{need} in the last {count} hours", hours, need=need)
+
+
+def describe_criteria(criteria: TierCriteria, speaker: Lang = ENGLISH) -> str:
     """Say what a tier asks for, for /rank and the approval post."""
     parts: list[str] = []
     if criteria.linked:
-        parts.append("a linked GitHub account")
+        parts.append(speaker.gettext("a linked GitHub account"))
     if criteria.starred:
-        parts.append("a star on a followed repository")
-    for name, one, many in _COUNTED:
+        parts.append(speaker.gettext("a star on a followed repository"))
+    for name, _, _ in _COUNTED:
         wanted = getattr(criteria, name)
         if wanted is not None:
-            parts.append(f"{wanted} {one if wanted == 1 else many}")
-    text = ", ".join(parts) or "nothing"
-    return text + describe_window(criteria.window)
+            parts.append(_counted(name, wanted, speaker))
+    if not parts:
+        return speaker.gettext("nothing")
+    return _within(", ".join(parts), criteria.window, speaker)
+
+
+def _counted(name: str, wanted: int, speaker: Lang) -> str:
+    if name == "reviews":
+        return speaker.ngettext("{count} review", "{count} reviews", wanted)
+    if name == "merges":
+        return speaker.ngettext("{count} merge of someone else's PR", "{count} merges of other people's PRs", wanted)
+    if name == "issues_closed":
+        return speaker.ngettext("{count} closed issue", "{count} closed issues", wanted)
+    if name == "kudos":
+        return speaker.ngettext("{count} kudos", "{count} kudos", wanted)
+    if name == "recognitions":
+        return speaker.ngettext("{count} recognition", "{count} recognitions", wanted)
+    return speaker.ngettext("{count} merged PR", "{count} merged PRs", wanted)
 
 
 def role_plan(tiers: Sequence[Tier], held: Sequence[int], mode: str) -> set[int]:

@@ -25,6 +25,7 @@ from bot.domain import (
     Starred,
 )
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, Lang
 from bot.messages import mention
 from bot.services.ladder import posts, rules, store
 from bot.services.ladder.engine import Engine, MemberState, Standing
@@ -83,11 +84,20 @@ class Decision:
 
     @property
     def text(self) -> str:
-        """Say the decision, to replace the request's post."""
-        text = posts.decision_text(self.discord_id, self.tier, self.approved, self.by)
+        """Say the decision in English, to replace the request's post."""
+        return self.say(ENGLISH)
+
+    def say(self, speaker: Lang) -> str:
+        """Say the decision in the channel's language, to replace the request's post."""
         if self.approved and not self.promoted:
-            text += f" ({mention(self.discord_id)} no longer meets its criteria; the role follows when they do.)"
-        return text
+            return speaker.gettext(
+                "✅ {by} approved: {member} is now a **{tier}**. ({member} no longer meets its criteria; the role "
+                "follows when they do.)",
+                by=mention(self.by),
+                member=mention(self.discord_id),
+                tier=self.tier,
+            )
+        return posts.decision_text(self.discord_id, self.tier, self.approved, self.by, speaker)
 
 
 class Ladder:
@@ -222,7 +232,7 @@ class Ladder:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    async def progress(self, guild_id: int, discord_id: int) -> TierProgress:
+    async def progress(self, guild_id: int, discord_id: int, speaker: Lang = ENGLISH) -> TierProgress:
         """Return the member's current tier, the next one, and what is missing for it."""
         config = self._settings.ladder
         if not self._active:
@@ -231,14 +241,15 @@ class Ladder:
         link = standing.link
         if link is None:
             first = config.tiers[0]
-            needs = rules.missing(first.criteria, standing.contributions[first.criteria.window], False)
-            return TierProgress(discord_id, False, None, None, first.name, tuple(needs or ["link with /link"]))
+            needs = rules.missing(first.criteria, standing.contributions[first.criteria.window], False, speaker)
+            needs = needs or [speaker.gettext("link with /link")]
+            return TierProgress(discord_id, False, None, None, first.name, tuple(needs))
         if link.excluded:
             return TierProgress(discord_id, True, link.login, None, None, (), excluded=True)
-        return _progress(self._engine, standing)
+        return _progress(self._engine, standing, speaker)
 
 
-def _progress(engine: Engine, standing: Standing) -> TierProgress:
+def _progress(engine: Engine, standing: Standing, speaker: Lang) -> TierProgress:
     tiers = engine.config.tiers
     climb = engine.climb(standing)
     basis = set(climb.reached)
@@ -251,11 +262,15 @@ def _progress(engine: Engine, standing: Standing) -> TierProgress:
     waiting = False
     if upcoming is not None:
         tier = tiers[upcoming]
-        missing = tuple(rules.missing(tier.criteria, standing.contributions[tier.criteria.window], True))
+        missing = tuple(rules.missing(tier.criteria, standing.contributions[tier.criteria.window], True, speaker))
         if not missing and tier.approval:
             status = standing.approvals.get(tier.name)
             waiting = status in (None, rules.PENDING)
-            missing = ("a maintainer's approval" if waiting else "a maintainer's approval (declined)",)
+            missing = (
+                speaker.gettext("a maintainer's approval")
+                if waiting
+                else speaker.gettext("a maintainer's approval (declined)"),
+            )
     assert standing.link is not None
     return TierProgress(
         standing.discord_id,

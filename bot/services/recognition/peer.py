@@ -23,47 +23,46 @@ from bot.messages import OutMessage, escape_markdown, mention
 from bot.outbox import enqueue_message
 from bot.services.recognition.kinds import GOLD, GREEN
 from bot.services.recognition.models import KudosGiven, MemberRef, MessageRef, RecognitionGiven
-from bot.services.recognition.render import ordinal
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
 # The all-contributors contribution keys (https://allcontributors.org/docs/en/emoji-key), plus "community".
 RECOGNITION_KINDS: dict[str, str] = {
-    "a11y": "Accessibility",
-    "audio": "Audio",
-    "blog": "Blog posts",
-    "bug": "Bug reports",
-    "business": "Business development",
-    "code": "Code",
-    "community": "Community",
-    "content": "Content",
-    "data": "Data",
-    "design": "Design",
-    "doc": "Documentation",
-    "eventOrganizing": "Event organizing",
-    "example": "Examples",
-    "financial": "Financial support",
-    "fundingFinding": "Funding finding",
-    "ideas": "Ideas and planning",
-    "infra": "Infrastructure",
-    "maintenance": "Maintenance",
-    "mentoring": "Mentoring",
-    "platform": "Packaging and porting",
-    "plugin": "Plugins",
-    "projectManagement": "Project management",
-    "promotion": "Promotion",
-    "question": "Answering questions",
-    "research": "Research",
-    "review": "Reviewing",
-    "security": "Security",
-    "talk": "Talks",
-    "test": "Tests",
-    "tool": "Tools",
-    "translation": "Translation",
-    "tutorial": "Tutorials",
-    "userTesting": "User testing",
-    "video": "Videos",
+    "a11y": N_("Accessibility"),
+    "audio": N_("Audio"),
+    "blog": N_("Blog posts"),
+    "bug": N_("Bug reports"),
+    "business": N_("Business development"),
+    "code": N_("Code"),
+    "community": N_("Community"),
+    "content": N_("Content"),
+    "data": N_("Data"),
+    "design": N_("Design"),
+    "doc": N_("Documentation"),
+    "eventOrganizing": N_("Event organizing"),
+    "example": N_("Examples"),
+    "financial": N_("Financial support"),
+    "fundingFinding": N_("Funding finding"),
+    "ideas": N_("Ideas and planning"),
+    "infra": N_("Infrastructure"),
+    "maintenance": N_("Maintenance"),
+    "mentoring": N_("Mentoring"),
+    "platform": N_("Packaging and porting"),
+    "plugin": N_("Plugins"),
+    "projectManagement": N_("Project management"),
+    "promotion": N_("Promotion"),
+    "question": N_("Answering questions"),
+    "research": N_("Research"),
+    "review": N_("Reviewing"),
+    "security": N_("Security"),
+    "talk": N_("Talks"),
+    "test": N_("Tests"),
+    "tool": N_("Tools"),
+    "translation": N_("Translation"),
+    "tutorial": N_("Tutorials"),
+    "userTesting": N_("User testing"),
+    "video": N_("Videos"),
 }
 # What a maintainer may type for a kind: its key or label, in any case, and plurals such as "docs" or "talks".
 _ALIASES = {key.lower(): key for key in RECOGNITION_KINDS} | {
@@ -145,18 +144,22 @@ def kudos_message(given: KudosGiven, lang: Lang = ENGLISH) -> OutMessage:
     return OutMessage(content=content, embeds=(embed,), mention_users=(given.receiver.id,))
 
 
-def recognition_message(given: RecognitionGiven) -> OutMessage:
+def recognition_message(given: RecognitionGiven, speaker: Lang = ENGLISH) -> OutMessage:
     """Render the public /recognize post; it may mention only the recognised member."""
-    label = RECOGNITION_KINDS[given.kind]
+    label = speaker.gettext(RECOGNITION_KINDS[given.kind])
     embed = {
         "title": label,
         "url": given.link,
-        "description": f"Recognised by {mention(given.by.id)}.",
+        "description": speaker.gettext("Recognised by {maintainer}.", maintainer=mention(given.by.id)),
         "color": GOLD,
-        "footer": {"text": f"{ordinal(given.total_of_kind)} recognition for {label.lower()}"},
+        "footer": {
+            "text": speaker.gettext("{ordinal} recognition of this kind", ordinal=speaker.ordinal(given.total_of_kind))
+        },
     }
     return OutMessage(
-        content=f"🌟 {mention(given.member.id)}, thank you for your work: **{label}**!",
+        content=speaker.gettext(
+            "🌟 {member}, thank you for your work: **{kind}**!", member=mention(given.member.id), kind=label
+        ),
         embeds=(embed,),
         mention_users=(given.member.id,),
     )
@@ -364,11 +367,14 @@ class PeerKudos:
             given = RecognitionGiven(row_id, by, member, key, url, int(count[0]) if count else 1, channel is not None)
             recognized = Recognized(guild_id, member.id, by.id, key, url, row_id, iso(now))
             await append_event(conn, recognized, historical=False, now=now)
+            speaker = await channel_lang(conn, self._settings)
             if channel is not None:
-                message = recognition_message(given)
+                message = recognition_message(given, speaker)
                 await enqueue_message(conn, f"recognition:{guild_id}:{row_id}", channel, message, now=now)
             elif interaction_id is not None and channel_id is not None:
                 answer_key = recognition_answer_key(guild_id, interaction_id)
-                await enqueue_message(conn, answer_key, channel_id, recognition_message(given), now=now, answering=True)
+                await enqueue_message(
+                    conn, answer_key, channel_id, recognition_message(given, speaker), now=now, answering=True
+                )
         log.info("maintainer %s recognised %s for %s", by.id, member.id, key)
         return given

@@ -101,13 +101,14 @@ class Publisher:
             )
 
     async def _thank_authors(self, conn: aiosqlite.Connection, firsts: Sequence[Celebration]) -> None:
-        step = render.next_step(self._settings.ladder)
+        speaker = await channel_lang(conn, self._settings)
+        step = render.next_step(self._settings.ladder, speaker)
         for item in firsts:
             discord_id = await self._member(conn, item.github_id)
             if discord_id is None:
                 continue
             key = f"first-pr-dm:{self._guild}:{item.github_id}"
-            await enqueue_dm(conn, key, discord_id, render.thank_you_dm(item, step), now=self._clock.now())
+            await enqueue_dm(conn, key, discord_id, render.thank_you_dm(item, step, speaker), now=self._clock.now())
 
     async def refresh(self, conn: aiosqlite.Connection, github_id: int, seq: int) -> int:
         """Edit every post that celebrates ``github_id`` so it shows who they are now; return how many."""

@@ -11,6 +11,7 @@ from bot.config.models import KudosSettings, LadderSettings, Settings, TierCrite
 from bot.i18n import ENGLISH, Lang
 from bot.i18n.server import template_for
 from bot.messages import Button, OutMessage, clean_text, escape_markdown, mention
+from bot.services.ladder import rules
 from bot.services.recognition.kinds import GREEN, kind_of
 from bot.services.recognition.models import Celebration
 
@@ -231,32 +232,12 @@ def split_burst(items: Sequence[Celebration], size: int = MAX_PER_POST) -> list[
     return out
 
 
-def describe_criteria(criteria: TierCriteria) -> str:
-    """Say what a tier asks for, in plain words."""
-    parts = []
-    if criteria.linked:
-        parts.append("link your GitHub account")
-    if criteria.starred:
-        parts.append("star the repository")
-    counted = (
-        ("merged_prs", "merged pull request", "merged pull requests"),
-        ("reviews", "review", "reviews"),
-        ("merges", "merge of someone else's pull request", "merges of someone else's pull requests"),
-        ("issues_closed", "closed issue", "closed issues"),
-        ("kudos", "kudos received", "kudos received"),
-        ("recognitions", "recognition", "recognitions"),
-    )
-    for name, one, many in counted:
-        value = getattr(criteria, name)
-        if value:
-            parts.append(f"{value} {one if value == 1 else many}")
-    text = ", ".join(parts) or "nothing more"
-    if criteria.window is not None:
-        text += f" within {criteria.window.days} days"
-    return text
+def describe_criteria(criteria: TierCriteria, speaker: Lang = ENGLISH) -> str:
+    """Say what a tier asks for, in plain words, as /rank and the approval request say it."""
+    return rules.describe_criteria(criteria, speaker)
 
 
-def next_step(ladder: LadderSettings) -> str | None:
+def next_step(ladder: LadderSettings, speaker: Lang = ENGLISH) -> str | None:
     """Name the first tier a newcomer with one merged pull request has not reached yet, and what it asks."""
     if not ladder.enabled:
         return None
@@ -265,16 +246,19 @@ def next_step(ladder: LadderSettings) -> str | None:
         reached = not c.starred and (c.merged_prs or 0) <= 1
         reached = reached and not any((c.reviews, c.merges, c.issues_closed, c.kudos, c.recognitions))
         if not reached:
-            return f"**{escape_markdown(tier.name)}**: {describe_criteria(c)}"
+            return f"**{escape_markdown(tier.name)}**: {describe_criteria(c, speaker)}"
     return None
 
 
-def thank_you_dm(celebration: Celebration, step: str | None) -> OutMessage:
+def thank_you_dm(celebration: Celebration, step: str | None, speaker: Lang = ENGLISH) -> OutMessage:
     """Render the direct message that thanks a linked author for their first merged pull request."""
     lines = [
-        f"Thank you for your first merged pull request to {escape_markdown(celebration.repo)}: "
-        f"{_link(celebration)}. It made a difference!"
+        speaker.gettext(
+            "Thank you for your first merged pull request to {repo}: {link}. It made a difference!",
+            repo=escape_markdown(celebration.repo),
+            link=_link(celebration),
+        )
     ]
     if step:
-        lines.append(f"Next step on the ladder: {step}.")
+        lines.append(speaker.gettext("Next step on the ladder: {step}.", step=step))
     return OutMessage(content="\n".join(lines))
