@@ -163,13 +163,15 @@ class Kudos(commands.Cog):
         if public is not None and subject.id != interaction.user.id:
             raise UserFacingError(N_("Only you can choose what the hall of fame shows about you; leave `member` out."))
         note = None
+        speaker = lang(interaction.locale.value)
         if public is not None:
             user = interaction.user
             await self.hall.set_public(user.id, public, user.display_name, user.display_avatar.url)
-            note = public_note(public, lang(interaction.locale.value))
-        found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id)
+            note = public_note(public, speaker)
+        found = await self.recognition.profile(self.guild_id, member_ref(subject), interaction.user.id, speaker)
         web_url = self.bot.services.settings.github.oauth_url
-        await send_reply(interaction, Reply(note or "", embeds=[profile_embed(found, subject.display_name, web_url)]))
+        embed = profile_embed(found, subject.display_name, web_url, speaker)
+        await send_reply(interaction, Reply(note or "", embeds=[embed]))
 
     @app_commands.command(name="forget")
     @app_commands.guild_only()

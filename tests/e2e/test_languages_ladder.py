@@ -84,3 +84,22 @@ async def test_a_recognition_on_a_portuguese_server_is_posted_in_portuguese(sand
         embed = post["embeds"][0]
         assert embed["title"] == "Documentação" and embed["description"] == f"Reconhecimento de <@{owner}>."
         assert embed["footer"]["text"] == "1º reconhecimento deste tipo"
+
+
+async def test_a_german_member_reads_a_german_profile_and_an_english_one_stays_english(sandbox_factory: Any) -> None:
+    tiers = [TIERS[0], {**TIERS[1], "criteria": {"merged_prs": 3}}, TIERS[2]]
+    async with sandbox_factory(overrides={"ladder": {"tiers": tiers}}) as sb:
+        jonas = await linked_member(sb, "jonas")
+        await merged(sb, "jonas")
+        german = (await run(sb, "jonas", "profile", "de"))["responses"][0]["embeds"][0]
+        assert german["title"] == "Profil von jonas"
+        lines = german["description"].splitlines()
+        assert lines[0] == f"**Mitglied** <@{jonas}>"
+        assert "**Gemergte Pull Requests** 1" in lines
+        fields = {field["name"]: field["value"] for field in german["fields"]}
+        assert "gemergt am <t:" in fields["Erster Pull Request"]
+        assert fields["Leiter"] == "**Follower**; als Nächstes: **Priest in training** (2 weitere gemergte PRs)"
+        english = (await sb.command("jonas", "profile"))["responses"][0]["embeds"][0]
+        assert english["title"] == "jonas's profile"
+        assert {field["name"] for field in english["fields"]} >= {"First pull request", "Ladder"}
+        assert "**Merged pull requests** 1" in english["description"].splitlines()

@@ -18,6 +18,7 @@ from bot.config import Settings, parse_settings
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.events import EventBus, append_event
+from bot.i18n import Lang
 from bot.ledger import Actor, IssueFact, Ledger, PullFact, ReviewFact, Source
 from bot.messages import OutMessage
 from bot.services.recognition import MemberRef, Recognition, kudos_message
@@ -666,10 +667,13 @@ async def test_profile_of_an_unlinked_member_suggests_link(world: World) -> None
 async def test_profile_shows_contributions_thanks_first_pr_and_ladder_progress(world: World) -> None:
     @dataclass(frozen=True)
     class Progress:
-        summary: str
+        text: str
+
+        def say(self, speaker: Lang) -> str:
+            return f"{self.text} [{speaker.locale}]"
 
     class FakeLadder:
-        async def progress(self, guild_id: int, discord_id: int) -> Progress:
+        async def progress(self, guild_id: int, discord_id: int, speaker: Lang) -> Progress:
             return Progress(f"Novice; 1 merge to Priest ({guild_id}/{discord_id})")
 
     world.recognition = Recognition(world.db, world.clock, world.settings, ladder=FakeLadder())
@@ -684,7 +688,7 @@ async def test_profile_shows_contributions_thanks_first_pr_and_ladder_progress(w
     assert (profile.login, profile.merged_prs, profile.kudos) == ("dev42", 2, 1)
     assert profile.recognitions == {"doc": 1}
     assert profile.first_pr is not None and profile.first_pr.title == "First!"
-    assert profile.ladder == f"Novice; 1 merge to Priest ({GUILD}/{BOB.id})"
+    assert profile.ladder == f"Novice; 1 merge to Priest ({GUILD}/{BOB.id}) [en]"
 
 
 async def test_kudos_keyed_by_its_interaction_is_recorded_once_with_its_post(world: World) -> None:

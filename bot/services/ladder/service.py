@@ -56,6 +56,27 @@ class TierProgress:
     enabled: bool = True
     contributions: Contributions = field(default_factory=Contributions)
 
+    def say(self, speaker: Lang) -> str:
+        """Say the progress in one line, for /profile, in ``speaker``'s language."""
+        if not self.enabled:
+            return speaker.gettext("The contributor ladder is turned off.")
+        if not self.linked:
+            return speaker.gettext("Not on the ladder yet: link a GitHub account with /link.")
+        if self.excluded:
+            return speaker.gettext("This GitHub account is a bot or ignored, so it is not on the ladder.")
+        if self.current is None and self.next is None:
+            return speaker.gettext("Not on the ladder yet")
+        if self.next is None:
+            return speaker.gettext("**{tier}** (the top of the ladder)", tier=self.current)
+        missing = "; ".join(self.missing) or speaker.gettext("nothing missing")
+        if self.current is None:
+            return speaker.gettext(
+                "Not on the ladder yet; next: **{next}** ({missing})", next=self.next, missing=missing
+            )
+        return speaker.gettext(
+            "**{tier}**; next: **{next}** ({missing})", tier=self.current, next=self.next, missing=missing
+        )
+
     @property
     def summary(self) -> str:
         """Say the progress in one line, for /profile."""

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from bot.db import Database
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, Lang
 from bot.messages import escape_markdown, mention
 from bot.services.people import github_for_discord
 from bot.services.recognition.kinds import GREEN
@@ -21,15 +22,14 @@ log = logging.getLogger(__name__)
 class Progress(Protocol):
     """A member's place on the ladder, as the ladder tells it."""
 
-    @property
-    def summary(self) -> str:
-        """Say it in one line."""
+    def say(self, speaker: Lang) -> str:
+        """Say it in one line, in ``speaker``'s language."""
 
 
 class LadderProgress(Protocol):
     """What /profile asks the ladder (``bot.services.ladder.Ladder`` answers it)."""
 
-    async def progress(self, guild_id: int, discord_id: int) -> Progress:
+    async def progress(self, guild_id: int, discord_id: int, speaker: Lang = ENGLISH) -> Progress:
         """Return the member's progress."""
 
 
@@ -40,7 +40,7 @@ class ProfileReader:
         self._db = db
         self._ladder = ladder
 
-    async def profile(self, guild_id: int, member: MemberRef, viewer_id: int) -> Profile:
+    async def profile(self, guild_id: int, member: MemberRef, viewer_id: int, speaker: Lang = ENGLISH) -> Profile:
         """Collect a member's profile; an unlinked member with nothing to show gets a pointer to /link."""
         link = await github_for_discord(self._db, guild_id, member.id)
         counts = await member_contributions(self._db, guild_id, member.id)
@@ -68,7 +68,7 @@ class ProfileReader:
             kudos=counts.kudos,
             recognitions=recognitions,
             first_pr=first,
-            ladder=await self._progress(guild_id, member.id),
+            ladder=await self._progress(guild_id, member.id, speaker),
         )
 
     async def _first_pull(self, github_id: int) -> FirstPull | None:
@@ -81,44 +81,66 @@ class ProfileReader:
             return None
         return FirstPull(row["repo"], int(row["number"]), row["title"], row["url"], parse_iso(row["merged_at"]))
 
-    async def _progress(self, guild_id: int, discord_id: int) -> str | None:
+    async def _progress(self, guild_id: int, discord_id: int, speaker: Lang) -> str | None:
         if self._ladder is None:
             return None
         try:
-            return (await self._ladder.progress(guild_id, discord_id)).summary
+            return (await self._ladder.progress(guild_id, discord_id, speaker)).say(speaker)
         except Exception:
             log.exception("the ladder could not tell the progress of member %s", discord_id)
             return None
 
 
-def profile_embed(profile: Profile, name: str, web_url: str = "https://github.com") -> dict[str, object]:
-    """Render a profile as an embed."""
+def profile_embed(
+    profile: Profile, name: str, web_url: str = "https://github.com", speaker: Lang = ENGLISH
+) -> dict[str, object]:
+    """Render a profile as an embed, in ``speaker``'s language."""
     if profile.login is not None:
         account = f"[{escape_markdown(profile.login)}]({web_url.rstrip('/')}/{profile.login})"
     else:
-        account = "not linked yet: run /link to connect your GitHub account"
+        account = speaker.gettext("not linked yet: run /link to connect your GitHub account")
     lines = [
-        f"**Member** {mention(profile.discord_id)}",
-        f"**GitHub** {account}",
-        f"**Merged pull requests** {profile.merged_prs}",
-        f"**Reviews** {profile.reviews}",
-        f"**Merges of others' pull requests** {profile.merges}",
-        f"**Issues closed** {profile.issues_closed}",
-        f"**Kudos received** {profile.kudos}",
+        speaker.gettext("**Member** {member}", member=mention(profile.discord_id)),
+        speaker.gettext("**GitHub** {account}", account=account),
+        speaker.gettext("**Merged pull requests** {count}", count=speaker.number(profile.merged_prs)),
+        speaker.gettext("**Reviews** {count}", count=speaker.number(profile.reviews)),
+        speaker.gettext("**Merges of others' pull requests** {count}", count=speaker.number(profile.merges)),
+        speaker.gettext("**Issues closed** {count}", count=speaker.number(profile.issues_closed)),
+        speaker.gettext("**Kudos received** {count}", count=speaker.number(profile.kudos)),
     ]
     fields: list[dict[str, object]] = []
     if profile.recognitions:
-        text = "\n".join(f"{RECOGNITION_KINDS.get(kind, kind)}: {n}" for kind, n in profile.recognitions.items())
-        fields.append({"name": "Recognitions", "value": text[:1024], "inline": False})
+        text = "\n".join(
+            f"{speaker.gettext(RECOGNITION_KINDS[kind]) if kind in RECOGNITION_KINDS else kind}: {speaker.number(n)}"
+            for kind, n in profile.recognitions.items()
+        )
+        fields.append({"name": speaker.gettext("Recognitions"), "value": text[:1024], "inline": False})
     if profile.first_pr is not None:
         pull = profile.first_pr
-        when = f"<t:{int(pull.merged_at.timestamp())}:D>" if pull.merged_at else "at an unknown date"
         title = escape_markdown(pull.title[:200] or f"#{pull.number}")
-        value = f"[{title}]({pull.url}) in {escape_markdown(pull.repo)}, merged {when}"
-        fields.append({"name": "First pull request", "value": value[:1024], "inline": False})
-    fields.append({"name": "Ladder", "value": (profile.ladder or "Tier unknown.")[:1024], "inline": False})
+        repo = escape_markdown(pull.repo)
+        if pull.merged_at:
+            value = speaker.gettext(
+                "[{title}]({url}) in {repo}, merged {when}",
+                title=title,
+                url=pull.url,
+                repo=repo,
+                when=f"<t:{int(pull.merged_at.timestamp())}:D>",
+            )
+        else:
+            value = speaker.gettext(
+                "[{title}]({url}) in {repo}, merged at an unknown date", title=title, url=pull.url, repo=repo
+            )
+        fields.append({"name": speaker.gettext("First pull request"), "value": value[:1024], "inline": False})
+    fields.append(
+        {
+            "name": speaker.gettext("Ladder"),
+            "value": (profile.ladder or speaker.gettext("Tier unknown."))[:1024],
+            "inline": False,
+        }
+    )
     return {
-        "title": f"{escape_markdown(name)}'s profile",
+        "title": speaker.gettext("{name}'s profile", name=escape_markdown(name)),
         "description": "\n".join(lines),
         "color": GREEN,
         "fields": fields,

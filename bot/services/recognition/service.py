@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.domain import MemberLinked, MemberUnlinked
 from bot.events import Event
+from bot.i18n import ENGLISH, Lang
 from bot.services.recognition import backlog
 from bot.services.recognition.celebrate import Decider
 from bot.services.recognition.models import Celebration, KudosGiven, MemberRef, MessageRef, Profile, RecognitionGiven
@@ -145,6 +146,6 @@ class Recognition:
             guild_id, by, member, kind, link, interaction_id=interaction_id, channel_id=channel_id
         )
 
-    async def profile(self, guild_id: int, member: MemberRef, viewer_id: int) -> Profile:
-        """Collect what /profile shows about a member."""
-        return await self._profiles.profile(guild_id, member, viewer_id)
+    async def profile(self, guild_id: int, member: MemberRef, viewer_id: int, speaker: Lang = ENGLISH) -> Profile:
+        """Collect what /profile shows about a member (its ladder line in ``speaker``'s language)."""
+        return await self._profiles.profile(guild_id, member, viewer_id, speaker)
