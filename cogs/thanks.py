@@ -8,7 +8,7 @@ acknowledges with its own reaction, and a reaction removed within ``reaction_gra
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -64,8 +64,7 @@ class ThanksModal(discord.ui.Modal):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         """Answer as the command tree does: a member's mistake in their language, a bug with an id."""
-        tree: Any = self.cog.bot.tree
-        await tree.on_error(interaction, app_commands.CommandInvokeError(self.cog.give_menu, error))
+        await self.cog.bot.reporter.report(interaction, error, "the kudos form")
 
 
 class Thanks(commands.Cog):

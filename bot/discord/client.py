@@ -79,6 +79,13 @@ class VestryBot(commands.Bot):
         self.ready_event = asyncio.Event()
 
     @property
+    def reporter(self) -> VestryTree:
+        """The command tree, whose ``report`` is the one bug reporter (commands, buttons and modals)."""
+        tree = self.tree
+        assert isinstance(tree, VestryTree)
+        return tree
+
+    @property
     def guild_object(self) -> discord.Object:
         """The configured server, as an object usable before the cache fills."""
         return discord.Object(id=self.services.settings.discord.guild_id)
