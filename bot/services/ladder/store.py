@@ -73,17 +73,17 @@ async def link_of(
     return LinkRow(int(row["github_id"]), login, excluded)
 
 
-async def members_for(conn: aiosqlite.Connection, guild_id: int, github_ids: Iterable[int | None]) -> list[int]:
-    """Return the members linked to any of these GitHub accounts."""
-    wanted = sorted({int(g) for g in github_ids if g is not None})
+async def members_by_account(conn: aiosqlite.Connection, guild_id: int, github_ids: Iterable[int]) -> dict[int, int]:
+    """Return the member linked to each of these GitHub accounts that is linked, by account."""
+    wanted = sorted(set(github_ids))
     if not wanted:
-        return []
+        return {}
     rows = await _all(
         conn,
-        f"SELECT discord_id FROM links WHERE guild_id = ? AND github_id IN ({','.join('?' * len(wanted))})",
-        (guild_id, *wanted),
+        "SELECT github_id, discord_id FROM links WHERE guild_id = ? AND github_id IN (SELECT value FROM json_each(?))",
+        (guild_id, json.dumps(wanted)),
     )
-    return [int(row["discord_id"]) for row in rows]
+    return {int(row["github_id"]): int(row["discord_id"]) for row in rows}
 
 
 async def linked_members(conn: aiosqlite.Connection, guild_id: int, after: int, limit: int) -> list[int]:
