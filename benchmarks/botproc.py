@@ -18,15 +18,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from benchmarks.common import rss_kib
+from benchmarks.common import HEAVY, rss_kib
 from bot.app import App, RunOptions
 from bot.clock import SystemClock
 from bot.config import Secrets, parse_settings
 from bot.sandbox.discord_wire import point_discord_py_at
-
-#: Modules the bot has no use for in the default configuration: the chart's (drawn in a worker process), GitHub
-#: App mode's (PyJWT's cryptography), the hall of fame's pages' (Jinja2), the sandbox's (graphql-core), the CLI's.
-HEAVY = ("matplotlib", "numpy", "cryptography", "jinja2", "graphql", "rich")
 
 
 def _say(data: dict[str, Any]) -> None:

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import dataset
-from benchmarks.botproc import HEAVY
-from benchmarks.common import ROOT, Measure, Report, rss_kib
+from benchmarks.common import HEAVY, ROOT, Measure, Report, rss_kib
 from bot.clock import ManualClock
 from bot.sandbox.config import sandbox_settings
 from bot.sandbox.discord_emulator import DiscordEmulator
