@@ -17,8 +17,7 @@ EXIT_FAILED = 1
 async def export_all_contributors(settings: Settings, repo: str | None, output: str | None) -> int:
     """Export the listed contributors of one followed repository (or all of them); say what went wrong plainly."""
     from bot.clock import SystemClock
-    from bot.services.halloffame import HallOfFame, all_contributors, merge_all_contributors
-    from bot.services.halloffame.export import read_rc
+    from bot.services.halloffame import HallOfFame, all_contributors, merge_all_contributors, read_rc
 
     followed = {name.lower(): name for name in settings.github.repositories}
     if repo is not None and repo.lower() not in followed:

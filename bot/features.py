@@ -20,8 +20,7 @@ from bot.ledger import Ledger
 from bot.outbox import Dispatcher
 from bot.outbox.model import DiscordSink
 from bot.services.digest import Digest
-from bot.services.halloffame import HallOfFame
-from bot.services.halloffame.build import scopes_of
+from bot.services.halloffame import HallOfFame, scopes_of
 from bot.services.invitations import Invitations
 from bot.services.ladder import Ladder
 from bot.services.linking import Linking, LinkStore

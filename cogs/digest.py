@@ -14,8 +14,7 @@ from bot.discord.checks import maintainer_only
 from bot.discord.render import send_reply
 from bot.i18n import N_
 from bot.messages import Reply
-from bot.services.digest import JOB, Digest
-from bot.services.digest.render import span_text
+from bot.services.digest import JOB, Digest, span_text
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot

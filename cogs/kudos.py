@@ -146,7 +146,8 @@ class Kudos(commands.Cog):
     @recognize.autocomplete("kind")
     async def kind_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Offer the contribution kinds that match what was typed."""
-        return [app_commands.Choice(name=label, value=key) for label, key in fit_choices(kind_choices(current))]
+        choices = kind_choices(current, speaker=lang(interaction.locale.value))
+        return [app_commands.Choice(name=label, value=key) for label, key in fit_choices(choices)]
 
     @app_commands.command(name="profile")
     @app_commands.describe(

@@ -10,6 +10,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot.buttons import PageClick, PromotionClick
+from bot.discord.buttons import persistent
 from bot.discord.checks import NotMaintainer, in_guild, member_is_maintainer
 from bot.discord.members import GatewayMembers, GatewayPacer
 from bot.discord.render import allowed_mentions, embeds, send_reply, view
@@ -19,7 +21,6 @@ from bot.i18n import ENGLISH, N_, Lang, lang
 from bot.i18n.server import posts_lang
 from bot.messages import Button, Reply, escape_markdown, mention
 from bot.services.ladder import Board, Ladder, MemberState, TierProgress, parse_category, parse_period
-from bot.services.ladder.posts import APPROVE, DECLINE
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB = "ladder.reconcile"
-DECISION_PREFIX = "ladder"
-PAGE_PREFIX = "lb"
 GOLD = 0xF1C40F
 
 CATEGORY_CHOICES = [
@@ -165,10 +164,11 @@ def board_embed(board: Board, speaker: Lang = ENGLISH) -> dict[str, object]:
 
 def board_buttons(board: Board, speaker: Lang = ENGLISH) -> list[Button]:
     """Previous and Next, each carrying the page it opens."""
-    base = f"{PAGE_PREFIX}:{board.category}:{board.period}"
+    previous = PageClick(board.category, board.period, board.page - 1).custom_id()
+    following = PageClick(board.category, board.period, board.page + 1).custom_id()
     return [
-        Button(speaker.gettext("Previous"), custom_id=f"{base}:{board.page - 1}", disabled=board.page == 0),
-        Button(speaker.gettext("Next"), custom_id=f"{base}:{board.page + 1}", disabled=board.page + 1 >= board.pages),
+        Button(speaker.gettext("Previous"), custom_id=previous, disabled=board.page == 0),
+        Button(speaker.gettext("Next"), custom_id=following, disabled=board.page + 1 >= board.pages),
     ]
 
 
@@ -186,20 +186,19 @@ class LadderCog(commands.Cog, name="Ladder"):
         self.ladder = ladder
         self.guild_id = bot.services.settings.discord.guild_id
         self.pacer = GatewayPacer()
+        self.buttons = (persistent(PromotionClick, self.on_decision), persistent(PageClick, self.on_page))
 
     async def cog_load(self) -> None:
         """Schedule the reconcile job and route the ladder's buttons."""
         await self.ladder.prepare()
         every = self.bot.services.settings.ladder.reconcile_every
         self.bot.services.jobs.add(JOB, self.reconcile, IntervalTrigger(seconds=every.total_seconds()))
-        self.bot.add_component_handler(DECISION_PREFIX, self.on_decision)
-        self.bot.add_component_handler(PAGE_PREFIX, self.on_page)
+        self.bot.add_dynamic_items(*self.buttons)
 
     async def cog_unload(self) -> None:
         """Stop the job and the button routes."""
         self.bot.services.jobs.remove(JOB)
-        self.bot.component_handlers.pop(DECISION_PREFIX, None)
-        self.bot.component_handlers.pop(PAGE_PREFIX, None)
+        self.bot.remove_dynamic_items(*self.buttons)
 
     async def reconcile(self) -> None:
         """Compare every linked member's roles with what they earned and repair the drift."""
@@ -241,15 +240,10 @@ class LadderCog(commands.Cog, name="Ladder"):
         reply = Reply(embeds=[board_embed(board, speaker)], buttons=board_buttons(board, speaker))
         await send_reply(interaction, reply)
 
-    async def on_page(self, interaction: discord.Interaction, rest: str) -> None:
-        """Turn a leaderboard page (custom_id ``lb:<category>:<period>:<page>``)."""
-        category, period, page = [*rest.split(":"), "", "", ""][:3]
-        try:
-            number = int(page)
-        except ValueError:
-            raise UserFacingError(N_("That leaderboard button is out of date; run /leaderboard again.")) from None
+    async def on_page(self, interaction: discord.Interaction, click: PageClick) -> None:
+        """Turn a leaderboard page."""
         board = await self.ladder.leaderboard.board(
-            self.guild_id, parse_category(category), parse_period(period), number, interaction.user.id
+            self.guild_id, parse_category(click.category), parse_period(click.period), click.page, interaction.user.id
         )
         speaker = lang(interaction.locale.value)
         await interaction.response.edit_message(
@@ -258,15 +252,14 @@ class LadderCog(commands.Cog, name="Ladder"):
             allowed_mentions=allowed_mentions(),
         )
 
-    async def on_decision(self, interaction: discord.Interaction, rest: str) -> None:
-        """Approve or decline a promotion (custom_id ``ladder:approve:<request id>``); maintainers only."""
+    async def on_decision(self, interaction: discord.Interaction, click: PromotionClick) -> None:
+        """Approve or decline a promotion; maintainers only."""
         in_guild(interaction)
         if not member_is_maintainer(interaction.user, self.bot.services):
             raise NotMaintainer()
-        action, _, raw = rest.partition(":")
-        if action not in (APPROVE, DECLINE) or not raw.isdigit():
-            raise UserFacingError(N_("That button is out of date."))
-        decision = await self.ladder.decide(self.guild_id, int(raw), approve=action == APPROVE, by=interaction.user.id)
+        decision = await self.ladder.decide(
+            self.guild_id, click.request_id, approve=click.approve, by=interaction.user.id
+        )
         await interaction.response.edit_message(
             content=fit_content(decision.say(await posts_lang(self.bot.services.db, self.bot.services.settings))),
             view=None,

@@ -11,6 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.buttons import LinkClick
+from bot.discord.buttons import persistent
 from bot.discord.checks import in_guild, maintainer_only
 from bot.discord.render import edit_reply, send_reply
 from bot.discord.tokens import can_edit
@@ -25,13 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RETRY = "link:retry"
 GIST_URL = "https://gist.github.com"
-
-
-def retry_id(expected_github_id: int | None) -> str:
-    """Return the custom_id that starts the same flow again (a claim stays a claim)."""
-    return RETRY if expected_github_id is None else f"link:claim:{expected_github_id}"
 
 
 def device_reply(session: DeviceSession, speaker: Lang = ENGLISH) -> Reply:
@@ -97,8 +93,8 @@ def failure_reply(error: UserFacingError, expected_github_id: int | None = None,
     """Show why a flow stopped; a finished flow (LinkFailed) offers to start again."""
     text = error.translated(speaker)
     if isinstance(error, LinkFailed):
-        again = Button(speaker.gettext("Try again"), custom_id=retry_id(expected_github_id), style="primary")
-        return Reply(text, buttons=[again])
+        again = LinkClick(expected_github_id).custom_id()
+        return Reply(text, buttons=[Button(speaker.gettext("Try again"), custom_id=again, style="primary")])
     return Reply(text)
 
 
@@ -151,6 +147,7 @@ class LinkingCog(commands.Cog, name="Linking"):
         self.linking = linking
         self._tasks: set[asyncio.Task[None]] = set()
         self.admin_commands = self._build_admin()
+        self.buttons = (persistent(LinkClick, self.on_button),)
 
     @property
     def guild_id(self) -> int:
@@ -158,14 +155,14 @@ class LinkingCog(commands.Cog, name="Linking"):
         return self.bot.services.settings.discord.guild_id
 
     async def cog_load(self) -> None:
-        """Route the "link:" buttons (retry, and "This is me" on announcements) here; add /vestry link, unlink
+        """Take the linking buttons ("Try again", and "This is me" on announcements); add /vestry link, unlink
         and audit."""
-        self.bot.add_component_handler("link", self.on_button)
+        self.bot.add_dynamic_items(*self.buttons)
         self.bot.add_vestry_commands(*self.admin_commands)
 
     async def cog_unload(self) -> None:
         """Stop every device-flow poll this cog started."""
-        self.bot.component_handlers.pop("link", None)
+        self.bot.remove_dynamic_items(*self.buttons)
         self.bot.remove_vestry_commands(*self.admin_commands)
         for task in list(self._tasks):
             task.cancel()
@@ -274,16 +271,9 @@ class LinkingCog(commands.Cog, name="Linking"):
         speaker = lang(interaction.locale.value)
         await send_reply(interaction, whois_reply(link, subject, self.linking.profile_url, speaker))
 
-    async def on_button(self, interaction: discord.Interaction, rest: str) -> None:
-        """Handle "link:retry" and "link:claim:<github id>" ("This is me" on an announcement)."""
-        expected: int | None = None
-        if rest.startswith("claim:"):
-            try:
-                expected = int(rest.removeprefix("claim:"))
-            except ValueError:
-                raise UserFacingError(N_("This button is broken; use `/link` instead.")) from None
-        elif rest != "retry":
-            return
+    async def on_button(self, interaction: discord.Interaction, click: LinkClick) -> None:
+        """Handle "Try again" and "This is me" (on an announcement of someone not yet linked)."""
+        expected = click.github_id
         if self.linking.device_flow_enabled:
             await self._device(interaction, expected)
         elif expected is not None:

@@ -11,16 +11,18 @@ from apscheduler.triggers.date import DateTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot.buttons import NudgeClick
+from bot.discord.buttons import persistent
 from bot.discord.checks import in_guild, member_is_maintainer
 from bot.discord.render import send_reply
-from bot.errors import UserFacingError
 from bot.fit import fit_choices
-from bot.i18n import N_, lang
+from bot.i18n import lang
 from bot.messages import Reply
 from bot.schedule import crontab_trigger
-from bot.services.reviews import Clicker, ReviewQueue
-from bot.services.reviews.render import (
-    BUTTON_PREFIX,
+from bot.services.reviews import (
+    Clicker,
+    Mode,
+    ReviewQueue,
     away_text,
     back_text,
     dm_text,
@@ -28,7 +30,6 @@ from bot.services.reviews.render import (
     queue_reply,
     snooze_text,
 )
-from bot.services.reviews.service import Mode
 
 if TYPE_CHECKING:
     from bot.discord.client import VestryBot
@@ -48,10 +49,11 @@ class Reviews(commands.Cog):
     def __init__(self, bot: VestryBot, service: ReviewQueue) -> None:
         self.bot = bot
         self.service = service
+        self.buttons = (persistent(NudgeClick, self.on_button),)
 
     async def cog_load(self) -> None:
         """Route the buttons and schedule the reminder (and a catch-up on a slot missed while the bot was down)."""
-        self.bot.add_component_handler(BUTTON_PREFIX, self.on_button)
+        self.bot.add_dynamic_items(*self.buttons)
         settings = self.bot.services.settings.reviews
         if not settings.enabled:
             return
@@ -68,7 +70,7 @@ class Reviews(commands.Cog):
         self.bot.services.jobs.remove(NUDGE_JOB)
         self.bot.services.jobs.remove(RELEASE_JOB)
         self.bot.services.jobs.remove(CATCH_UP_JOB)
-        self.bot.component_handlers.pop(BUTTON_PREFIX, None)
+        self.bot.remove_dynamic_items(*self.buttons)
 
     async def nudge_job(self) -> None:
         """Post the reminder for the current slot (the scheduled run, or a manual one)."""
@@ -139,27 +141,23 @@ class Reviews(commands.Cog):
         linked = await self.service.set_dm(interaction.user.id, dm == "on")
         await send_reply(interaction, Reply(content=dm_text(dm == "on", linked, lang(interaction.locale.value))))
 
-    async def on_button(self, interaction: discord.Interaction, rest: str) -> None:
+    async def on_button(self, interaction: discord.Interaction, click: NudgeClick) -> None:
         """Handle "Snooze 1 day" and "On it" (only the reviewer or a maintainer may press them)."""
-        action, _, key = rest.partition(":")
+        key = click.key
         user = interaction.user
         roles = frozenset(role.id for role in user.roles) if isinstance(user, discord.Member) else frozenset()
         clicker = Clicker(user.id, member_is_maintainer(user, self.bot.services), roles)
         speaker = lang(interaction.locale.value)
-        if action == "snooze":
+        if click.action == "snooze":
             target, until = await self.service.snooze(key, clicker)
-            reply = Reply(content=snooze_text(target.name, until, speaker))
-        elif action == "onit":
+            await send_reply(interaction, Reply(content=snooze_text(target.name, until, speaker)))
+        else:
             plan = await self.service.plan_on_it(key, clicker)
             by = user.id if user.id != plan.target.discord_id else None
             text = on_it_text(plan.target.name, plan.pulls, plan.until, by, speaker)
             reply = Reply(content=text, ephemeral=not plan.pulls)
             await send_reply(interaction, reply)
             await self.service.record_on_it(plan)  # only once the member has been told, so nothing drops silently
-            return
-        else:
-            raise UserFacingError(N_("This button is from an older version of Vestry; use /reviews to see the queue."))
-        await send_reply(interaction, reply)
 
 
 async def setup(bot: VestryBot) -> None:

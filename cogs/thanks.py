@@ -1,14 +1,19 @@
 """Thanks where people talk: the "Thank for this" and "Give kudos" context menus, and kudos by reaction.
 
 Both menus open the same modal (an optional note) and record peer kudos through the recognition service, so
-limits and posts are those of /kudos. A reaction with ``[kudos] reaction_emoji`` gives kudos quietly: the bot
-acknowledges with its own reaction, and a reaction removed within ``reaction_grace`` withdraws the kudos.
+limits and posts are those of /kudos. The modal's custom_id carries who is thanked and for which message, and the
+cog records every submission from it, so a form submitted after the bot restarted still counts.
+
+A reaction with ``[kudos] reaction_emoji`` gives kudos quietly: the bot acknowledges with its own reaction, and a
+reaction removed within ``reaction_grace`` withdraws the kudos.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
@@ -20,7 +25,7 @@ from bot.discord.render import send_reply
 from bot.errors import UserFacingError
 from bot.i18n import N_, Lang, lang
 from bot.i18n.server import remember_guild_locale
-from bot.messages import Reply
+from bot.messages import Reply, mention
 from bot.services.recognition import MemberRef, MessageRef, Recognition, kudos_message, kudos_post_key
 
 if TYPE_CHECKING:
@@ -41,12 +46,50 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass(frozen=True)
+class ThanksForm:
+    """The thanks modal's custom_id, written and read here: who is thanked and, from "Thank for this", where."""
+
+    TEMPLATE: ClassVar[str] = r"thanks:(?P<receiver>\d{1,20})(?::(?P<channel>\d{1,20}):(?P<message>\d{1,20}))?"
+
+    receiver_id: int
+    channel_id: int | None = None
+    message_id: int | None = None
+
+    def custom_id(self) -> str:
+        """``thanks:<receiver>``, or ``thanks:<receiver>:<channel>:<message>`` for a message's author."""
+        where = f":{self.channel_id}:{self.message_id}" if self.message_id is not None else ""
+        return f"thanks:{self.receiver_id}{where}"
+
+    @classmethod
+    def read(cls, custom_id: str) -> ThanksForm | None:
+        """The form a submitted modal's custom_id names, or None when it is not a thanks form."""
+        match = re.fullmatch(cls.TEMPLATE, custom_id)
+        if match is None:
+            return None
+        channel, message = match["channel"], match["message"]
+        return cls(int(match["receiver"]), int(channel) if channel else None, int(message) if message else None)
+
+
+def submitted_value(data: Any, custom_id: str) -> str:
+    """The value of one text input of a submitted modal ("" when it is missing)."""
+    for row in data.get("components") or []:
+        for field in row.get("components") or [row.get("component") or {}]:
+            if field.get("custom_id") == custom_id:
+                return str(field.get("value") or "")
+    return ""
+
+
 class ThanksModal(discord.ui.Modal):
-    """The note a member may add to their thanks; submitting it records the kudos."""
+    """The note a member may add to their thanks; the cog records the submission from the form's id."""
 
     def __init__(self, cog: Thanks, speaker: Lang, receiver: MemberRef, message: MessageRef | None) -> None:
-        super().__init__(title=_cut(speaker.gettext("Thank {name}", name=receiver.name), TITLE_MAX), timeout=900)
-        self.cog, self.receiver, self.message = cog, receiver, message
+        form = ThanksForm(receiver.id, *((message.channel_id, message.message_id) if message else ()))
+        super().__init__(
+            title=_cut(speaker.gettext("Thank {name}", name=receiver.name), TITLE_MAX),
+            timeout=900,
+            custom_id=form.custom_id(),
+        )
         limit = cog.bot.services.settings.kudos.reason_max_length
         self.note: discord.ui.TextInput[ThanksModal] = discord.ui.TextInput(
             label=_cut(speaker.gettext("What are you thanking them for?"), LABEL_MAX),
@@ -57,15 +100,6 @@ class ThanksModal(discord.ui.Modal):
             custom_id=NOTE_FIELD,
         )
         self.add_item(self.note)
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        """Record the kudos and post it as /kudos does."""
-        await self.cog.give(interaction, self.receiver, self.note.value or None, self.message)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        """Answer as the command tree does: a member's mistake in their language, a bug with an id."""
-        tree: Any = self.cog.bot.tree
-        await tree.on_error(interaction, app_commands.CommandInvokeError(self.cog.give_menu, error))
 
 
 class Thanks(commands.Cog):
@@ -113,6 +147,26 @@ class Thanks(commands.Cog):
         """Thank this member (a note is optional)."""
         receiver = self._check(interaction, member)
         await interaction.response.send_modal(ThanksModal(self, lang(interaction.locale.value), receiver, None))
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Record a submitted thanks form from its id, whether the bot opened it before or after a restart."""
+        if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+            return
+        form = ThanksForm.read(str(interaction.data.get("custom_id", "")))
+        if form is None:
+            return
+        try:
+            in_guild(interaction)
+            # The receiver's name only words the "already recorded" answer; a mention shows it in any client.
+            receiver = MemberRef(form.receiver_id, mention(form.receiver_id), False)
+            where = None
+            if form.channel_id is not None and form.message_id is not None:
+                where = MessageRef(self.guild_id, form.channel_id, form.message_id)
+            note = submitted_value(interaction.data, NOTE_FIELD).strip()
+            await self.give(interaction, receiver, note or None, where)
+        except Exception as exc:
+            await self.bot.reporter.report(interaction, exc, "the kudos form")
 
     async def give(
         self, interaction: discord.Interaction, receiver: MemberRef, note: str | None, message: MessageRef | None

@@ -1,4 +1,4 @@
-"""The discord.py bot: loads the cogs, syncs commands when they change, routes buttons, checks its permissions."""
+"""The discord.py bot: loads the cogs, syncs commands when they change, checks its permissions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,6 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.buttons import StaleClick
+from bot.discord.buttons import answer_stale, persistent
 from bot.discord.pacing import DmOpener, OldEditBudget
 from bot.discord.render import allowed_mentions, embeds, message_kwargs, view
 from bot.discord.setup_checks import channel_problems, tier_role_problems
@@ -31,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-ComponentHandler = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
 class CogLoadError(Exception):
@@ -75,9 +75,15 @@ class VestryBot(commands.Bot):
         self.vestry = app_commands.Group(name="vestry", description="Vestry administration", guild_only=True)
         self.tree.add_command(self.vestry)
         self.sync_mode = sync
-        self.component_handlers: dict[str, ComponentHandler] = {}
         self.problems: list[str] = []
         self.ready_event = asyncio.Event()
+
+    @property
+    def reporter(self) -> VestryTree:
+        """The command tree, whose ``report`` is the one bug reporter (commands, buttons and modals)."""
+        tree = self.tree
+        assert isinstance(tree, VestryTree)
+        return tree
 
     @property
     def guild_object(self) -> discord.Object:
@@ -86,6 +92,8 @@ class VestryBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Load every cog, then sync commands to the server if they changed."""
+        # Each cog registers its own persistent buttons; this one answers a click on one no cog can read.
+        self.add_dynamic_items(persistent(StaleClick, answer_stale))
         for name in discover_cogs():
             try:
                 await self.load_extension(name)
@@ -128,27 +136,6 @@ class VestryBot(commands.Bot):
         """Take a cog's subcommands off /vestry (when the cog unloads)."""
         for child in children:
             self.vestry.remove_command(child.name)
-
-    def add_component_handler(self, prefix: str, handler: ComponentHandler) -> None:
-        """Route button clicks whose custom_id starts with ``prefix:`` to ``handler``."""
-        self.component_handlers[prefix] = handler
-
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Route component clicks and modal submissions to their cog's handler, with the commands' error handling."""
-        kinds = (discord.InteractionType.component, discord.InteractionType.modal_submit)
-        if interaction.type not in kinds or not interaction.data:
-            return
-        custom_id = str(interaction.data.get("custom_id", ""))
-        prefix, _, rest = custom_id.partition(":")
-        handler = self.component_handlers.get(prefix)
-        if handler is None:
-            return
-        try:
-            await handler(interaction, rest)
-        except Exception as exc:
-            tree = self.tree
-            assert isinstance(tree, VestryTree)
-            await tree.report(interaction, exc, f"button {custom_id}")
 
     async def on_ready(self) -> None:
         """Check permissions and role hierarchy once the server is known."""

@@ -88,9 +88,11 @@ def add_strict_discord_routes(routes: web.RouteTableDef, sandbox: Running) -> No
 
     @routes.post("/discord/autocomplete")
     async def autocomplete(request: web.Request) -> web.Response:
-        member, name, option, value = need(await read_body(request), "member", "command", "option", "value")
+        body = await read_body(request)
+        member, name, option, value = need(body, "member", "command", "option", "value")
+        locale = str(body.get("locale") or "en-US")
         try:
-            return json_response(await discord.autocomplete(member, str(name), str(option), str(value)))
+            return json_response(await discord.autocomplete(member, str(name), str(option), str(value), locale=locale))
         except KeyError:
             raise
         except LookupError as exc:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import aiosqlite
 
 from bot.counting import account_counts
 from bot.db import Database
@@ -28,15 +32,13 @@ class Person:
         )
 
 
-async def person(db: Database, guild_id: int, github_id: int) -> Person | None:
-    """Look a GitHub account up, with its linked member."""
-    row = await db.fetchone(
-        "SELECT u.id, u.login, u.is_bot, u.ignored, u.avatar_url, l.discord_id, u.is_org FROM github_users u "
-        "LEFT JOIN links l ON l.github_id = u.id AND l.guild_id = ? WHERE u.id = ?",
-        (guild_id, github_id),
-    )
-    if row is None:
-        return None
+PERSON = (
+    "SELECT u.id, u.login, u.is_bot, u.ignored, u.avatar_url, l.discord_id, u.is_org FROM github_users u "
+    "LEFT JOIN links l ON l.github_id = u.id AND l.guild_id = ? "
+)
+
+
+def _person(row: aiosqlite.Row) -> Person:
     return Person(
         row["id"],
         row["login"],
@@ -46,6 +48,19 @@ async def person(db: Database, guild_id: int, github_id: int) -> Person | None:
         row["discord_id"],
         bool(row["is_org"]),
     )
+
+
+async def person(db: Database, guild_id: int, github_id: int) -> Person | None:
+    """Look a GitHub account up, with its linked member."""
+    row = await db.fetchone(PERSON + "WHERE u.id = ?", (guild_id, github_id))
+    return None if row is None else _person(row)
+
+
+async def people(conn: aiosqlite.Connection, guild_id: int, github_ids: Iterable[int]) -> dict[int, Person]:
+    """Look many GitHub accounts up at once (one trip to the database), by id; unknown ids are left out."""
+    wanted = json.dumps(sorted(set(github_ids)))
+    rows = await conn.execute_fetchall(PERSON + "WHERE u.id IN (SELECT value FROM json_each(?))", (guild_id, wanted))
+    return {int(row["id"]): _person(row) for row in rows}
 
 
 async def person_by_login(db: Database, guild_id: int, login: str) -> Person | None:

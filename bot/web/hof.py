@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.config.models import HallOfFameSettings
 from bot.errors import UserFacingError
 from bot.services.halloffame import EMOJI, SCHEMA, Contributor, Filters, HallOfFame
-from bot.services.recognition.peer import RECOGNITION_KINDS
+from bot.services.recognition import RECOGNITION_KINDS
 from bot.web import svg
 
 SORT_LABELS = (("count", "Most contributions"), ("first", "First contribution"), ("newest", "Newest"), ("name", "Name"))

@@ -80,3 +80,13 @@ async def test_the_digest_speaks_portuguese_with_its_plurals_and_dates(sandbox_f
         assert post["embeds"][0]["footer"]["text"] == (
             "Com base na atividade no GitHub de 4 de jan., 16:00 a 11 de jan., 16:00 (UTC)"
         )
+
+
+async def test_recognize_suggests_contribution_kinds_in_the_members_language(sandbox: ControlClient) -> None:
+    async def suggested(value: str, locale: str) -> list[dict[str, str]]:
+        body = {"member": "owner", "command": "recognize", "option": "kind", "value": value, "locale": locale}
+        return (await sandbox.post("/discord/autocomplete", body))["choices"]  # type: ignore[no-any-return]
+
+    assert await suggested("dokument", "de") == [{"name": "Dokumentation (doc)", "value": "doc"}]
+    assert await suggested("doc", "pt-BR") == [{"name": "Documentação (doc)", "value": "doc"}]
+    assert await suggested("doc", "en-US") == [{"name": "Documentation (doc)", "value": "doc"}]

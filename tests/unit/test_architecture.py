@@ -107,3 +107,22 @@ def test_no_cog_reaches_into_another() -> None:
     """Each cog adds its own /vestry subcommands through the bot; none looks another cog up."""
     offenders = [str(path.relative_to(ROOT)) for path in ROOT.glob("cogs/*.py") if "get_cog(" in path.read_text()]
     assert not offenders, offenders
+
+
+def test_outside_the_services_a_service_is_reached_through_its_package_only() -> None:
+    """A service package's ``__init__`` is its one public surface: nothing outside reaches into its modules."""
+    offenders = []
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("cogs/**/*.py")]:
+        if path.is_relative_to(ROOT / "bot" / "services"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(ROOT)} imports {name}"
+                for name in names
+                if name.count(".") > 2 and name.startswith("bot.services.")
+            ]
+    assert not offenders, offenders

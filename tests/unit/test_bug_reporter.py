@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import discord
 import pytest
 
+from bot.buttons import LinkClick
+from bot.discord.buttons import persistent
 from bot.discord.tree import VestryTree
 from bot.errors import UserFacingError
 
@@ -68,3 +71,23 @@ async def test_the_bug_message_speaks_the_members_language(tree: VestryTree) -> 
     [text] = interaction.response.sent
     assert "error id `" in text.lower() or "fehler" in text.lower(), text
     assert "Something went wrong" not in text
+
+
+async def test_a_bug_in_a_persistent_buttons_handler_reaches_the_reporter_with_the_buttons_id(
+    tree: VestryTree, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(interaction: discord.Interaction, click: LinkClick) -> None:
+        raise RuntimeError(f"boom {click.github_id}")
+
+    button_type = persistent(LinkClick, broken)
+    interaction = _Interaction()
+    interaction.client = SimpleNamespace(tree=tree)  # type: ignore[attr-defined]
+    match = re.fullmatch(LinkClick.TEMPLATE, "link:claim:7")
+    assert match is not None
+    button = await button_type.from_custom_id(interaction, discord.ui.Button(), match)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="bot.discord.tree"):
+        await button.callback(interaction)  # type: ignore[arg-type]
+    [text] = interaction.response.sent
+    [record] = caplog.records
+    assert "error id" in text and "button link:claim:7" in record.getMessage()
+    assert record.exc_info and str(record.exc_info[1]) == "boom 7"

@@ -6,6 +6,7 @@ the post, ``chart`` draws the PNG and ``service`` ties them together and posts o
 
 from bot.services.digest.model import DigestData
 from bot.services.digest.periods import Period, Schedule
+from bot.services.digest.render import span_text
 from bot.services.digest.service import JOB, Digest, Posted, RunOutcome
 
-__all__ = ["JOB", "Digest", "DigestData", "Period", "Posted", "RunOutcome", "Schedule"]
+__all__ = ["JOB", "Digest", "DigestData", "Period", "Posted", "RunOutcome", "Schedule", "span_text"]

@@ -15,7 +15,7 @@ from bot.db import Database
 from bot.i18n.server import channel_lang, template_for
 from bot.outbox import enqueue_dm, enqueue_edit, enqueue_message, enqueue_role
 from bot.services.ladder import posts, rules, store
-from bot.services.stats import Contributions, member_contributions
+from bot.services.stats import Contributions, member_windows
 from bot.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -95,19 +95,17 @@ class Engine:
         """Load a member's link, contributions per window, grants and approvals."""
         link = await store.link_of(conn, guild_id, discord_id, self._settings.github.ignored_accounts)
         now = self._clock.now()
-        counts: dict[timedelta | None, Contributions] = {}
-        for window in rules.windows(self.config.tiers):
-            since = None if window is None else now - window
-            counts[window] = await member_contributions(
-                self._db, guild_id, discord_id, since, kudos_per_giver=self.config.kudos_per_giver
-            )
-        return Standing(
+        windows = list(rules.windows(self.config.tiers))
+        found = await member_windows(
+            self._db,
+            guild_id,
             discord_id,
-            link,
-            counts,
-            await store.grants(conn, guild_id, discord_id),
-            await store.approvals(conn, guild_id, discord_id),
+            [None if window is None else now - window for window in windows],
+            kudos_per_giver=self.config.kudos_per_giver,
         )
+        counts: dict[timedelta | None, Contributions] = dict(zip(windows, found, strict=True))
+        held, approvals = await store.grants_and_approvals(conn, guild_id, discord_id)
+        return Standing(discord_id, link, counts, held, approvals)
 
     def climb(self, standing: Standing) -> rules.Climb:
         """Where the member's contributions and approvals take them."""

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from bot.buttons import PromotionClick
 from bot.config.models import Tier
 from bot.i18n import ENGLISH, Lang
 from bot.messages import Button, OutMessage, escape_markdown, mention
 from bot.services.ladder.rules import describe_criteria, render_promotion
-
-APPROVE = "approve"
-DECLINE = "decline"
-PREFIX = "ladder"
 
 
 def promotion_post(template: str, discord_id: int, tier: Tier, next_tier: Tier | None) -> OutMessage:
@@ -41,9 +38,10 @@ def approval_post(request_id: int, discord_id: int, login: str, tier: Tier, spea
         tier=tier.name,
         criteria=describe_criteria(tier.criteria, speaker),
     )
+    approve, decline = PromotionClick("approve", request_id), PromotionClick("decline", request_id)
     buttons = (
-        Button(speaker.gettext("Approve"), custom_id=f"{PREFIX}:{APPROVE}:{request_id}", style="success"),
-        Button(speaker.gettext("Decline"), custom_id=f"{PREFIX}:{DECLINE}:{request_id}", style="danger"),
+        Button(speaker.gettext("Approve"), custom_id=approve.custom_id(), style="success"),
+        Button(speaker.gettext("Decline"), custom_id=decline.custom_id(), style="danger"),
     )
     return OutMessage(content=text, buttons=buttons)
 

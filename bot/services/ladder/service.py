@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -155,16 +155,17 @@ class Ladder:
         if not self._active:
             return
         guild = self._engine.guild_id
+        ours = [event for event in events if getattr(event.data, "guild_id", guild) == guild]
+        # The members linked to the accounts the batch names, in one read (not one per event).
+        linked = await store.members_by_account(conn, guild, [a for event in ours for a in _accounts_of(event.data)])
         due: dict[int, bool] = {}
-        for event in events:
-            if getattr(event.data, "guild_id", guild) != guild:
-                continue
+        for event in ours:
             if isinstance(event.data, MemberUnlinked):
                 due.pop(event.data.discord_id, None)
                 await self._engine.unlinked(conn, guild, event.data.discord_id)
             else:
                 news = self._is_news(event)
-                for member in await self._members_of(conn, event.data):
+                for member in _members_of(event.data, linked):
                     due[member] = due.get(member, False) or news
         placed = 0
         for member, live in due.items():
@@ -172,23 +173,6 @@ class Ladder:
             if standing.eligible:
                 placed += (await self._engine.advance(conn, standing, live=live)).silent
         await self._engine.note_placements(conn, placed)
-
-    async def _members_of(self, conn: aiosqlite.Connection, event: DomainEvent) -> list[int]:
-        """The members whose standing an event may change: linked accounts it names, or members it names."""
-        match event:
-            case PullMerged(author_id=author, merged_by_id=merger):
-                github_ids = [author, merger]
-            case ReviewSubmitted(reviewer_id=reviewer):
-                github_ids = [reviewer]
-            case IssueClosed(closed_by_id=closer):
-                github_ids = [closer]
-            case Starred(user_id=user):
-                github_ids = [user]
-            case MemberLinked(discord_id=member) | KudosGiven(receiver_id=member) | Recognized(member_id=member):
-                return [member]
-            case _:
-                return []
-        return await store.members_for(conn, self._engine.guild_id, github_ids)
 
     async def _rejoined(self, conn: aiosqlite.Connection, discord_id: int, state: MemberState) -> None:
         standing = await self._engine.standing(conn, self._engine.guild_id, discord_id)
@@ -303,3 +287,27 @@ def _progress(engine: Engine, standing: Standing, speaker: Lang) -> TierProgress
         awaiting_approval=waiting,
         contributions=standing.contributions[None],
     )
+
+
+def _accounts_of(event: DomainEvent) -> list[int]:
+    """The GitHub accounts whose linked members' standing an event may change."""
+    match event:
+        case PullMerged(author_id=author, merged_by_id=merger):
+            return [a for a in (author, merger) if a is not None]
+        case ReviewSubmitted(reviewer_id=reviewer):
+            return [reviewer] if reviewer is not None else []
+        case IssueClosed(closed_by_id=closer):
+            return [closer] if closer is not None else []
+        case Starred(user_id=user):
+            return [user] if user is not None else []
+        case _:
+            return []
+
+
+def _members_of(event: DomainEvent, linked: Mapping[int, int]) -> list[int]:
+    """The members whose standing an event may change: those linked to the accounts it names, or those it names."""
+    match event:
+        case MemberLinked(discord_id=member) | KudosGiven(receiver_id=member) | Recognized(member_id=member):
+            return [member]
+        case _:
+            return list(dict.fromkeys(linked[a] for a in _accounts_of(event) if a in linked))

@@ -37,14 +37,15 @@ class PromotionRequest:
     decided_by: int | None
 
 
+# One trip to the database thread per statement (execute_fetchall), not three (execute, fetch, close): each trip
+# costs an event-loop wake-up, more than these indexed reads themselves (benchmarks/RESULTS.md, queries).
 async def _one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 async def _all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 async def link_of(
@@ -73,17 +74,17 @@ async def link_of(
     return LinkRow(int(row["github_id"]), login, excluded)
 
 
-async def members_for(conn: aiosqlite.Connection, guild_id: int, github_ids: Iterable[int | None]) -> list[int]:
-    """Return the members linked to any of these GitHub accounts."""
-    wanted = sorted({int(g) for g in github_ids if g is not None})
+async def members_by_account(conn: aiosqlite.Connection, guild_id: int, github_ids: Iterable[int]) -> dict[int, int]:
+    """Return the member linked to each of these GitHub accounts that is linked, by account."""
+    wanted = sorted(set(github_ids))
     if not wanted:
-        return []
+        return {}
     rows = await _all(
         conn,
-        f"SELECT discord_id FROM links WHERE guild_id = ? AND github_id IN ({','.join('?' * len(wanted))})",
-        (guild_id, *wanted),
+        "SELECT github_id, discord_id FROM links WHERE guild_id = ? AND github_id IN (SELECT value FROM json_each(?))",
+        (guild_id, json.dumps(wanted)),
     )
-    return [int(row["discord_id"]) for row in rows]
+    return {int(row["github_id"]): int(row["discord_id"]) for row in rows}
 
 
 async def linked_members(conn: aiosqlite.Connection, guild_id: int, after: int, limit: int) -> list[int]:
@@ -99,11 +100,18 @@ async def linked_members(conn: aiosqlite.Connection, guild_id: int, after: int, 
 async def grants(conn: aiosqlite.Connection, guild_id: int, discord_id: int) -> dict[str, datetime]:
     """Return the tiers Vestry granted the member, with when (re)granted."""
     rows = await _all(
-        conn, "SELECT tier, granted_at FROM tier_grants WHERE guild_id = ? AND discord_id = ?", (guild_id, discord_id)
+        conn,
+        "SELECT tier, granted_at AS value FROM tier_grants WHERE guild_id = ? AND discord_id = ?",
+        (guild_id, discord_id),
     )
+    return _grants(rows)
+
+
+def _grants(rows: Iterable[aiosqlite.Row]) -> dict[str, datetime]:
+    """Map tiers to when they were granted, from rows of (tier, value: the grant's time)."""
     found: dict[str, datetime] = {}
     for row in rows:
-        when = parse_iso(row["granted_at"])
+        when = parse_iso(row["value"])
         if when is not None:
             found[str(row["tier"])] = when
     return found
@@ -126,14 +134,20 @@ async def drop_grants(conn: aiosqlite.Connection, guild_id: int, discord_id: int
         )
 
 
-async def approvals(conn: aiosqlite.Connection, guild_id: int, discord_id: int) -> dict[str, str]:
-    """Return each tier's promotion-request status for the member."""
+async def grants_and_approvals(
+    conn: aiosqlite.Connection, guild_id: int, discord_id: int
+) -> tuple[dict[str, datetime], dict[str, str]]:
+    """Return the member's grants (as :func:`grants`) and each tier's promotion-request status, in one statement."""
     rows = await _all(
         conn,
-        "SELECT tier, status FROM promotion_requests WHERE guild_id = ? AND discord_id = ?",
-        (guild_id, discord_id),
+        "SELECT 'grant' AS source, tier, granted_at AS value FROM tier_grants WHERE guild_id = ? AND discord_id = ? "
+        "UNION ALL "
+        "SELECT 'request', tier, status FROM promotion_requests WHERE guild_id = ? AND discord_id = ?",
+        (guild_id, discord_id, guild_id, discord_id),
     )
-    return {str(row["tier"]): str(row["status"]) for row in rows}
+    return _grants([row for row in rows if row["source"] == "grant"]), {
+        str(row["tier"]): str(row["value"]) for row in rows if row["source"] == "request"
+    }
 
 
 async def open_request(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -17,7 +18,7 @@ import aiosqlite
 from bot.config import Settings
 from bot.db import Database
 from bot.events import Event
-from bot.services.people import Person, person
+from bot.services.people import Person, people, person
 from bot.services.recognition.kinds import KINDS, Candidate, Kind, kind_of
 from bot.services.recognition.models import Celebration
 
@@ -32,12 +33,32 @@ class Decider:
         self._settings = settings
         self._guild = settings.discord.guild_id
 
-    async def decide(self, conn: aiosqlite.Connection, event: Event) -> list[Celebration]:
-        """Record every celebration the event earns; return those to announce now."""
+    async def decide_many(self, conn: aiosqlite.Connection, events: Sequence[Event]) -> list[Celebration]:
+        """Record every celebration the events earn, in their order; return those to announce now.
+
+        The people the events celebrate are read once for the batch: every statement is a trip to the database
+        thread and back through the event loop, which under load costs far more than the statement itself.
+        """
+        wanted = [
+            int(github_id)
+            for event in events
+            for kind in KINDS.values()
+            if isinstance(event.data, kind.trigger) and (github_id := kind.celebrated(event.data)) is not None
+        ]
+        known = await people(conn, self._guild, wanted) if wanted else {}
+        due = []
+        for event in events:
+            due += await self.decide(conn, event, known)
+        return due
+
+    async def decide(
+        self, conn: aiosqlite.Connection, event: Event, known: Mapping[int, Person] | None = None
+    ) -> list[Celebration]:
+        """Record every celebration the event earns; return those to announce now (``known``: people read already)."""
         candidates: list[Candidate] = []
         for kind in KINDS.values():
             if isinstance(event.data, kind.trigger):
-                candidates += await self._earned(conn, event, kind)
+                candidates += await self._earned(conn, event, kind, known)
         due = []
         for candidate in candidates:
             new = await self._record(conn, candidate.celebration)
@@ -45,9 +66,11 @@ class Decider:
                 due.append(candidate.celebration)
         return due
 
-    async def _earned(self, conn: aiosqlite.Connection, event: Event, kind: Kind) -> list[Candidate]:
+    async def _earned(
+        self, conn: aiosqlite.Connection, event: Event, kind: Kind, known: Mapping[int, Person] | None
+    ) -> list[Candidate]:
         """Return what ``kind`` says the event earns its celebrated person (nothing for bots and ignored accounts)."""
-        someone = await self._who(kind.celebrated(event.data))
+        someone = await self._who(kind.celebrated(event.data), known)
         if someone is None:
             return []
         fields = kind.facts(event, event.data) | {
@@ -56,11 +79,13 @@ class Decider:
             "avatar_url": someone.avatar_url,
         }
         if kind.pull_details:
-            cursor = await conn.execute(
-                "SELECT title, url FROM pull_requests WHERE repo = ? AND number = ?", (fields["repo"], fields["number"])
+            pulls = list(
+                await conn.execute_fetchall(
+                    "SELECT title, url FROM pull_requests WHERE repo = ? AND number = ?",
+                    (fields["repo"], fields["number"]),
+                )
             )
-            pull = await cursor.fetchone()
-            fields |= {"title": pull["title"] or "", "url": pull["url"] or ""} if pull is not None else {}
+            fields |= {"title": pulls[0]["title"] or "", "url": pulls[0]["url"] or ""} if pulls else {}
         return await kind.rule.earn(conn, kind, fields, event.data, self._settings.kudos, self._guild)
 
     async def _announces(self, conn: aiosqlite.Connection, event: Event, celebration: Celebration) -> bool:
@@ -73,10 +98,10 @@ class Decider:
         # nobody has linked they would mostly greet veteran maintainers whose history was never imported.
         if not kudos.other_firsts:
             return False
-        cursor = await conn.execute(
+        linked = await conn.execute_fetchall(
             "SELECT 1 FROM links WHERE guild_id = ? AND github_id = ?", (self._guild, celebration.github_id)
         )
-        return await cursor.fetchone() is not None
+        return bool(linked)
 
     async def _record(self, conn: aiosqlite.Connection, celebration: Celebration) -> bool:
         cursor = await conn.execute(
@@ -91,9 +116,9 @@ class Decider:
         )
         return cursor.rowcount == 1
 
-    async def _who(self, github_id: Any) -> Person | None:
+    async def _who(self, github_id: Any, known: Mapping[int, Person] | None) -> Person | None:
         """Look a person up; bots and ignored accounts come back as None (they are never celebrated)."""
         if github_id is None:
             return None
-        found = await person(self._db, self._guild, int(github_id))
+        found = known.get(int(github_id)) if known is not None else await person(self._db, self._guild, int(github_id))
         return None if found is None or found.excluded else found

@@ -10,6 +10,7 @@ through it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +67,7 @@ MERGED_SO_FAR = (
     "SELECT COUNT(*) FROM pull_requests WHERE state = 'merged' AND author_id = ? "
     "AND (merged_at, repo, number) <= (?, ?, ?)"
 )
-CELEBRATED = "SELECT 1 FROM celebrations WHERE guild_id = ? AND key = ?"
+CELEBRATED = "SELECT key FROM celebrations WHERE guild_id = ? AND key IN (SELECT value FROM json_each(?))"
 
 Fields = dict[str, Any]
 
@@ -98,8 +99,7 @@ class First:
         name, key = self.query, f"{kind.name}:{github_id}"
         if self.per_repository and kudos.scope == "repository":
             name, key, params = f"{self.query}:repository", f"{kind.name}:{repo}:{github_id}", (*params, repo)
-        cursor = await conn.execute(EARLIER[name], params)
-        if await cursor.fetchone() is not None:
+        if await conn.execute_fetchall(EARLIER[name], params):
             return []
         return [Candidate(Celebration(kind=kind.name, key=key, **fields))]
 
@@ -114,16 +114,19 @@ class Milestones:
     ) -> list[Candidate]:
         """Return the milestones newly reached."""
         github_id = int(fields["github_id"])
-        cursor = await conn.execute(MERGED_SO_FAR, (github_id, fields["at"], fields["repo"], fields["number"]))
-        row = await cursor.fetchone()
-        count = int(row[0]) if row else 0
-        reached = []
-        for milestone in sorted(set(kudos.milestones)):
-            key = f"{kind.name}:{milestone}:{github_id}"
-            if milestone <= count:
-                cursor = await conn.execute(CELEBRATED, (guild, key))
-                if await cursor.fetchone() is None:
-                    reached.append(Celebration(kind=kind.name, key=key, count=milestone, **fields))
+        at = (fields["at"], fields["repo"], fields["number"])
+        rows = list(await conn.execute_fetchall(MERGED_SO_FAR, (github_id, *at)))
+        count = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+        keys = {m: f"{kind.name}:{m}:{github_id}" for m in sorted(set(kudos.milestones)) if m <= count}
+        if not keys:
+            return []
+        celebrated = await conn.execute_fetchall(CELEBRATED, (guild, json.dumps(list(keys.values()))))
+        done = {str(row[0]) for row in celebrated}
+        reached = [
+            Celebration(kind=kind.name, key=key, count=milestone, **fields)
+            for milestone, key in keys.items()
+            if key not in done
+        ]
         return [Candidate(c, loud=index == len(reached) - 1) for index, c in enumerate(reached)]
 
 

@@ -74,14 +74,15 @@ LINK_MAX = 512
 DAY = timedelta(days=1)
 
 
-def kind_choices(current: str, limit: int = 25) -> list[tuple[str, str]]:
-    """Return (label, key) pairs whose key or label contains what the member typed, for autocomplete."""
+def kind_choices(current: str, limit: int = 25, speaker: Lang = ENGLISH) -> list[tuple[str, str]]:
+    """Return (label, key) pairs whose key or label (in English or the member's language) contains what the member
+    typed, for autocomplete; the labels are in the member's language."""
     needle = current.strip().lower()
-    found = [
-        (f"{label} ({key})", key)
-        for key, label in RECOGNITION_KINDS.items()
-        if needle in key.lower() or needle in label.lower()
-    ]
+    found = []
+    for key, label in RECOGNITION_KINDS.items():
+        shown = speaker.gettext(label)
+        if needle in key.lower() or needle in label.lower() or needle in shown.lower():
+            found.append((f"{shown} ({key})", key))
     return found[:limit]
 
 

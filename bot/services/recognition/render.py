@@ -7,6 +7,7 @@ import string
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from bot.buttons import LinkClick
 from bot.config.models import KudosSettings, LadderSettings, Settings, TierCriteria
 from bot.i18n import ENGLISH, Lang
 from bot.i18n.server import template_for
@@ -17,7 +18,6 @@ from bot.services.recognition.models import Celebration
 
 log = logging.getLogger(__name__)
 
-CLAIM_PREFIX = "link:claim:"
 MAX_PER_POST = 10
 
 
@@ -149,7 +149,7 @@ def claim_button(celebration: Celebration, named: bool, speaker: Lang = ENGLISH)
     """Return the "This is me" button an unlinked person clicks to link their account."""
     login = celebration.login
     text = speaker.gettext("This is me: {login}", login=login) if named else speaker.gettext("This is me")
-    return Button(_cut(text, 80), custom_id=f"{CLAIM_PREFIX}{celebration.github_id}", style="primary")
+    return Button(_cut(text, 80), custom_id=LinkClick(celebration.github_id).custom_id(), style="primary")
 
 
 def _buttons(items: Sequence[Celebration], named: bool, speaker: Lang) -> tuple[Button, ...]:

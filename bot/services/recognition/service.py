@@ -52,12 +52,14 @@ class Recognition:
         """Decide celebrations for a batch of events and queue their posts (combined when many are due)."""
         due: list[Celebration] = []
         relinked: list[tuple[int, int]] = []
+        earning = []
         for event in events:
             if isinstance(event.data, MemberLinked | MemberUnlinked):
                 if event.data.guild_id == self._guild:
                     relinked.append((event.data.github_id, event.seq))
                 continue
-            due += await self._decider.decide(conn, event)
+            earning.append(event)
+        due += await self._decider.decide_many(conn, earning)
         if due:
             posts = await self._publisher.publish(conn, due)
             log.info("celebrating %d contributions in %d posts", len(due), posts)

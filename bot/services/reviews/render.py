@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.buttons import NudgeClick
 from bot.i18n import ENGLISH, Lang
 from bot.messages import Button, OutMessage, Reply, escape_markdown, mention, role_mention
 from bot.services.reviews.models import QueueSnapshot, Reviewer, ReviewerGroup, WaitingReview, button_key
@@ -17,7 +18,6 @@ COLOR = 0x5865F2
 DESCRIPTION_BUDGET = 3800  # Discord allows 4096 characters in an embed description; keep room for the tail line
 GROUPS_PER_MESSAGE = 12  # two buttons per reviewer, at most 25 buttons on a message
 TITLE_MAX = 80
-BUTTON_PREFIX = "nudge"
 #: "On it" names this many pull requests and counts the rest, so the answer always fits in one message
 #: (a repository name can be 100 characters: 10 of them stay well within Discord's 2000).
 ON_IT_LISTED = 10
@@ -154,8 +154,8 @@ def buttons_for(groups: Sequence[ReviewerGroup], speaker: Lang = ENGLISH) -> lis
             speaker.gettext("Snooze 1 day · {name}", name=name),
             speaker.gettext("On it · {name}", name=name),
         )
-        buttons.append(Button(_short(snooze, 80), custom_id=f"{BUTTON_PREFIX}:snooze:{key}"))
-        buttons.append(Button(_short(on_it, 80), custom_id=f"{BUTTON_PREFIX}:onit:{key}", style="primary"))
+        buttons.append(Button(_short(snooze, 80), custom_id=NudgeClick("snooze", key).custom_id()))
+        buttons.append(Button(_short(on_it, 80), custom_id=NudgeClick("onit", key).custom_id(), style="primary"))
     return buttons
 
 
