@@ -4,8 +4,8 @@ Run as ``python -m benchmarks.botproc '<json>'`` with ``{"settings", "discord_ap
 "github_token", "webhook_secret"}``. It starts Vestry exactly as ``vestry sandbox`` does, then prints one JSON line
 ``{"ready": true, "webhook": URL, "rss_kib": n}`` and reads commands from stdin, one a line:
 ``job <name>`` runs a scheduled job now (answered with ``{"job", "ok", "seconds"}``), ``rss`` reports its
-memory and which of matplotlib and numpy it has imported (``{"rss_kib", "peak_kib", "loaded"}``), ``stop`` stops
-the bot.
+memory and which of the heavy modules it has no need of in the default configuration it has imported
+(``{"rss_kib", "peak_kib", "loaded"}``), ``stop`` stops the bot.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from benchmarks.common import rss_kib
+from benchmarks.common import HEAVY, rss_kib
 from bot.app import App, RunOptions
 from bot.clock import SystemClock
 from bot.config import Secrets, parse_settings
@@ -57,7 +57,7 @@ async def main(config: dict[str, Any]) -> None:
             if line == "stop":
                 break
             if line == "rss":
-                heavy = sorted(name for name in ("matplotlib", "numpy") if name in sys.modules)
+                heavy = sorted(name for name in HEAVY if name in sys.modules)
                 _say({"rss_kib": rss_kib()[0], "peak_kib": rss_kib()[1], "loaded": heavy})
             if line.startswith("job "):
                 name = line.removeprefix("job ")

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+#: Modules the bot has no use for in the default configuration: the chart's (drawn in a worker process), GitHub
+#: App mode's (PyJWT's cryptography), the hall of fame's pages' (Jinja2), the sandbox's (graphql-core), the CLI's.
+HEAVY = ("matplotlib", "numpy", "cryptography", "jinja2", "graphql", "rich")
+
 
 @dataclass
 class Measure:

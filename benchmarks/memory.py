@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import dataset
-from benchmarks.common import ROOT, Measure, Report, rss_kib
+from benchmarks.common import HEAVY, ROOT, Measure, Report, rss_kib
 from bot.clock import ManualClock
 from bot.sandbox.config import sandbox_settings
 from bot.sandbox.discord_emulator import DiscordEmulator
@@ -238,6 +238,6 @@ async def run(opts: Options | None = None) -> Report:
         report.notes.append(
             f"{label} the intent: {result['commands_answered']}/{opts.commands + 1} commands answered, "
             f"{result['kudos_posts']} kudos posts, reconcile {reconcile}, exit code {result['exit_code']}, "
-            f"matplotlib/numpy imported by the bot: {result['loaded'] or 'none'}"
+            f"heavy modules imported by the bot (of {', '.join(HEAVY)}): {', '.join(result['loaded']) or 'none'}"
         )
     return report

@@ -8,14 +8,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
+from bot.i18n import english
 from bot.i18n.catalog import translations
 from bot.i18n.locales import SOURCE, catalogue_for
-
-_ENGLISH_ORDINALS = {"one": "st", "two": "nd", "few": "rd"}
 
 
 def N_(message: str) -> str:
@@ -62,20 +61,28 @@ class Lang:
 
     def number(self, value: float) -> str:
         """Format a number the locale's way (1,234 / 1.234)."""
+        if self.locale == SOURCE and (written := english.number(value)) is not None:
+            return written  # what Babel writes, without loading its English data
         return format_decimal(value, locale=_babel(self.locale))
 
     def ordinal(self, value: int) -> str:
         """Format an ordinal the locale's way: 1st, 2nd (English); 1., 2. (German); 1º, 2º (Portuguese)."""
-        babel = _babel(self.locale)
-        if babel.language == "en":
-            return f"{value}{_ENGLISH_ORDINALS.get(babel.ordinal_form(value), 'th')}"
-        if babel.language == "pt":
+        language = self.locale.split("_", 1)[0]
+        if language == "en":
+            return f"{value}{english.ordinal_suffix(value)}"
+        if language == "pt":
             return f"{value}º"
         return f"{value}."
 
     def date(self, value: date | datetime, form: str = "long") -> str:
         """Format a date ("5 December 2026", "5. Dezember 2026", "5 de dezembro de 2026")."""
         return format_date(value, format=form, locale=_babel(self.locale))
+
+    def moment(self, when: datetime, pattern: str) -> str:
+        """Format a moment in its own time zone with an LDML pattern ("d MMM HH:mm": "5 Dec 14:30")."""
+        if self.locale == SOURCE and (written := english.moment(when, pattern)) is not None:
+            return written
+        return format_datetime(when, pattern, tzinfo=when.tzinfo, locale=_babel(self.locale))
 
     def duration(self, value: timedelta, *, relative: bool = False) -> str:
         """Format a time span ("3 days"), or a relative time ("in 3 days" / "3 days ago") when ``relative``."""

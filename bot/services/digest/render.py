@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
 from bot.config.models import DigestSettings
 from bot.i18n import ENGLISH, N_, Lang
 from bot.messages import Attachment, OutMessage, escape_markdown, mention
@@ -37,7 +35,7 @@ def _per_unit(speaker: Lang, unit: str, week: str, day: str, other: str, **value
 
 def _date(when: datetime, pattern: str, speaker: Lang) -> str:
     """Format a moment with a translated LDML pattern (``speaker.pgettext("date pattern", ...)``)."""
-    return format_datetime(when, pattern, tzinfo=when.tzinfo, locale=speaker.babel)
+    return speaker.moment(when, pattern)
 
 
 def span_text(period: Period, zone: str, speaker: Lang = ENGLISH) -> str:
