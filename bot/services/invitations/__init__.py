@@ -72,7 +72,8 @@ class Invitations:
         if self.sender is None:
             found.append(Notice(N_("invitations are on but there is no GitHub client to post them with")))
         if counts.failed:
-            error = await self._store.last_failure()
+            stored = await self._store.last_failure()
+            error = stored[:200] if stored else Notice(N_("unknown error"))
             found.append(
                 Notice.ngettext(
                     "{count} invitation comment could not be posted on GitHub; the last error: {error} (the token "
@@ -80,7 +81,7 @@ class Invitations:
                     "{count} invitation comments could not be posted on GitHub; the last error: {error} (the token "
                     "needs write access to issues and pull requests)",
                     counts.failed,
-                    error=error[:200] if error else Notice(N_("unknown error")),
+                    error=error,
                 )
             )
         return found
