@@ -16,6 +16,7 @@ from bot.sandbox.client import ControlClient
 from tests.e2e.test_invitations import INVITE, ON
 from tests.e2e.test_kudos import wait_until_live
 from tests.e2e.test_languages import run
+from tests.e2e.test_linking import response, wait_for_text
 
 
 async def hide_the_kudos_channel_and_merge_a_first_pull_request(client: ControlClient) -> None:
@@ -109,3 +110,25 @@ async def test_a_brazilian_maintainer_reads_portuguese_and_an_english_one_englis
     assert outbox["title"] == "Vestry outbox" and field(outbox, 0) == ("Waiting, per lane", "Nothing waiting.")
     preview = embed(await sb.command("owner", "vestry invitation preview"))
     assert preview["footer"]["text"] == "Posted once on each first-timer's pull request."
+
+
+async def test_a_german_maintainer_links_unlinks_audits_and_backfills_in_german(sandbox: ControlClient) -> None:
+    bob = await sandbox.add_member("bob")
+    await sandbox.user("dev42")
+    linked = response(await run(sandbox, "owner", "vestry link", "de", member="bob", github="dev42"))
+    assert linked["content"] == f"<@{bob}> ist jetzt mit @dev42 verknüpft."
+    unlinked = response(await run(sandbox, "owner", "vestry unlink", "de", member="bob"))
+    assert unlinked["content"] == f"Die Verknüpfung von <@{bob}> mit @dev42 ist aufgehoben."
+    audit = embed(await run(sandbox, "owner", "vestry audit", "pt-BR"))
+    assert audit["title"] == "Registro de vínculos (mais recentes primeiro)"
+    assert "**unlink**" in audit["description"].splitlines()[0]
+
+    await wait_until_live(sandbox)
+    started = await run(sandbox, "owner", "vestry backfill", "de")
+    finished = await wait_for_text(sandbox, started["interaction"], "Import abgeschlossen.", timeout=60)
+    assert finished["content"].splitlines()[1].startswith("**sandbox/project**: ")
+    english = await sandbox.command("owner", "vestry backfill")
+    again = await wait_for_text(sandbox, english["interaction"], "Backfill finished.", timeout=60)
+    assert again["content"].splitlines()[1] == "**sandbox/project**: already imported."
+    wrong = response(await run(sandbox, "owner", "vestry backfill", "de", repo="acme/elsewhere"))
+    assert wrong["content"].startswith("Vestry folgt 'acme/elsewhere' nicht. Gefolgt wird: sandbox/project")
