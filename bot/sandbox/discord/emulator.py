@@ -360,17 +360,10 @@ class DiscordEmulator:
         return await self.interactions.submit_modal(member_ref, interaction, custom_id, values, 15, locale=locale)
 
     async def autocomplete(
-        self,
-        member_ref: str | int,
-        command: str,
-        option: str,
-        value: str,
-        timeout: float = 15,
-        *,
-        locale: str = "en-US",
+        self, member_ref: str | int, command: str, option: str, value: str, *, locale: str = "en-US"
     ) -> dict[str, Any]:
         """Type ``value`` into an autocomplete option (from a client in ``locale``); return ``{"choices"}``."""
-        return await self.interactions.autocomplete(member_ref, command, option, value, timeout, locale=locale)
+        return await self.interactions.autocomplete(member_ref, command, option, value, 15, locale=locale)
 
     async def click_component(
         self,
