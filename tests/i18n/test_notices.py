@@ -24,7 +24,8 @@ def test_values_that_are_notices_or_lists_are_translated_and_joined_the_language
     notice = Notice(MISSING, permissions=labels, channel="kudos", purpose="kudos")
     assert notice == "missing View Channel and Send Messages in #kudos (kudos channel): allow them for the bot's role"
     assert notice.in_(lang("de")) == (
-        "in #kudos (Kanal kudos) fehlen Berechtigungen: Kanal ansehen und Nachrichten senden; erlaube sie der Rolle des Bots"
+        "in #kudos (Kanal kudos) fehlen Berechtigungen: Kanal ansehen und Nachrichten senden; erlaube sie der Rolle "
+        "des Bots"
     )
     assert notice.in_(lang("pt-BR")).startswith(
         "faltam permissões em #kudos (canal kudos): Ver canal e Enviar mensagens;"
