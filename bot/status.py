@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot import __version__
+from bot.i18n import N_, Notice
 from bot.jobs import JobInfo
 from bot.outbox import FailedRow, LaneState, failed_count, failed_rows, waiting_lanes
 from bot.timeutil import iso
@@ -30,7 +31,7 @@ class StatusReport:
     rate_limit_remaining: int | None
     github_backoff_until: str | None
     jobs: list[JobInfo]
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # Notices where the sentence is translated
     invitations: InvitationCounts | None = None
 
 
@@ -47,10 +48,14 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     found = list(problems)
     backoff = getattr(services.poller, "backoff_until", None) if services.poller else None
     if backoff is not None and backoff > now:
-        found.append(f"GitHub rate limit reached: polling paused until {backoff:%H:%M} UTC")
+        found.append(Notice(N_("GitHub rate limit reached: polling paused until {time} UTC"), time=f"{backoff:%H:%M}"))
     last_poll = getattr(services.poller, "last_report", None) if services.poller else None
     if last_poll is not None and last_poll.errors:
-        found.append(f"the last GitHub poll failed (it is retried on schedule): {last_poll.errors[0][:200]}")
+        found.append(
+            Notice(
+                N_("the last GitHub poll failed (it is retried on schedule): {error}"), error=last_poll.errors[0][:200]
+            )
+        )
     found += services.repos.problems()
     if services.app_following is not None:
         found += services.app_following.problems()
@@ -60,8 +65,16 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
         (iso(now - timedelta(days=1)),),
     )
     found += [
-        f"a {row['kind']} could not be done ({lane_label(row['lane'])}): {row['last_error']} — outbox entry "
-        f"#{row['id']}, `/vestry outbox retry:{row['id']}` tries it again"
+        Notice(
+            N_(
+                "a {kind} could not be done ({lane}): {error} — outbox entry #{id}, `/vestry outbox retry:{id}` "
+                "tries it again"
+            ),
+            kind=row["kind"],
+            lane=lane_label(row["lane"]),
+            error=row["last_error"],
+            id=row["id"],
+        )
         for row in failed
     ]
     invitations = services.features.invitations
@@ -84,7 +97,7 @@ async def collect_status(services: Services, problems: list[str]) -> StatusRepor
     )
 
 
-async def _github_problems(services: Services) -> list[str]:
+async def _github_problems(services: Services) -> list[Notice]:
     """Backfills waiting for GitHub's rate limit, and GraphQL errors that stopped one (named by their type)."""
     rows = await services.db.fetchall(
         "SELECT key, value FROM state WHERE key LIKE 'backfill:waiting:%' OR key LIKE 'backfill:error:%' ORDER BY key"
@@ -95,23 +108,34 @@ async def _github_problems(services: Services) -> list[str]:
         if key.startswith("backfill:waiting:"):
             repo = key.removeprefix("backfill:waiting:")
             found.append(
-                f"the backfill of {repo} waits for GitHub's rate limit; it resumes by itself at {value[11:16]} UTC"
+                Notice(
+                    N_("the backfill of {repo} waits for GitHub's rate limit; it resumes by itself at {time} UTC"),
+                    repo=repo,
+                    time=value[11:16],
+                )
             )
         else:
-            found.append(f"the backfill of {key.removeprefix('backfill:error:')} stopped: {value[:200]}")
+            found.append(
+                Notice(
+                    N_("the backfill of {repo} stopped: {error}"),
+                    repo=key.removeprefix("backfill:error:"),
+                    error=value[:200],
+                )
+            )
     return found
 
 
 def lane_label(lane: str) -> str:
-    """Name a lane for maintainers: ``#channel``, a member's DMs or a member's roles (as Discord mentions)."""
+    """Name a lane for maintainers: ``#channel``, a member's DMs or a member's roles (as Discord mentions; a
+    Notice where there are words to translate)."""
     kind, _, ident = lane.partition(":")
     if kind == "channel" and ident.isdigit():
         return f"<#{ident}>"
     if kind == "dm" and ident.isdigit():
-        return f"DMs to <@{ident}>"
+        return Notice(N_("DMs to {member}"), member=f"<@{ident}>")
     if kind == "roles" and ident.isdigit():
-        return f"roles of <@{ident}>"
-    return lane or "other"
+        return Notice(N_("roles of {member}"), member=f"<@{ident}>")
+    return lane or Notice(N_("other"))
 
 
 @dataclass

@@ -12,9 +12,9 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only, owner_only
 from bot.discord.render import send_reply
-from bot.i18n import ENGLISH, Lang, lang
+from bot.i18n import ENGLISH, Lang, lang, say
 from bot.messages import Reply
-from bot.outbox import retry_failed
+from bot.outbox import LaneState, retry_failed
 from bot.status import OutboxReport, StatusReport, collect_outbox, collect_status, lane_label
 from bot.timeutil import parse_iso
 
@@ -48,15 +48,20 @@ def status_embed(report: StatusReport, latency_ms: float | None, speaker: Lang =
         speaker.gettext("**Database** {size} KiB", size=f"{report.database_bytes / 1024:.0f}"),
         speaker.gettext("**GitHub rate limit left** {rate}", rate=rate),
         speaker.gettext("**Webhook deliveries (last hour)** {count}", count=report.webhook_deliveries_last_hour),
-        f"**Outbox** {report.outbox_waiting} waiting"
-        + (f", oldest {report.outbox_oldest_seconds:.0f}s" if report.outbox_waiting else "")
-        + (f"; {report.outbox_failed} failed (`/vestry outbox`)" if report.outbox_failed else ""),
+        _outbox_line(report, speaker),
     ]
     if report.invitations is not None:
         invites = report.invitations
+        values = {"sent": invites.sent, "pending": invites.pending, "failed": invites.failed}
         lines.append(
-            f"**Invitations on GitHub** {invites.sent} sent, {invites.pending} pending, {invites.failed} failed"
-            + (f"; {invites.celebrated} now say celebrated" if invites.celebrated else "")
+            speaker.gettext(
+                "**Invitations on GitHub** {sent} sent, {pending} pending, {failed} failed; {celebrated} now say "
+                "celebrated",
+                celebrated=invites.celebrated,
+                **values,
+            )
+            if invites.celebrated
+            else speaker.gettext("**Invitations on GitHub** {sent} sent, {pending} pending, {failed} failed", **values)
         )
     jobs = [
         speaker.gettext("`{job}` last run {when}", job=job.name, when=_when(job.last_finish, speaker))
@@ -72,7 +77,9 @@ def status_embed(report: StatusReport, latency_ms: float | None, speaker: Lang =
     fields = [
         {"name": speaker.gettext("Jobs"), "value": "\n".join(jobs)[:1024] or speaker.gettext("none"), "inline": False}
     ]
-    problems = "\n".join(f"⚠️ {problem}" for problem in report.problems) or speaker.gettext("No problems found.")
+    problems = "\n".join(f"⚠️ {say(problem, speaker)}" for problem in report.problems) or speaker.gettext(
+        "No problems found."
+    )
     fields.append({"name": speaker.gettext("Problems"), "value": problems[:1024], "inline": False})
     return {
         "title": speaker.gettext("Vestry status"),
@@ -82,11 +89,29 @@ def status_embed(report: StatusReport, latency_ms: float | None, speaker: Lang =
     }
 
 
-def _at(moment: datetime | None) -> str:
-    return "an unknown time" if moment is None else f"<t:{int(moment.timestamp())}:R>"
+def _outbox_line(report: StatusReport, speaker: Lang) -> str:
+    """The outbox's line in /vestry status: what waits, since when, and how many failed."""
+    values = {"waiting": report.outbox_waiting, "seconds": f"{report.outbox_oldest_seconds:.0f}"}
+    if report.outbox_failed and report.outbox_waiting:
+        return speaker.gettext(
+            "**Outbox** {waiting} waiting, oldest {seconds}s; {failed} failed (`/vestry outbox`)",
+            failed=report.outbox_failed,
+            **values,
+        )
+    if report.outbox_failed:
+        return speaker.gettext(
+            "**Outbox** {waiting} waiting; {failed} failed (`/vestry outbox`)", failed=report.outbox_failed, **values
+        )
+    if report.outbox_waiting:
+        return speaker.gettext("**Outbox** {waiting} waiting, oldest {seconds}s", **values)
+    return speaker.gettext("**Outbox** {waiting} waiting", **values)
 
 
-def _fit(lines: list[str], total: int, empty: str, limit: int = 1000) -> str:
+def _at(moment: datetime | None, speaker: Lang = ENGLISH) -> str:
+    return speaker.gettext("an unknown time") if moment is None else f"<t:{int(moment.timestamp())}:R>"
+
+
+def _fit(lines: list[str], total: int, empty: str, speaker: Lang = ENGLISH, limit: int = 1000) -> str:
     """Join as many lines as fit in an embed field, saying how many more there are."""
     shown: list[str] = []
     for line in lines:
@@ -94,33 +119,61 @@ def _fit(lines: list[str], total: int, empty: str, limit: int = 1000) -> str:
             break
         shown.append(line)
     if total > len(shown):
-        shown.append(f"… and {total - len(shown)} more")
+        shown.append(speaker.gettext("… and {count} more", count=speaker.number(total - len(shown))))
     return "\n".join(shown) or empty
 
 
-def outbox_embed(report: OutboxReport) -> dict[str, object]:
+def _waiting_line(lane: LaneState, speaker: Lang) -> str:
+    label = say(lane_label(lane.lane), speaker)
+    when = _at(lane.oldest, speaker)
+    if not lane.last_error:
+        return speaker.gettext("{lane}: {waiting} waiting since {when}", lane=label, waiting=lane.waiting, when=when)
+    return speaker.ngettext(
+        "{lane}: {waiting} waiting since {when}, {count} attempt, last error: {error}",
+        "{lane}: {waiting} waiting since {when}, {count} attempts, last error: {error}",
+        lane.attempts,
+        lane=label,
+        waiting=lane.waiting,
+        when=when,
+        error=lane.last_error[:80],
+    )
+
+
+def outbox_embed(report: OutboxReport, speaker: Lang = ENGLISH) -> dict[str, object]:
     """Render what waits in the outbox, per lane, and the failed entries a maintainer can retry."""
-    waiting = [
-        f"{lane_label(lane.lane)}: {lane.waiting} waiting since {_at(lane.oldest)}"
-        + (f", {lane.attempts} attempts, last error: {lane.last_error[:80]}" if lane.last_error else "")
-        for lane in report.lanes
-    ]
+    waiting = [_waiting_line(lane, speaker) for lane in report.lanes]
     failed = [
-        f"**#{row.id}** {row.kind} ({lane_label(row.lane)}) failed {_at(row.failed_at)}: {row.last_error[:80]}"
+        speaker.gettext(
+            "**#{id}** {kind} ({lane}) failed {when}: {error}",
+            id=row.id,
+            kind=row.kind,
+            lane=say(lane_label(row.lane), speaker),
+            when=_at(row.failed_at, speaker),
+            error=row.last_error[:80],
+        )
         for row in report.failed
     ]
     fields = [
-        {"name": "Waiting, per lane", "value": _fit(waiting, len(waiting), "Nothing waiting."), "inline": False},
         {
-            "name": f"Failed: {report.failed_total} (newest first; retry with `/vestry outbox retry:<number>`)",
-            "value": _fit(failed, report.failed_total, "None."),
+            "name": speaker.gettext("Waiting, per lane"),
+            "value": _fit(waiting, len(waiting), speaker.gettext("Nothing waiting."), speaker),
+            "inline": False,
+        },
+        {
+            "name": speaker.gettext(
+                "Failed: {count} (newest first; retry with `/vestry outbox retry:<number>`)",
+                count=report.failed_total,
+            ),
+            "value": _fit(failed, report.failed_total, speaker.gettext("None."), speaker),
             "inline": False,
         },
     ]
     return {
-        "title": "Vestry outbox",
-        "description": "Posts, DMs and role changes on their way to Discord. Each channel, member's DMs and member's "
-        "roles is a lane: a failing lane holds no other.",
+        "title": speaker.gettext("Vestry outbox"),
+        "description": speaker.gettext(
+            "Posts, DMs and role changes on their way to Discord. Each channel, member's DMs and member's roles is a "
+            "lane: a failing lane holds no other."
+        ),
         "fields": fields,
         "color": 0xE67E22 if report.failed_total else 0x2ECC71,
     }
@@ -163,7 +216,7 @@ class Admin(commands.Cog):
             """Sync the slash commands to this server now (bot owner only)."""
             await interaction.response.defer(ephemeral=True, thinking=True)
             await self.bot.sync_commands(force=True)
-            await interaction.followup.send("Commands synced.", ephemeral=True)
+            await interaction.followup.send(lang(interaction.locale.value).gettext("Commands synced."), ephemeral=True)
 
         return [status, outbox, sync]
 
@@ -176,15 +229,19 @@ class Admin(commands.Cog):
     async def outbox(self, interaction: discord.Interaction, retry: int | None) -> None:
         """Answer /vestry outbox: the report, or a failed entry retried."""
         services = self.bot.services
+        speaker = lang(interaction.locale.value)
         if retry is None:
             report = await collect_outbox(services)
-            await send_reply(interaction, Reply(embeds=[outbox_embed(report)]))
+            await send_reply(interaction, Reply(embeds=[outbox_embed(report, speaker)]))
             return
         row = await retry_failed(services.db, retry, services.clock.now())
-        await send_reply(
-            interaction,
-            Reply(f"Outbox entry #{row.id} ({row.kind}, {lane_label(row.lane)}) will be tried again now."),
+        text = speaker.gettext(
+            "Outbox entry #{id} ({kind}, {lane}) will be tried again now.",
+            id=row.id,
+            kind=row.kind,
+            lane=say(lane_label(row.lane), speaker),
         )
+        await send_reply(interaction, Reply(text))
 
 
 async def setup(bot: VestryBot) -> None:

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only
 from bot.discord.render import send_reply
-from bot.i18n import N_
+from bot.i18n import N_, lang
 from bot.messages import Reply
 from bot.services.digest import JOB, Digest, span_text
 
@@ -59,7 +59,7 @@ class DigestCog(commands.Cog, name="Digest"):
         """Show the digest of this or a past period, only to you."""
         self.service.period(period)  # a bad period is answered at once, before thinking
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await send_reply(interaction, await self.service.preview(period))
+        await send_reply(interaction, await self.service.preview(period, lang(interaction.locale.value)))
 
     @digest.command(name="post")
     @app_commands.describe(period=PERIOD_HELP)

@@ -20,6 +20,7 @@ from bot.errors import UserFacingError
 from bot.fit import fit_content
 from bot.github.backfill import BackfillProgress
 from bot.github.types import GitHubError, GraphQLFailed, RateLimited
+from bot.i18n import ENGLISH, N_, Lang, lang
 from bot.messages import OutMessage, mention
 from bot.outbox import enqueue_message
 
@@ -30,16 +31,35 @@ log = logging.getLogger(__name__)
 SAFETY_NET_POLL = timedelta(hours=1)
 
 
-def progress_text(progress: BackfillProgress) -> str:
-    """Describe a backfill's progress in one message."""
-    total = f" of {progress.total_prs}" if progress.total_prs else ""
-    eta = f", about {progress.eta_seconds:.0f}s left" if progress.eta_seconds else ""
-    rate = "" if progress.rate_limit_remaining is None else f", rate limit left {progress.rate_limit_remaining}"
-    return (
-        f"Importing **{progress.repo}** ({progress.phase}): {progress.prs}{total} pull requests, "
-        f"{progress.reviews} reviews, {progress.issues} issues, {progress.stars} stars; "
-        f"{progress.requests} GitHub requests{rate}{eta}."
-    )
+def progress_text(progress: BackfillProgress, speaker: Lang = ENGLISH) -> str:
+    """Describe a backfill's progress in one message: what is imported, then the GitHub budget, a line each."""
+    counts = {
+        "repo": progress.repo,
+        "phase": progress.phase,
+        "prs": progress.prs,
+        "reviews": progress.reviews,
+        "issues": progress.issues,
+        "stars": progress.stars,
+    }
+    lines = [
+        speaker.gettext(
+            "Importing **{repo}** ({phase}): {prs} of {total} pull requests, {reviews} reviews, {issues} issues, "
+            "{stars} stars.",
+            total=progress.total_prs,
+            **counts,
+        )
+        if progress.total_prs
+        else speaker.gettext(
+            "Importing **{repo}** ({phase}): {prs} pull requests, {reviews} reviews, {issues} issues, {stars} stars.",
+            **counts,
+        ),
+        speaker.gettext("GitHub requests: {count}", count=progress.requests),
+    ]
+    if progress.rate_limit_remaining is not None:
+        lines.append(speaker.gettext("Rate limit left: {count}", count=progress.rate_limit_remaining))
+    if progress.eta_seconds:
+        lines.append(speaker.gettext("About {seconds} s left.", seconds=f"{progress.eta_seconds:.0f}"))
+    return "\n".join(lines)
 
 
 class GitHub(commands.Cog):
@@ -98,9 +118,14 @@ class GitHub(commands.Cog):
         if repo is not None and self.services.repos.find(repo) is not None:
             repo = self.services.repos.canonical(repo)
         if repo is not None and repo.lower() not in {r.lower() for r in followed}:
-            raise UserFacingError(f"{repo[:100]!r} is not a followed repository. Followed: {', '.join(followed)}.")
+            raise UserFacingError(
+                N_("{repo} is not a followed repository. Followed: {followed}."),
+                repo=repr(repo[:100]),
+                followed=", ".join(followed),
+            )
         repos = [r for r in followed if repo is None or r.lower() == repo.lower()]
         await interaction.response.defer(ephemeral=True, thinking=True)
+        speaker = lang(interaction.locale.value)
         last_edit = 0.0
         clock = self.services.clock
 
@@ -110,15 +135,15 @@ class GitHub(commands.Cog):
                 return
             last_edit = time.monotonic()
             try:
-                await interaction.edit_original_response(content=fit_content(progress_text(progress)))
+                await interaction.edit_original_response(content=fit_content(progress_text(progress, speaker)))
             except discord.HTTPException:
                 log.debug("could not edit the backfill progress message", exc_info=True)
 
-        lines = await self._backfill_lines(repos, show)
-        await self._finish(interaction, "Backfill finished.\n" + "\n".join(lines))
+        lines = await self._backfill_lines(repos, show, speaker)
+        await self._finish(interaction, "\n".join([speaker.gettext("Backfill finished."), *lines]))
 
     async def _backfill_lines(
-        self, repos: list[str], show: Callable[[BackfillProgress], Coroutine[Any, Any, None]]
+        self, repos: list[str], show: Callable[[BackfillProgress], Coroutine[Any, Any, None]], speaker: Lang
     ) -> list[str]:
         """Back-fill each repository in turn; return one line per repository."""
         lines = []
@@ -134,22 +159,46 @@ class GitHub(commands.Cog):
                 report = await self.services.backfill.run(name, progress=progress)
             except RateLimited as exc:
                 lines.append(
-                    f"**{name}**: GitHub's rate limit is spent; it resumes by itself at {exc.reset_at:%H:%M} UTC "
-                    "and continues where it stopped."
+                    speaker.gettext(
+                        "**{repo}**: GitHub's rate limit is spent; it resumes by itself at {time} UTC and continues "
+                        "where it stopped.",
+                        repo=name,
+                        time=f"{exc.reset_at:%H:%M}",
+                    )
                 )
                 continue
             except GraphQLFailed as exc:
-                lines.append(f"**{name}**: {str(exc)[:300]}. Progress is saved; `/vestry status` shows it.")
+                lines.append(
+                    speaker.gettext(
+                        "**{repo}**: {error}. Progress is saved; `/vestry status` shows it.",
+                        repo=name,
+                        error=str(exc)[:300],
+                    )
+                )
                 continue
             except GitHubError as exc:
-                lines.append(f"**{name}**: GitHub could not be reached ({exc}); run it again, it resumes.")
+                lines.append(
+                    speaker.gettext(
+                        "**{repo}**: GitHub could not be reached ({error}); run it again, it resumes.",
+                        repo=name,
+                        error=exc,
+                    )
+                )
                 continue
             if report.already_done:
-                lines.append(f"**{name}**: already imported.")
+                lines.append(speaker.gettext("**{repo}**: already imported.", repo=name))
             else:
                 lines.append(
-                    f"**{name}**: {report.prs} pull requests, {report.reviews} reviews, {report.issues} "
-                    f"issues, {report.stars} stars in {report.requests} requests."
+                    speaker.gettext(
+                        "**{repo}**: {prs} pull requests, {reviews} reviews, {issues} issues, {stars} stars in "
+                        "{requests} requests.",
+                        repo=name,
+                        prs=report.prs,
+                        reviews=report.reviews,
+                        issues=report.issues,
+                        stars=report.stars,
+                        requests=report.requests,
+                    )
                 )
         await asyncio.gather(*edits, return_exceptions=True)
         return lines

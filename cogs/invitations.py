@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.discord.checks import maintainer_only
 from bot.discord.render import send_reply
+from bot.i18n import ENGLISH, Lang, lang
 from bot.messages import Reply
 
 if TYPE_CHECKING:
@@ -19,18 +20,19 @@ if TYPE_CHECKING:
 PREVIEW_LIMIT = 3900  # an embed description holds 4096 characters; room for the fence and the note
 
 
-def preview_embed(text: str, *, enabled: bool) -> dict[str, object]:
-    """Show the comment's Markdown source as maintainers will see it posted (fenced, so nothing renders)."""
+def preview_embed(text: str, *, enabled: bool, speaker: Lang = ENGLISH) -> dict[str, object]:
+    """Show the comment's Markdown source as maintainers will see it posted (fenced, so nothing renders); the comment
+    itself is the one GitHub shows, so only the title and the note are in the maintainer's language."""
     shown = text.replace("```", "`\u200b``")
     if len(shown) > PREVIEW_LIMIT:
         shown = shown[: PREVIEW_LIMIT - 1] + "…"
     note = (
-        "Posted once on each first-timer's pull request."
+        speaker.gettext("Posted once on each first-timer's pull request.")
         if enabled
-        else "Invitations are off: set `enabled = true` in `[invitations]` to post them."
+        else speaker.gettext("Invitations are off: set `enabled = true` in `[invitations]` to post them.")
     )
     return {
-        "title": "Invitation preview",
+        "title": speaker.gettext("Invitation preview"),
         "description": f"```md\n{shown}\n```",
         "footer": {"text": note},
         "color": 0x5865F2,
@@ -70,7 +72,9 @@ class InvitationCommands(commands.Cog, name="Invitations"):
     async def show_preview(self, interaction: discord.Interaction) -> None:
         """Answer with the rendered invitation (only the maintainer sees it)."""
         text = self.invitations.preview()
-        await send_reply(interaction, Reply(embeds=[preview_embed(text, enabled=self.invitations.enabled)]))
+        speaker = lang(interaction.locale.value)
+        embed = preview_embed(text, enabled=self.invitations.enabled, speaker=speaker)
+        await send_reply(interaction, Reply(embeds=[embed]))
 
 
 async def setup(bot: VestryBot) -> None:

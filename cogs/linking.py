@@ -119,14 +119,17 @@ def whois_reply(link: Link | None, subject: str, profile_url: Callable[[str], st
     return Reply(speaker.gettext(_HOW.get(link.method, _HOW["maintainer"]), **values))
 
 
-def audit_embed(entries: Sequence[AuditEntry]) -> dict[str, Any]:
+def audit_embed(entries: Sequence[AuditEntry], speaker: Lang = ENGLISH) -> dict[str, Any]:
     """Render the audit log, newest first."""
     lines = [
         f"<t:{int(e.at.timestamp())}:f> {mention(e.actor_id)} **{e.action}** "
         f"{mention(e.target_id) if e.target_id else ''} {e.detail}".rstrip()
         for e in entries
     ]
-    return {"title": "Link audit (newest first)", "description": "\n".join(lines)[:4000] or "No entries yet."}
+    return {
+        "title": speaker.gettext("Link audit (newest first)"),
+        "description": "\n".join(lines)[:4000] or speaker.gettext("No entries yet."),
+    }
 
 
 async def answer_deferred(interaction: discord.Interaction, produce: Callable[[], Awaitable[Reply]]) -> None:
@@ -185,29 +188,39 @@ class LinkingCog(commands.Cog, name="Linking"):
         async def unlink(interaction: discord.Interaction, member: discord.Member) -> None:
             """Unlink a member's GitHub account (audited; the roles it earned are removed)."""
             old = await self.linking.admin_unlink(self.guild_id, interaction.user.id, member.id)
-            await send_reply(interaction, Reply(f"Unlinked {mention(member.id)} from @{old.login}."))
+            text = lang(interaction.locale.value).gettext(
+                "Unlinked {member} from @{login}.", member=mention(member.id), login=old.login
+            )
+            await send_reply(interaction, Reply(text))
 
         @app_commands.command(name="audit")
         @maintainer_only()
         async def audit(interaction: discord.Interaction) -> None:
             """Show the last 20 links and unlinks made by maintainers."""
             entries = await self.linking.audit(self.guild_id, 20)
-            await send_reply(interaction, Reply(embeds=[audit_embed(entries)]))
+            await send_reply(interaction, Reply(embeds=[audit_embed(entries, lang(interaction.locale.value))]))
 
         return [link, unlink, audit]
 
     async def admin_link(self, interaction: discord.Interaction, member: discord.Member, github: str) -> None:
         """Answer /vestry link."""
         actor_id = interaction.user.id
+        speaker = lang(interaction.locale.value)
 
         async def run() -> Reply:
             result = await self.linking.admin_link(self.guild_id, actor_id, member.id, github)
-            text = f"Linked {mention(member.id)} to @{result.link.login}."
+            sentences = [
+                speaker.gettext("Linked {member} to @{login}.", member=mention(member.id), login=result.link.login)
+            ]
             if result.moved_from is not None:
-                text += f" It was linked to {mention(result.moved_from.discord_id)}, who is now unlinked."
+                sentences.append(
+                    speaker.gettext(
+                        "It was linked to {member}, who is now unlinked.", member=mention(result.moved_from.discord_id)
+                    )
+                )
             if result.replaced is not None:
-                text += f" This replaces their link to @{result.replaced.login}."
-            return Reply(text)
+                sentences.append(speaker.gettext("This replaces their link to @{login}.", login=result.replaced.login))
+            return Reply(" ".join(sentences))
 
         await answer_deferred(interaction, run)
 

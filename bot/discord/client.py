@@ -24,6 +24,7 @@ from bot.discord.setup_checks import channel_problems, tier_role_problems
 from bot.discord.translator import CatalogueTranslator
 from bot.discord.tree import VestryTree
 from bot.fit import fit_message
+from bot.i18n import N_, Notice
 from bot.messages import OutMessage
 from bot.outbox import PermanentError, SeenMessage, TransientError, embed_keys
 
@@ -145,24 +146,31 @@ class VestryBot(commands.Bot):
         self.ready_event.set()
 
     def check_permissions(self) -> list[str]:
-        """List, in plain words, every permission or role-order problem the bot can see."""
+        """List, in plain words, every permission or role-order problem the bot can see (each a Notice)."""
         settings = self.services.settings
         guild = self.get_guild(settings.discord.guild_id)
         if guild is None:
-            return [f"the bot is not in the configured server {settings.discord.guild_id}; invite it first"]
+            return [
+                Notice(
+                    N_("the bot is not in the configured server {guild_id}; invite it first"),
+                    guild_id=settings.discord.guild_id,
+                )
+            ]
         me = guild.me
         problems: list[str] = []
         if me is None:
-            return ["the bot cannot see itself in the server"]
+            return [Notice(N_("the bot cannot see itself in the server"))]
         problems += channel_problems(guild, me, settings.discord.channels.model_dump())
         tiers = [tier.role_id for tier in settings.ladder.tiers] if settings.ladder.enabled else []
         if tiers and not me.guild_permissions.manage_roles:
-            problems.append("missing Manage Roles: ladder roles cannot be granted; give the bot's role Manage Roles")
+            problems.append(
+                Notice(N_("missing Manage Roles: ladder roles cannot be granted; give the bot's role Manage Roles"))
+            )
         problems += tier_role_problems(guild, me, tiers)
         problems += self._mention_problems(guild, me)
         return problems
 
-    def _mention_problems(self, guild: discord.Guild, me: discord.Member) -> list[str]:
+    def _mention_problems(self, guild: discord.Guild, me: discord.Member) -> list[Notice]:
         """Roles Vestry pings (maintainers on escalation, teams in nudges) must be mentionable by the bot."""
         settings = self.services.settings
         pinged = [settings.discord.maintainer_role_id, *settings.reviews.team_roles.values()]
@@ -173,8 +181,13 @@ class VestryBot(commands.Bot):
             role = guild.get_role(role_id)
             if role is not None and not role.mentionable:
                 problems.append(
-                    f"role @{role.name} is not mentionable, so review nudges name it without pinging: "
-                    "allow anyone to @mention it, or give the bot Mention All Roles"
+                    Notice(
+                        N_(
+                            "role @{role} is not mentionable, so review nudges name it without pinging: allow anyone "
+                            "to @mention it, or give the bot Mention All Roles"
+                        ),
+                        role=role.name,
+                    )
                 )
         return problems
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.github.repos import Repositories
 from bot.github.types import GitHubError, GitHubUnavailable
+from bot.i18n import N_, Notice
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +119,31 @@ class AppFollowing:
 
     def problems(self) -> list[str]:
         """Lines for ``/vestry status`` about the App's reach."""
-        lines = []
+        lines: list[str] = []
         if self.deleted:
-            lines.append("GitHub App: uninstalled; Vestry follows no repository until it is installed again")
+            lines.append(
+                Notice(N_("GitHub App: uninstalled; Vestry follows no repository until it is installed again"))
+            )
         if self.suspended:
-            lines.append("GitHub App: the installation is suspended; GitHub refuses its requests until unsuspended")
+            lines.append(
+                Notice(N_("GitHub App: the installation is suspended; GitHub refuses its requests until unsuspended"))
+            )
         if self.error:
-            lines.append(f"GitHub App: cannot list the installation's repositories ({self.error[:150]})")
-        lines += [f"{name}: the GitHub App was uninstalled from it; no longer followed" for name in self.uninstalled]
+            lines.append(
+                Notice(N_("GitHub App: cannot list the installation's repositories ({error})"), error=self.error[:150])
+            )
+        lines += [
+            Notice(N_("{repo}: the GitHub App was uninstalled from it; no longer followed"), repo=name)
+            for name in self.uninstalled
+        ]
         if self.visible is not None:
             lines += [
-                f"{name}: configured, but the GitHub App cannot see it; install the App on it"
+                Notice(N_("{repo}: configured, but the GitHub App cannot see it; install the App on it"), repo=name)
                 for name in self.configured
                 if name.lower() not in self.visible and name not in self.uninstalled
             ]
         if not self.repos.records and not self.deleted:
-            lines.append("GitHub App: installed on no repository Vestry may follow")
+            lines.append(Notice(N_("GitHub App: installed on no repository Vestry may follow")))
         return lines
 
 

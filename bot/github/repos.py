@@ -19,6 +19,7 @@ import aiosqlite
 from bot.clock import Clock
 from bot.db import Database
 from bot.github.types import GitHubError
+from bot.i18n import N_, Notice
 from bot.timeutil import iso
 
 log = logging.getLogger(__name__)
@@ -198,8 +199,12 @@ class Repositories:
     def problems(self) -> list[str]:
         """Lines for ``/vestry status``: repositories renamed or transferred since the configuration was written."""
         return [
-            f"{record.configured}: renamed from {record.renamed_from} to {record.full_name}; update config.toml "
-            "(Vestry follows it by id meanwhile)"
+            Notice(
+                N_("{configured}: renamed from {old} to {new}; update config.toml (Vestry follows it by id meanwhile)"),
+                configured=record.configured,
+                old=record.renamed_from,
+                new=record.full_name,
+            )
             for record in self.records
             if record.renamed_from is not None and record.configured.lower() != record.full_name.lower()
         ]

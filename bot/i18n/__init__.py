@@ -6,7 +6,7 @@ string through it; strings defined away from where they are shown are marked wit
 
 from bot.i18n.catalog import DOMAIN, LOCALES_DIR, po_path, translations
 from bot.i18n.locales import DISCORD_LOCALES, SHIPPED, SOURCE, SUPPORTED, catalogue_for, check_locale
-from bot.i18n.text import ENGLISH, N_, Lang, lang
+from bot.i18n.text import ENGLISH, N_, Lang, Notice, lang, say
 
 __all__ = [
     "DISCORD_LOCALES",
@@ -18,9 +18,11 @@ __all__ = [
     "SOURCE",
     "SUPPORTED",
     "Lang",
+    "Notice",
     "catalogue_for",
     "check_locale",
     "lang",
     "po_path",
+    "say",
     "translations",
 ]

@@ -22,6 +22,54 @@ def N_(message: str) -> str:
     return message
 
 
+class Notice(str):
+    """A sentence kept as its catalogue template and values: English wherever it is used as a string (logs,
+    errors, tests), the reader's language where :meth:`in_` shows it.
+
+    Write ``Notice(N_("… {name} …"), name=…)``, or ``Notice.ngettext("{count} …", "{count} …", count, …)`` when a
+    count is shown: the names are the ones ``pybabel extract`` looks for. A value that is itself a Notice is
+    translated too, and a list of values is joined the language's way ("a, b and c").
+    """
+
+    template: str
+    plural: str | None
+    number: int | None
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, /, **values: Any) -> Notice:
+        """Keep ``template`` and ``values``; the string itself is the English sentence."""
+        english = template.format(**{key: say(value, ENGLISH) for key, value in values.items()})
+        notice = super().__new__(cls, english if values else template)
+        notice.template, notice.plural, notice.number, notice.values = template, None, None, values
+        return notice
+
+    @classmethod
+    def ngettext(cls, singular: str, plural: str, count: int, /, **values: Any) -> Notice:
+        """A sentence with a count, in the plural form each language needs."""
+        english = ENGLISH.ngettext(
+            singular, plural, count, **{key: say(value, ENGLISH) for key, value in values.items()}
+        )
+        notice = super().__new__(cls, english)
+        notice.template, notice.plural, notice.number, notice.values = singular, plural, count, values
+        return notice
+
+    def in_(self, speaker: Lang) -> str:
+        """The sentence in ``speaker``'s language."""
+        values = {key: say(value, speaker) for key, value in self.values.items()}
+        if self.plural is not None and self.number is not None:
+            return speaker.ngettext(self.template, self.plural, self.number, **values)
+        return speaker.gettext(self.template, **values)
+
+
+def say(text: Any, speaker: Lang) -> Any:
+    """Show ``text`` to ``speaker``: a :class:`Notice` in their language, a list joined, anything else as it is."""
+    if isinstance(text, Notice):
+        return text.in_(speaker)
+    if isinstance(text, list):
+        return speaker.join([str(say(item, speaker)) for item in text])
+    return text
+
+
 @dataclass(frozen=True)
 class Lang:
     """Speak one locale: every member-facing text goes through ``text``, ``plural``, and the formatters here."""

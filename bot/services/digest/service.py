@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserFacingError
+from bot.i18n import ENGLISH, Lang
 from bot.i18n.server import posts_lang
 from bot.messages import OutMessage, Reply
 from bot.outbox import enqueue_message
@@ -117,18 +118,34 @@ class Digest:
             log.exception("drawing the digest chart failed; posting without it")
             return None
 
-    async def preview(self, spec: str | None) -> Reply:
-        """Show a maintainer the digest of a period, as it would be posted, only to them."""
+    async def preview(self, spec: str | None, speaker: Lang = ENGLISH) -> Reply:
+        """Show a maintainer the digest of a period, as it would be posted, only to them (the note on top in
+        ``speaker``'s language, the digest in the channel's)."""
         period = self.period(spec)
         data, message = await self.message(period, quiet_post=True)
         assert message is not None
-        note = f"*Preview of the digest for {span_text(period, self._settings.digest.timezone)}"
-        if data.in_progress:
-            note += " (the period is still running: numbers so far)"
-        if not data.activity(list(self._settings.digest.sections)) and self._settings.digest.quiet_week == "skip":
-            note += '; a quiet period: with quiet_week = "skip" nothing is posted'
+        span = span_text(period, self._settings.digest.timezone, speaker)
+        running = data.in_progress
+        skipped = not data.activity(list(self._settings.digest.sections)) and self._settings.digest.quiet_week == "skip"
+        if running and skipped:
+            note = speaker.gettext(
+                "*Preview of the digest for {span} (the period is still running: numbers so far); a quiet period: "
+                'with quiet_week = "skip" nothing is posted.*',
+                span=span,
+            )
+        elif running:
+            note = speaker.gettext(
+                "*Preview of the digest for {span} (the period is still running: numbers so far).*", span=span
+            )
+        elif skipped:
+            note = speaker.gettext(
+                '*Preview of the digest for {span}; a quiet period: with quiet_week = "skip" nothing is posted.*',
+                span=span,
+            )
+        else:
+            note = speaker.gettext("*Preview of the digest for {span}.*", span=span)
         return Reply(
-            content=f"{note}.*\n{message.content}"[:2000], embeds=list(message.embeds), files=list(message.files)
+            content=f"{note}\n{message.content}"[:2000], embeds=list(message.embeds), files=list(message.files)
         )
 
     async def post_now(self, spec: str | None, request_id: str) -> Posted:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database
+from bot.i18n import N_, Notice
 from bot.services.invitations.decide import InvitationDecider, turned_on
 from bot.services.invitations.render import CELEBRATED, InvitationText, body, marker, plain
 from bot.services.invitations.send import CommentWriter, InvitationSender
@@ -67,14 +68,21 @@ class Invitations:
 
     async def problems(self, counts: InvitationCounts) -> list[str]:
         """What stops invitations from being posted, for /vestry status."""
-        found = []
+        found: list[str] = []
         if self.sender is None:
-            found.append("invitations are on but there is no GitHub client to post them with")
+            found.append(Notice(N_("invitations are on but there is no GitHub client to post them with")))
         if counts.failed:
-            error = await self._store.last_failure() or "unknown error"
+            stored = await self._store.last_failure()
+            error = stored[:200] if stored else Notice(N_("unknown error"))
             found.append(
-                f"{counts.failed} invitation comment(s) could not be posted on GitHub; the last error: {error[:200]} "
-                "(the token needs write access to issues and pull requests)"
+                Notice.ngettext(
+                    "{count} invitation comment could not be posted on GitHub; the last error: {error} (the token "
+                    "needs write access to issues and pull requests)",
+                    "{count} invitation comments could not be posted on GitHub; the last error: {error} (the token "
+                    "needs write access to issues and pull requests)",
+                    counts.failed,
+                    error=error,
+                )
             )
         return found
 
