@@ -83,14 +83,13 @@ def submitted_value(data: Any, custom_id: str) -> str:
 class ThanksModal(discord.ui.Modal):
     """The note a member may add to their thanks; the cog records the submission from the form's id."""
 
-    def __init__(self, cog: Thanks, speaker: Lang, receiver: MemberRef, message: MessageRef | None) -> None:
+    def __init__(self, limit: int, speaker: Lang, receiver: MemberRef, message: MessageRef | None) -> None:
         form = ThanksForm(receiver.id, *((message.channel_id, message.message_id) if message else ()))
         super().__init__(
             title=_cut(speaker.gettext("Thank {name}", name=receiver.name), TITLE_MAX),
             timeout=900,
             custom_id=form.custom_id(),
         )
-        limit = cog.bot.services.settings.kudos.reason_max_length
         self.note: discord.ui.TextInput[ThanksModal] = discord.ui.TextInput(
             label=_cut(speaker.gettext("What are you thanking them for?"), LABEL_MAX),
             placeholder=speaker.gettext("Optional: a few words they will read"),
@@ -125,6 +124,11 @@ class Thanks(commands.Cog):
         self.bot.tree.remove_command(self.give_menu.name, type=self.give_menu.type)
 
     @property
+    def note_limit(self) -> int:
+        """The longest note a thanks may carry (``[kudos] reason_max_length``)."""
+        return self.bot.services.settings.kudos.reason_max_length
+
+    @property
     def guild_id(self) -> int:
         """The server Vestry serves."""
         return self.bot.services.settings.discord.guild_id
@@ -141,12 +145,13 @@ class Thanks(commands.Cog):
         receiver = self._check(interaction, message.author)
         where = MessageRef(self.guild_id, message.channel.id, message.id)
         speaker = lang(interaction.locale.value)
-        await interaction.response.send_modal(ThanksModal(self, speaker, receiver, where))
+        await interaction.response.send_modal(ThanksModal(self.note_limit, speaker, receiver, where))
 
     async def give_kudos(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Thank this member (a note is optional)."""
         receiver = self._check(interaction, member)
-        await interaction.response.send_modal(ThanksModal(self, lang(interaction.locale.value), receiver, None))
+        speaker = lang(interaction.locale.value)
+        await interaction.response.send_modal(ThanksModal(self.note_limit, speaker, receiver, None))
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:

@@ -16,9 +16,8 @@ from typing import Any
 import aiosqlite
 
 from bot.config import Settings
-from bot.db import Database
 from bot.events import Event
-from bot.services.people import Person, people, person
+from bot.services.people import Person, people
 from bot.services.recognition.kinds import KINDS, Candidate, Kind, kind_of
 from bot.services.recognition.models import Celebration
 
@@ -28,8 +27,7 @@ log = logging.getLogger(__name__)
 class Decider:
     """Turn events into celebrations that are new and due to be announced (the kinds table says which)."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self._db = db
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._guild = settings.discord.guild_id
 
@@ -48,13 +46,11 @@ class Decider:
         known = await people(conn, self._guild, wanted) if wanted else {}
         due = []
         for event in events:
-            due += await self.decide(conn, event, known)
+            due += await self._decide(conn, event, known)
         return due
 
-    async def decide(
-        self, conn: aiosqlite.Connection, event: Event, known: Mapping[int, Person] | None = None
-    ) -> list[Celebration]:
-        """Record every celebration the event earns; return those to announce now (``known``: people read already)."""
+    async def _decide(self, conn: aiosqlite.Connection, event: Event, known: Mapping[int, Person]) -> list[Celebration]:
+        """Record every celebration the event earns; return those to announce now (``known``: the batch's people)."""
         candidates: list[Candidate] = []
         for kind in KINDS.values():
             if isinstance(event.data, kind.trigger):
@@ -67,10 +63,10 @@ class Decider:
         return due
 
     async def _earned(
-        self, conn: aiosqlite.Connection, event: Event, kind: Kind, known: Mapping[int, Person] | None
+        self, conn: aiosqlite.Connection, event: Event, kind: Kind, known: Mapping[int, Person]
     ) -> list[Candidate]:
         """Return what ``kind`` says the event earns its celebrated person (nothing for bots and ignored accounts)."""
-        someone = await self._who(kind.celebrated(event.data), known)
+        someone = self._who(kind.celebrated(event.data), known)
         if someone is None:
             return []
         fields = kind.facts(event, event.data) | {
@@ -116,9 +112,10 @@ class Decider:
         )
         return cursor.rowcount == 1
 
-    async def _who(self, github_id: Any, known: Mapping[int, Person] | None) -> Person | None:
-        """Look a person up; bots and ignored accounts come back as None (they are never celebrated)."""
+    @staticmethod
+    def _who(github_id: Any, known: Mapping[int, Person]) -> Person | None:
+        """The person among the batch's; bots and ignored accounts come back as None (they are never celebrated)."""
         if github_id is None:
             return None
-        found = known.get(int(github_id)) if known is not None else await person(self._db, self._guild, int(github_id))
+        found = known.get(int(github_id))
         return None if found is None or found.excluded else found

@@ -42,7 +42,7 @@ class Recognition:
         self._releaser: asyncio.Task[None] | None = None
         self._settings = settings
         self._guild = settings.discord.guild_id
-        self._decider = Decider(db, settings)
+        self._decider = Decider(settings)
         self._publisher = Publisher(settings, clock)
         self._peer = PeerKudos(db, clock, settings)
         self._reactions = ReactionKudos(db, clock, settings)
